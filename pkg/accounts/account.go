@@ -1,0 +1,152 @@
+// Package accounts is the domain of AWS accounts linked to a tenant: what an account is, the rules for creating,
+// renaming and removing one, and the errors those rules produce. Storage lives behind the Store interface.
+package accounts
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+)
+
+// Type is an account's place in AWS Organizations.
+type Type string
+
+const (
+	// Management is an organization's management (payer) account.
+	Management Type = "management"
+	// Linked is a member account of an organization whose management account the tenant also links.
+	Linked Type = "linked"
+	// Standalone is an account outside any organization Gangplank knows.
+	Standalone Type = "standalone"
+)
+
+// Types lists every account type.
+var Types = []Type{Management, Linked, Standalone}
+
+// Status is where an account stands in its connection lifecycle.
+type Status string
+
+const (
+	// Pending: created in Gangplank, waiting for the customer to launch the onboarding stack.
+	Pending Status = "pending"
+	// Active: the cross-account role is verified and usable.
+	Active Status = "active"
+	// Failed: activation or verification failed; StatusReason says why and what to do.
+	Failed Status = "failed"
+	// NotActivated: discovered through the organization, not yet connected.
+	NotActivated Status = "not_activated"
+	// Activating: a bulk activation is creating the onboarding stack in the account.
+	Activating Status = "activating"
+	// Disconnected: the customer deleted the onboarding stack, or the role stopped working.
+	Disconnected Status = "disconnected"
+)
+
+// Statuses lists every status.
+var Statuses = []Status{Pending, Active, Failed, NotActivated, Activating, Disconnected}
+
+// AccessLevel is how much the platform may do in the account (the PyraCloud access levels).
+type AccessLevel string
+
+const (
+	// Resources reads resources only, without their tags.
+	Resources AccessLevel = "resources"
+	// ResourcesTags reads resources and their tags.
+	ResourcesTags AccessLevel = "resources_tags"
+	// TagsWrite also writes tags back, and nothing else.
+	TagsWrite AccessLevel = "tags_write"
+)
+
+// AccessLevels lists every access level.
+var AccessLevels = []AccessLevel{Resources, ResourcesTags, TagsWrite}
+
+// Account is one AWS account linked to a tenant.
+type Account struct {
+	TenantID            string      `json:"-" dynamodbav:"tenantId"`
+	AccountID           string      `json:"accountId" dynamodbav:"accountId"`
+	Name                string      `json:"name" dynamodbav:"name"`
+	Type                Type        `json:"type" dynamodbav:"type"`
+	Status              Status      `json:"status" dynamodbav:"status"`
+	StatusReason        string      `json:"statusReason" dynamodbav:"statusReason"`
+	Region              string      `json:"region" dynamodbav:"region"`
+	AccessLevel         AccessLevel `json:"accessLevel" dynamodbav:"accessLevel"`
+	CostSync            bool        `json:"costSync" dynamodbav:"costSync"`
+	ManagementAccountID string      `json:"managementAccountId,omitempty" dynamodbav:"managementAccountId,omitempty"`
+	CreatedAt           time.Time   `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt           time.Time   `json:"updatedAt" dynamodbav:"updatedAt"`
+	Version             int64       `json:"version" dynamodbav:"version"`
+}
+
+// ETag is the entity tag of this version of the account, quoted as HTTP requires.
+func (a Account) ETag() string { return ETag(a.Version) }
+
+// ETag formats a version as a strong entity tag.
+func ETag(version int64) string { return fmt.Sprintf(`"%d"`, version) }
+
+// MaxNameLength is the longest account name, in characters.
+const MaxNameLength = 64
+
+// CheckName applies the naming rule: 1-64 printable characters, without leading or trailing spaces (they would
+// make two names that look the same differ).
+func CheckName(name string) error {
+	n := utf8.RuneCountInString(name)
+	switch {
+	case !utf8.ValidString(name):
+		return errors.New("must be valid UTF-8")
+	case n == 0:
+		return errors.New("must not be empty")
+	case n > MaxNameLength:
+		return fmt.Errorf("must be at most %d characters (got %d)", MaxNameLength, n)
+	case strings.TrimSpace(name) != name:
+		return errors.New("must not start or end with spaces")
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("must contain only printable characters (found %U)", r)
+		}
+	}
+	return nil
+}
+
+var folder = cases.Fold()
+
+// NameKey is the form in which names are compared: two names with the same key are the same name ("Prod" and
+// "PROD"), so a tenant cannot have both.
+func NameKey(name string) string { return folder.String(name) }
+
+func list[T ~string](allowed []T) string {
+	s := make([]string, len(allowed))
+	for i, a := range allowed {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
+}
+
+// ParseType checks an account type.
+func ParseType(s string) (Type, error) {
+	if !slices.Contains(Types, Type(s)) {
+		return "", fmt.Errorf("must be one of %s", list(Types))
+	}
+	return Type(s), nil
+}
+
+// ParseStatus checks a status.
+func ParseStatus(s string) (Status, error) {
+	if !slices.Contains(Statuses, Status(s)) {
+		return "", fmt.Errorf("must be one of %s", list(Statuses))
+	}
+	return Status(s), nil
+}
+
+// ParseAccessLevel checks an access level.
+func ParseAccessLevel(s string) (AccessLevel, error) {
+	if !slices.Contains(AccessLevels, AccessLevel(s)) {
+		return "", fmt.Errorf("must be one of %s", list(AccessLevels))
+	}
+	return AccessLevel(s), nil
+}

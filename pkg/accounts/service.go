@@ -1,0 +1,263 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gangplank/gangplank/pkg/audit"
+	"github.com/gangplank/gangplank/pkg/awsid"
+	"github.com/gangplank/gangplank/pkg/validation"
+)
+
+// Store persists accounts. Every method that changes data writes the audit entry it is given in the same
+// transaction, and every write is conditional: Create fails with ErrAlreadyLinked, ErrClaimedElsewhere,
+// ErrNameTaken or ErrManagementMissing; Replace and Delete fail with ErrVersionMismatch when the stored version
+// is no longer the one read.
+type Store interface {
+	Create(ctx context.Context, a Account, entry audit.Entry) error
+	Get(ctx context.Context, tenantID, accountID string) (Account, error)
+	List(ctx context.Context, tenantID string, q ListQuery) (Page, error)
+	Replace(ctx context.Context, before, after Account, entry audit.Entry) error
+	Delete(ctx context.Context, a Account, entry audit.Entry) error
+}
+
+// ErrManagementMissing is what a Store returns when a linked account's management account is not (or no longer)
+// a management account of the tenant.
+var ErrManagementMissing = errors.New("management account missing")
+
+// ListQuery selects and pages through a tenant's accounts. Empty filters match everything.
+type ListQuery struct {
+	Type                Type
+	Status              Status
+	ManagementAccountID string
+	Limit               int
+	Cursor              string
+}
+
+// Page is one page of a listing; NextCursor is empty on the last page.
+type Page struct {
+	Items      []Account `json:"items"`
+	NextCursor string    `json:"nextCursor"`
+}
+
+// Defaults are the tenant-level values a new account starts from when the request leaves them out.
+type Defaults struct {
+	Region   string
+	CostSync bool
+}
+
+// DefaultsSource provides a tenant's defaults.
+type DefaultsSource interface {
+	AccountDefaults(ctx context.Context, tenantID string) (Defaults, error)
+}
+
+// Service applies the account rules on top of a Store.
+type Service struct {
+	store    Store
+	defaults DefaultsSource
+	now      func() time.Time
+}
+
+// NewService returns a Service; now is the clock (time.Now in production).
+func NewService(store Store, defaults DefaultsSource, now func() time.Time) *Service {
+	return &Service{store: store, defaults: defaults, now: now}
+}
+
+// CreateInput is a request to link an account. Optional fields are empty or nil.
+type CreateInput struct {
+	Name                string
+	AccountID           string
+	Type                string
+	Region              string
+	AccessLevel         string
+	CostSync            *bool
+	ManagementAccountID string
+}
+
+// DefaultAccessLevel is the least privilege: the platform starts read-only, as every seed vendor does.
+const DefaultAccessLevel = Resources
+
+// Create validates in and links the account to the tenant with status pending.
+func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput) (Account, error) {
+	defaults, err := s.defaults.AccountDefaults(ctx, tenantID)
+	if err != nil {
+		return Account{}, err
+	}
+	a, err := in.validate(defaults)
+	if err != nil {
+		return Account{}, err
+	}
+	now := s.now().UTC()
+	a.TenantID, a.Status, a.CreatedAt, a.UpdatedAt, a.Version = tenantID, Pending, now, now, 1
+	entry := audit.New(ctx, tenantID, now, "account.created", Target(a.AccountID), audit.Diff(nil, &a, bookkeeping...))
+	switch err := s.store.Create(ctx, a, entry); {
+	case errors.Is(err, ErrManagementMissing):
+		return Account{}, validation.Field("managementAccountId",
+			"no management account %s in your tenant; link the management account first", a.ManagementAccountID)
+	case err != nil:
+		return Account{}, err
+	}
+	return a, nil
+}
+
+func (in CreateInput) validate(d Defaults) (Account, error) {
+	var c validation.Collector
+	a := Account{Name: in.Name, AccountID: in.AccountID, Region: in.Region, CostSync: d.CostSync,
+		ManagementAccountID: in.ManagementAccountID, AccessLevel: DefaultAccessLevel}
+	c.Check("name", CheckName(in.Name))
+	if _, err := awsid.ParseAccountID(in.AccountID); err != nil {
+		c.Add("accountId", "%s", err)
+	}
+	t, err := ParseType(in.Type)
+	c.Check("type", err)
+	a.Type = t
+	if a.Region == "" {
+		a.Region = d.Region
+	}
+	switch {
+	case a.Region == "":
+		c.Add("region", "is required (or set a default region in your tenant settings)")
+	case !awsid.IsRegion(a.Region):
+		c.Add("region", "%q is not an AWS region Gangplank supports, such as us-east-1 or eu-west-1", a.Region)
+	}
+	if in.AccessLevel != "" {
+		l, err := ParseAccessLevel(in.AccessLevel)
+		c.Check("accessLevel", err)
+		a.AccessLevel = l
+	}
+	if in.CostSync != nil {
+		a.CostSync = *in.CostSync
+	}
+	switch {
+	case t == Linked && in.ManagementAccountID == "":
+		c.Add("managementAccountId", "is required for a linked account: name the management account it belongs to")
+	case t != Linked && in.ManagementAccountID != "" && t != "":
+		c.Add("managementAccountId", "is allowed only for linked accounts")
+	case in.ManagementAccountID != "":
+		if _, err := awsid.ParseAccountID(in.ManagementAccountID); err != nil {
+			c.Add("managementAccountId", "%s", err)
+		} else if in.ManagementAccountID == in.AccountID {
+			c.Add("managementAccountId", "must differ from accountId: an account cannot be its own management account")
+		}
+	}
+	return a, c.Err()
+}
+
+// Get returns one account of the tenant.
+func (s *Service) Get(ctx context.Context, tenantID, accountID string) (Account, error) {
+	if _, err := awsid.ParseAccountID(accountID); err != nil {
+		// A malformed ID cannot name an account; answering "not found" keeps one code path for clients.
+		return Account{}, ErrNotFound
+	}
+	return s.store.Get(ctx, tenantID, accountID)
+}
+
+// MaxPageSize bounds one page of a listing.
+const MaxPageSize = 100
+
+// DefaultPageSize is the page size when the client names none.
+const DefaultPageSize = 50
+
+// List returns one page of the tenant's accounts.
+func (s *Service) List(ctx context.Context, tenantID string, q ListQuery) (Page, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultPageSize
+	}
+	if q.Limit < 1 || q.Limit > MaxPageSize {
+		return Page{}, validation.Field("limit", "must be between 1 and %d", MaxPageSize)
+	}
+	return s.store.List(ctx, tenantID, q)
+}
+
+// Patch changes some of an account's editable fields; nil fields stay as they are.
+type Patch struct {
+	Name        *string
+	AccessLevel *string
+	CostSync    *bool
+}
+
+// Update applies patch to the account if its current ETag is one of ifMatch ("*" matches any version).
+// A patch that changes nothing returns the account as it is, without writing.
+func (s *Service) Update(ctx context.Context, tenantID, accountID string, ifMatch []string, p Patch) (Account, error) {
+	if len(ifMatch) == 0 {
+		return Account{}, ErrPreconditionRequired
+	}
+	before, err := s.Get(ctx, tenantID, accountID)
+	if err != nil {
+		return Account{}, err
+	}
+	if !slices.Contains(ifMatch, "*") && !slices.Contains(ifMatch, before.ETag()) {
+		return Account{}, ErrVersionMismatch
+	}
+	after := before
+	var c validation.Collector
+	if p.Name != nil {
+		c.Check("name", CheckName(*p.Name))
+		after.Name = *p.Name
+	}
+	if p.AccessLevel != nil {
+		l, err := ParseAccessLevel(*p.AccessLevel)
+		c.Check("accessLevel", err)
+		after.AccessLevel = l
+	}
+	if p.CostSync != nil {
+		after.CostSync = *p.CostSync
+	}
+	if err := c.Err(); err != nil {
+		return Account{}, err
+	}
+	return s.save(ctx, before, after, "account.updated")
+}
+
+// save writes after in place of before (conditional on before's version) with an audit entry, unless nothing
+// visible changed.
+func (s *Service) save(ctx context.Context, before, after Account, action string) (Account, error) {
+	changes := audit.Diff(&before, &after, bookkeeping...)
+	if len(changes) == 0 {
+		return before, nil
+	}
+	now := s.now().UTC()
+	after.UpdatedAt, after.Version = now, before.Version+1
+	entry := audit.New(ctx, before.TenantID, now, action, Target(before.AccountID), changes)
+	if err := s.store.Replace(ctx, before, after, entry); err != nil {
+		return Account{}, err
+	}
+	return after, nil
+}
+
+// deleteAttempts bounds how often Delete rereads an account that changed under it (a callback or a discovery run
+// updating its status) before giving up.
+const deleteAttempts = 3
+
+// Delete removes the account if confirm is its exact name. ifMatch is optional here: without it, a concurrent
+// status change does not stop the deletion; with it, the account must still be at that version.
+// A management account must have no linked accounts left.
+func (s *Service) Delete(ctx context.Context, tenantID, accountID, confirm string, ifMatch []string) error {
+	for attempt := 1; ; attempt++ {
+		a, err := s.Get(ctx, tenantID, accountID)
+		if err != nil {
+			return err
+		}
+		if confirm != a.Name {
+			return fmt.Errorf("%w (%q)", ErrConfirmationMismatch, a.Name)
+		}
+		if len(ifMatch) > 0 && !slices.Contains(ifMatch, "*") && !slices.Contains(ifMatch, a.ETag()) {
+			return ErrVersionMismatch
+		}
+		entry := audit.New(ctx, tenantID, s.now().UTC(), "account.deleted", Target(a.AccountID), audit.Diff(&a, nil, bookkeeping...))
+		err = s.store.Delete(ctx, a, entry)
+		if errors.Is(err, ErrVersionMismatch) && len(ifMatch) == 0 && attempt < deleteAttempts {
+			continue
+		}
+		return err
+	}
+}
+
+// bookkeeping fields change with every write and are already in the audit entry's time; diffs leave them out.
+var bookkeeping = []string{"version", "createdAt", "updatedAt"}
+
+// Target names an account in audit entries.
+func Target(accountID string) string { return "account/" + accountID }

@@ -1,0 +1,176 @@
+// Package devserver runs the whole platform on this machine: the local AWS (moto behind the edge), Gangplank's
+// tables, and the HTTP API on a loopback address, with tokens signed by a key kept in the state directory.
+// `make local` runs it; its test runs it the same way.
+package devserver
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/localaws"
+	"github.com/gangplank/gangplank/pkg/platform"
+)
+
+// Options configure Run.
+type Options struct {
+	// Addr is the API's listen address (default 127.0.0.1:8080; port 0 picks a free one).
+	Addr string
+	// StateDir holds the signing keys and moto's log (default .local).
+	StateDir string
+	// Out receives the banner: the URL, a ready token and example commands.
+	Out io.Writer
+	// Ready, if set, receives the API's base URL once it serves.
+	Ready func(baseURL string)
+}
+
+// Key files in the state directory.
+const (
+	SigningKeyFile = "jwt-signing-key.pem"
+	cursorKeyFile  = "cursor.key"
+	tablePrefix    = "gangplank-local"
+)
+
+// SigningKey loads (or creates) the local token signing key, shared by the server and `make token`.
+func SigningKey(stateDir string) (*ecdsa.PrivateKey, error) {
+	return auth.LoadOrCreateKey(filepath.Join(stateDir, SigningKeyFile))
+}
+
+// LocalIssuer signs tokens the local server accepts.
+func LocalIssuer(key *ecdsa.PrivateKey) auth.Issuer {
+	return auth.Issuer{Key: key, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
+}
+
+// Run serves until ctx ends, then stops everything it started.
+func Run(ctx context.Context, o Options) error {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.StateDir == "" {
+		o.StateDir = ".local"
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return err
+	}
+	key, err := SigningKey(o.StateDir)
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	cursorKey, err := loadOrCreateSecret(filepath.Join(o.StateDir, cursorKeyFile))
+	if err != nil {
+		return fmt.Errorf("cursor key: %w", err)
+	}
+	motoLog, err := os.Create(filepath.Join(o.StateDir, "moto.log"))
+	if err != nil {
+		return err
+	}
+	defer motoLog.Close()
+
+	env, err := localaws.Start(ctx, localaws.Options{MotoLog: motoLog})
+	if err != nil {
+		return err
+	}
+	defer env.Stop()
+	awsCfg, err := env.Config(ctx, config.WithRetryMaxAttempts(3))
+	if err != nil {
+		return err
+	}
+	ddb := dynamodb.NewFromConfig(awsCfg)
+	names, err := localaws.CreateTables(ctx, ddb, tablePrefix)
+	if err != nil {
+		return err
+	}
+	cfg := platform.Config{Tables: names, CursorKey: cursorKey, Claims: auth.DefaultClaims}
+	services, err := platform.NewServices(ddb, cfg, time.Now)
+	if err != nil {
+		return err
+	}
+	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
+	api := platform.NewAPI(services, verifier)
+
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.Addr, err)
+	}
+	baseURL := "http://" + ln.Addr().String()
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	token, err := LocalIssuer(key).Token("demo-admin", "demo", auth.Admin, 24*time.Hour, time.Now())
+	if err != nil {
+		return err
+	}
+	printBanner(o.Out, baseURL, env.Endpoint, names.Tenants(), names.Accounts(), token)
+	if o.Ready != nil {
+		o.Ready(baseURL)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable, token string) {
+	lines := []string{
+		"Gangplank is running locally.",
+		"",
+		"  API            " + baseURL + "   (OpenAPI: " + baseURL + "/v1/openapi.json)",
+		"  Local AWS      " + awsEndpoint + "   (moto_server behind Gangplank's edge)",
+		"  Tables         " + tenantsTable + ", " + accountsTable,
+		"",
+		"An admin token for tenant 'demo', valid 24 hours (make token TENANT=acme ROLE=viewer for others):",
+		"",
+		"export TOKEN=" + token,
+		"",
+		"Try:",
+		"  curl -s -H \"Authorization: Bearer $TOKEN\" " + baseURL + "/v1/tenant",
+		"  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
+		"       -d '{\"name\":\"Payer\",\"accountId\":\"111111111111\",\"type\":\"management\",\"region\":\"us-east-1\"}' " + baseURL + "/v1/accounts",
+		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\",
+		"       aws dynamodb scan --region us-east-1 --table-name " + accountsTable,
+		"",
+		"State lives in memory: stopping (Ctrl-C) forgets it.",
+	}
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
+
+// loadOrCreateSecret reads a base64 key from path, creating a random 32-byte one (mode 0600) if it is missing.
+func loadOrCreateSecret(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		return key, os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
+}

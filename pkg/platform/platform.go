@@ -1,0 +1,116 @@
+// Package platform wires Gangplank together: it reads a function's typed configuration once per cold start and
+// builds the services every entry point (Lambda functions, the local server, tests) shares, so that they differ
+// only in where their AWS clients point and how callers are authenticated.
+package platform
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/cursor"
+	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/store"
+	"github.com/gangplank/gangplank/pkg/tables"
+	"github.com/gangplank/gangplank/pkg/tenants"
+)
+
+// Config is what every function that reads or writes Gangplank's data needs.
+type Config struct {
+	Tables tables.Names
+	// CursorKey signs pagination cursors. All instances must share it, or a cursor from one fails on another.
+	CursorKey []byte
+	// Claims names the token claims that carry the tenant and the role.
+	Claims auth.Claims
+}
+
+// SecretReader is the part of Secrets Manager the configuration loader uses.
+type SecretReader interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// LoadConfig reads the configuration from the environment through getenv:
+//
+//	TENANTS_TABLE, ACCOUNTS_TABLE   table names (required)
+//	CURSOR_KEY                      base64 signing key for cursors, or
+//	CURSOR_KEY_SECRET_ARN           a Secrets Manager secret holding it (read once, here)
+//	TENANT_CLAIM, ROLE_CLAIM        claim names (default tenant_id, role)
+//
+// Every problem is reported at once, so a misconfigured function fails its cold start with one clear message.
+func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretReader) (Config, error) {
+	var problems []string
+	names, missing := tables.FromEnv(getenv)
+	for _, m := range missing {
+		problems = append(problems, m+" is not set")
+	}
+	cfg := Config{Tables: names, Claims: auth.DefaultClaims}
+	if v := getenv("TENANT_CLAIM"); v != "" {
+		cfg.Claims.Tenant = v
+	}
+	if v := getenv("ROLE_CLAIM"); v != "" {
+		cfg.Claims.Role = v
+	}
+	encoded := getenv("CURSOR_KEY")
+	if arn := getenv("CURSOR_KEY_SECRET_ARN"); encoded == "" && arn != "" {
+		if secrets == nil {
+			problems = append(problems, "CURSOR_KEY_SECRET_ARN is set but no Secrets Manager client was given")
+		} else {
+			out, err := secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("read cursor key secret %s: %v", arn, err))
+			} else {
+				encoded = aws.ToString(out.SecretString)
+			}
+		}
+	}
+	if encoded == "" {
+		problems = append(problems, "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set")
+	} else if key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded)); err != nil || len(key) < cursor.MinKeyBytes {
+		problems = append(problems, fmt.Sprintf("the cursor key must be base64 of at least %d bytes", cursor.MinKeyBytes))
+	} else {
+		cfg.CursorKey = key
+	}
+	if len(problems) > 0 {
+		return Config{}, errors.New("configuration: " + strings.Join(problems, "; "))
+	}
+	return cfg, nil
+}
+
+// Services are the domain services over DynamoDB.
+type Services struct {
+	DB       store.DB
+	Accounts *accounts.Service
+	Tenants  *tenants.Service
+	Audit    store.AuditLog
+}
+
+// NewServices builds the services over one DynamoDB client. now is the clock (time.Now in production).
+func NewServices(ddb store.DynamoDB, cfg Config, now func() time.Time) (*Services, error) {
+	signer, err := cursor.NewSigner(cfg.CursorKey)
+	if err != nil {
+		return nil, err
+	}
+	db := store.DB{Client: ddb, Tables: cfg.Tables, Cursors: signer}
+	t := tenants.NewService(store.Tenants{DB: db}, now)
+	return &Services{
+		DB:       db,
+		Tenants:  t,
+		Accounts: accounts.NewService(store.Accounts{DB: db}, t, now),
+		Audit:    store.AuditLog{DB: db},
+	}, nil
+}
+
+// NewAPI builds the HTTP API over the services, authenticating callers with authn.
+func NewAPI(s *Services, authn auth.Authenticator) *httpapi.API {
+	return httpapi.New(httpapi.Config{
+		Accounts: s.Accounts, Tenants: s.Tenants, Audit: s.Audit, Authenticator: authn,
+	})
+}

@@ -1,0 +1,34 @@
+// Package requestid carries the id of the request being served through a context, so that logs, audit entries and
+// error bodies can all name the same request.
+package requestid
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+type key struct{}
+
+// With returns a context carrying id.
+func With(ctx context.Context, id string) context.Context { return context.WithValue(ctx, key{}, id) }
+
+// From returns the request id in ctx: the one set by With, else the Lambda invocation's, else "".
+func From(ctx context.Context) string {
+	if id, ok := ctx.Value(key{}).(string); ok {
+		return id
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
+}
+
+// New returns a fresh random id for requests that arrive without one.
+func New() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms.
+	return hex.EncodeToString(b[:])
+}

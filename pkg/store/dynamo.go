@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/gangplank/gangplank/pkg/cursor"
+	"github.com/gangplank/gangplank/pkg/tables"
+)
+
+// DynamoDB is the part of the DynamoDB API the store uses.
+type DynamoDB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+var _ DynamoDB = (*dynamodb.Client)(nil)
+
+// DB bundles what every access type needs: the client, the table names and the cursor signer.
+type DB struct {
+	Client  DynamoDB
+	Tables  tables.Names
+	Cursors *cursor.Signer
+}
+
+// transactionConflictRetries is how often a transaction is retried when it lost only to a concurrent transaction
+// on the same items (DynamoDB's TransactionConflict), which says nothing about whether our conditions hold.
+const transactionConflictRetries = 3
+
+// transact runs a write transaction. On cancellation it returns a *cancelledError with each item's reason code,
+// in the order the items were given; conflicts with concurrent transactions are retried first.
+func (db DB) transact(ctx context.Context, items []types.TransactWriteItem) error {
+	var err error
+	for attempt := 0; attempt <= transactionConflictRetries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt*attempt) * 20 * time.Millisecond):
+			}
+		}
+		_, err = db.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return err
+		}
+		c := &cancelledError{cause: err}
+		for _, r := range tce.CancellationReasons {
+			c.codes = append(c.codes, aws.ToString(r.Code))
+		}
+		if !c.onlyConflicts() {
+			return c
+		}
+		err = c
+	}
+	return err
+}
+
+// cancelledError is a cancelled transaction with the reason code of each item.
+type cancelledError struct {
+	codes []string
+	cause error
+}
+
+func (e *cancelledError) Error() string { return e.cause.Error() }
+func (e *cancelledError) Unwrap() error { return e.cause }
+
+// failed reports whether item i failed its condition.
+func (e *cancelledError) failed(i int) bool {
+	return i < len(e.codes) && e.codes[i] == "ConditionalCheckFailed"
+}
+
+// conflicted reports whether item i lost to a concurrent transaction.
+func (e *cancelledError) conflicted(i int) bool {
+	return i < len(e.codes) && e.codes[i] == "TransactionConflict"
+}
+
+func (e *cancelledError) onlyConflicts() bool {
+	seen := false
+	for _, c := range e.codes {
+		switch c {
+		case "TransactionConflict":
+			seen = true
+		case "None", "":
+		default:
+			return false
+		}
+	}
+	return seen
+}
+
+// isConditionFailed reports whether a single-item write failed its condition.
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+func str(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: v} }
+
+func num(v string) *types.AttributeValueMemberN { return &types.AttributeValueMemberN{Value: v} }
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{tables.PK: str(pk), tables.SK: str(sk)}
+}

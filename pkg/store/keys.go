@@ -1,0 +1,71 @@
+// Package store keeps Gangplank's data in DynamoDB. Keys are built here and nowhere else; each exported type serves
+// one entity's access patterns (docs/data-model.md lists them), and every write it makes is conditional.
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gangplank/gangplank/pkg/accounts"
+)
+
+// Item types, stored in every item's itemType attribute so that a table export can be read without the code.
+const (
+	itemTenant  = "tenant"
+	itemAudit   = "audit"
+	itemAccount = "account"
+	itemName    = "accountName"
+	itemClaim   = "accountClaim"
+)
+
+const (
+	tenantPrefix    = "TENANT#"
+	accountPrefix   = "ACCOUNT#"
+	auditPrefix     = "AUDIT#"
+	namePrefix      = "NAME#"
+	claimPrefix     = "CLAIM#"
+	profileSK       = "PROFILE"
+	claimSK         = "CLAIM"
+	statusSegment   = "#STATUS#"
+	typeSegment     = "#TYPE#"
+	managementSegmt = "#MANAGEMENT#"
+)
+
+// tenantPK is the partition of everything a tenant owns in either table.
+func tenantPK(tenantID string) string { return tenantPrefix + tenantID }
+
+// accountSK sorts a tenant's accounts by account ID.
+func accountSK(accountID string) string { return accountPrefix + accountID }
+
+// nameSK reserves a case-folded account name within a tenant.
+func nameSK(name string) string { return namePrefix + accounts.NameKey(name) }
+
+// claimPK is the one global item per AWS account ID that says which tenant holds it.
+func claimPK(accountID string) string { return claimPrefix + accountID }
+
+// auditSK sorts audit entries by time (zero-padded nanoseconds sort as strings) and keeps same-instant entries apart.
+func auditSK(at time.Time, id string) string {
+	return fmt.Sprintf("%s%019d#%s", auditPrefix, at.UnixNano(), id)
+}
+
+// byStatus index: a tenant's accounts in one status, sorted by type then ID, so "status and type" is one Query.
+func statusPK(tenantID string, s accounts.Status) string {
+	return tenantPK(tenantID) + statusSegment + string(s)
+}
+func statusSK(t accounts.Type, accountID string) string {
+	return typeSegment[1:] + string(t) + "#" + accountSK(accountID)
+}
+
+// byManagement index: the linked accounts of one management account, sorted by status then ID, so "this
+// organization's failed accounts" is one Query.
+func managementPK(tenantID, managementID string) string {
+	return tenantPK(tenantID) + managementSegmt + managementID
+}
+func managementSK(s accounts.Status, accountID string) string {
+	return statusSegment[1:] + string(s) + "#" + accountSK(accountID)
+}
+
+// byType index: a tenant's accounts of one type.
+func typePK(tenantID string, t accounts.Type) string {
+	return tenantPK(tenantID) + typeSegment + string(t)
+}

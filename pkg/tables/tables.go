@@ -1,0 +1,131 @@
+// Package tables holds the one definition of every DynamoDB table Gangplank uses.
+//
+// The CDK stack (infra/) and the local runtime (pkg/localaws) both build their tables from these values, so the
+// keys and indexes the code queries are the keys and indexes that exist, in the cloud and on a laptop alike.
+// The access patterns behind each key are written down in docs/data-model.md.
+package tables
+
+// AttributeType is a DynamoDB scalar key type.
+type AttributeType string
+
+const (
+	String AttributeType = "S"
+	Number AttributeType = "N"
+)
+
+// Attribute is a key attribute: a name and its scalar type.
+type Attribute struct {
+	Name string
+	Type AttributeType
+}
+
+// Projection says which attributes a global secondary index copies.
+type Projection string
+
+const (
+	ProjectAll      Projection = "ALL"
+	ProjectKeysOnly Projection = "KEYS_ONLY"
+)
+
+// Index is a global secondary index.
+type Index struct {
+	Name         string
+	PartitionKey Attribute
+	SortKey      Attribute
+	Projection   Projection
+}
+
+// Table is a table's whole definition except its physical name, which each environment chooses.
+type Table struct {
+	// ID is the logical name, stable across environments ("tenants", "accounts").
+	ID string
+	// EnvVar names the environment variable through which functions learn the physical table name.
+	EnvVar       string
+	PartitionKey Attribute
+	SortKey      Attribute
+	Indexes      []Index
+	// TTLAttribute holds an epoch-seconds expiry; DynamoDB deletes items after it passes.
+	TTLAttribute string
+}
+
+// Key attribute names shared by every table: generic names let one table hold several item types.
+const (
+	PK        = "pk"
+	SK        = "sk"
+	GSI1PK    = "gsi1pk"
+	GSI1SK    = "gsi1sk"
+	GSI2PK    = "gsi2pk"
+	GSI2SK    = "gsi2sk"
+	GSI3PK    = "gsi3pk"
+	GSI3SK    = "gsi3sk"
+	ExpiresAt = "expiresAt"
+)
+
+// Index names on the accounts table.
+const (
+	AccountsByStatus     = "byStatus"
+	AccountsByManagement = "byManagement"
+	AccountsByType       = "byType"
+)
+
+// Tenants holds tenant profiles and each tenant's audit trail.
+var Tenants = Table{
+	ID:           "tenants",
+	EnvVar:       "TENANTS_TABLE",
+	PartitionKey: Attribute{PK, String},
+	SortKey:      Attribute{SK, String},
+	TTLAttribute: ExpiresAt,
+}
+
+// Accounts holds linked AWS accounts, the per-tenant name reservations, and the global account-ID claims.
+var Accounts = Table{
+	ID:           "accounts",
+	EnvVar:       "ACCOUNTS_TABLE",
+	PartitionKey: Attribute{PK, String},
+	SortKey:      Attribute{SK, String},
+	Indexes: []Index{
+		{Name: AccountsByStatus, PartitionKey: Attribute{GSI1PK, String}, SortKey: Attribute{GSI1SK, String}, Projection: ProjectAll},
+		{Name: AccountsByManagement, PartitionKey: Attribute{GSI2PK, String}, SortKey: Attribute{GSI2SK, String}, Projection: ProjectAll},
+		{Name: AccountsByType, PartitionKey: Attribute{GSI3PK, String}, SortKey: Attribute{GSI3SK, String}, Projection: ProjectAll},
+	},
+	TTLAttribute: ExpiresAt,
+}
+
+// All lists every table, in creation order.
+func All() []Table { return []Table{Tenants, Accounts} }
+
+// Names maps a table's logical ID to its physical name in one environment.
+type Names map[string]string
+
+// Tenants returns the physical name of the tenants table.
+func (n Names) Tenants() string { return n[Tenants.ID] }
+
+// Accounts returns the physical name of the accounts table.
+func (n Names) Accounts() string { return n[Accounts.ID] }
+
+// FromEnv reads every table's physical name from its environment variable through getenv.
+// It reports the variables that are missing, so a misconfigured function fails at cold start.
+func FromEnv(getenv func(string) string) (Names, []string) {
+	names := Names{}
+	var missing []string
+	for _, t := range All() {
+		v := getenv(t.EnvVar)
+		if v == "" {
+			missing = append(missing, t.EnvVar)
+			continue
+		}
+		names[t.ID] = v
+	}
+	return names, missing
+}
+
+// Env returns the environment variables that hand these names to a function.
+func (n Names) Env() map[string]string {
+	env := map[string]string{}
+	for _, t := range All() {
+		if v, ok := n[t.ID]; ok {
+			env[t.EnvVar] = v
+		}
+	}
+	return env
+}

@@ -1,0 +1,157 @@
+package testkit
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/awsx"
+	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/tables"
+)
+
+// Platform is Gangplank's API over fresh tables in the local AWS, as one test sees it.
+type Platform struct {
+	AWS      aws.Config
+	Calls    *awsx.CallCounter
+	Tables   tables.Names
+	Config   platform.Config
+	Services *platform.Services
+	API      *httpapi.API
+	Issuer   auth.Issuer
+}
+
+var (
+	keyOnce sync.Once
+	testKey *ecdsa.PrivateKey
+)
+
+// SigningKey is the test binary's token signing key.
+func SigningKey(t testing.TB) *ecdsa.PrivateKey {
+	keyOnce.Do(func() {
+		var err error
+		if testKey, err = auth.NewKey(); err != nil {
+			panic(err)
+		}
+	})
+	return testKey
+}
+
+// NewPlatform builds the platform over fresh tables. Every DynamoDB call it makes is counted in Calls.
+func NewPlatform(t testing.TB) *Platform {
+	t.Helper()
+	calls := awsx.NewCallCounter()
+	cfg := AWSConfig(t, calls)
+	names := Tables(t, cfg)
+	calls.Reset()
+	pc := platform.Config{Tables: names, CursorKey: bytes.Repeat([]byte{7}, 32), Claims: auth.DefaultClaims}
+	services, err := platform.NewServices(dynamodb.NewFromConfig(cfg), pc, time.Now)
+	if err != nil {
+		t.Fatalf("services: %v", err)
+	}
+	key := SigningKey(t)
+	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
+	return &Platform{
+		AWS: cfg, Calls: calls, Tables: names, Config: pc, Services: services,
+		API:    platform.NewAPI(services, verifier),
+		Issuer: auth.Issuer{Key: key, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience},
+	}
+}
+
+// Token returns a valid token for a user of tenant with role.
+func (p *Platform) Token(t testing.TB, tenant string, role auth.Role) string {
+	t.Helper()
+	tok, err := p.Issuer.Token("user-"+tenant+"-"+string(role), tenant, role, time.Hour, time.Now())
+	if err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	return tok
+}
+
+// Response is a recorded API response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test if it cannot.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %q: %v", r.Body, err)
+	}
+}
+
+// Map decodes the body as a JSON object.
+func (r *Response) Map(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	r.JSON(t, &m)
+	return m
+}
+
+// Request describes one call. Body may be a string (sent as is) or any value (sent as JSON).
+type Request struct {
+	Method  string
+	Path    string
+	Token   string
+	Body    any
+	Header  map[string]string
+	NoCheck bool // skip the OpenAPI check (for deliberately unrouted requests)
+}
+
+// Do sends a request through the real router and checks the response against the OpenAPI document.
+func (p *Platform) Do(t testing.TB, req Request) *Response {
+	t.Helper()
+	return Serve(t, p.API, req)
+}
+
+// Serve sends req to h and checks the exchange against the OpenAPI document.
+func Serve(t testing.TB, h http.Handler, req Request) *Response {
+	t.Helper()
+	var body []byte
+	switch b := req.Body.(type) {
+	case nil:
+	case string:
+		body = []byte(b)
+	case []byte:
+		body = b
+	default:
+		var err error
+		if body, err = json.Marshal(b); err != nil {
+			t.Fatalf("encode body: %v", err)
+		}
+	}
+	r := httptest.NewRequest(req.Method, req.Path, bytes.NewReader(body))
+	if req.Body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if req.Token != "" {
+		r.Header.Set("Authorization", "Bearer "+req.Token)
+	}
+	for k, v := range req.Header {
+		if v == "" {
+			r.Header.Del(k)
+		} else {
+			r.Header.Set(k, v)
+		}
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	resp := &Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+	if !req.NoCheck {
+		checkContract(t, req.Method, req.Path, r.Header, body, resp)
+	}
+	return resp
+}
