@@ -7,7 +7,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -159,18 +159,19 @@ func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable,
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
 }
 
-// loadOrCreateSecret reads a base64 key from path, creating a random 32-byte one (mode 0600) if it is missing.
+// loadOrCreateSecret reads a secret from path, creating a random one (64 hex characters, mode 0600) if it is missing.
 func loadOrCreateSecret(path string) ([]byte, error) {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
 			return nil, err
 		}
-		return key, os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600)
+		key := hex.EncodeToString(b)
+		return []byte(key), os.WriteFile(path, []byte(key+"\n"), 0o600)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
+	return []byte(strings.TrimSpace(string(raw))), nil
 }

@@ -5,7 +5,6 @@ package platform
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,7 +39,7 @@ type SecretReader interface {
 // LoadConfig reads the configuration from the environment through getenv:
 //
 //	TENANTS_TABLE, ACCOUNTS_TABLE   table names (required)
-//	CURSOR_KEY                      base64 signing key for cursors, or
+//	CURSOR_KEY                      the secret that signs cursors (at least 32 bytes), or
 //	CURSOR_KEY_SECRET_ARN           a Secrets Manager secret holding it (read once, here)
 //	TENANT_CLAIM, ROLE_CLAIM        claim names (default tenant_id, role)
 //
@@ -71,12 +70,13 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 			}
 		}
 	}
-	if encoded == "" {
+	switch key := strings.TrimSpace(encoded); {
+	case key == "":
 		problems = append(problems, "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set")
-	} else if key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded)); err != nil || len(key) < cursor.MinKeyBytes {
-		problems = append(problems, fmt.Sprintf("the cursor key must be base64 of at least %d bytes", cursor.MinKeyBytes))
-	} else {
-		cfg.CursorKey = key
+	case len(key) < cursor.MinKeyBytes:
+		problems = append(problems, fmt.Sprintf("the cursor key must have at least %d bytes", cursor.MinKeyBytes))
+	default:
+		cfg.CursorKey = []byte(key)
 	}
 	if len(problems) > 0 {
 		return Config{}, errors.New("configuration: " + strings.Join(problems, "; "))
