@@ -4,7 +4,7 @@
 GO       ?= go
 TENANT   ?= demo
 ROLE     ?= admin
-BENCHTIME ?= 1x
+BENCHTIME ?= 50x
 
 .PHONY: local token test test-go lint bench tools
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -20,11 +21,13 @@ type CallCounter struct {
 	mu       sync.Mutex
 	calls    map[string]int64
 	attempts map[string]int64
+	// spent is the wall time spent inside calls, per service, so benchmarks can tell their own cost from AWS's.
+	spent map[string]time.Duration
 }
 
 // NewCallCounter returns an empty counter.
 func NewCallCounter() *CallCounter {
-	return &CallCounter{calls: map[string]int64{}, attempts: map[string]int64{}}
+	return &CallCounter{calls: map[string]int64{}, attempts: map[string]int64{}, spent: map[string]time.Duration{}}
 }
 
 // Instrument makes every client built from cfg report to the counter.
@@ -36,7 +39,12 @@ func (c *CallCounter) register(stack *middleware.Stack) error {
 	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("gangplankCallCounter",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			c.add(c.calls, key(ctx))
-			return next.HandleInitialize(ctx, in)
+			start := time.Now()
+			out, md, err := next.HandleInitialize(ctx, in)
+			c.mu.Lock()
+			c.spent[awsmiddleware.GetServiceID(ctx)] += time.Since(start)
+			c.mu.Unlock()
+			return out, md, err
 		}), middleware.Before); err != nil {
 		return err
 	}
@@ -87,6 +95,13 @@ func (c *CallCounter) sum(m map[string]int64, service string) int64 {
 	return n
 }
 
+// Spent returns the wall time spent in calls to one service. Concurrent calls add up, so it can exceed elapsed time.
+func (c *CallCounter) Spent(service string) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.spent[service]
+}
+
 // Snapshot returns a copy of the call counts, keyed "Service.Operation".
 func (c *CallCounter) Snapshot() map[string]int64 {
 	c.mu.Lock()
@@ -114,5 +129,6 @@ func (c *CallCounter) Reset() {
 	c.mu.Lock()
 	c.calls = map[string]int64{}
 	c.attempts = map[string]int64{}
+	c.spent = map[string]time.Duration{}
 	c.mu.Unlock()
 }

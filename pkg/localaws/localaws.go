@@ -72,7 +72,7 @@ type Env struct {
 	dynamoMu sync.Mutex
 
 	mu           sync.RWMutex
-	interceptors []Interceptor
+	interceptors []*registration
 	routes       *http.ServeMux
 	routed       bool
 	stopOnce     sync.Once
@@ -112,7 +112,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		Endpoint:     fmt.Sprintf("http://127.0.0.1:%d", edgePort),
 		MotoEndpoint: motoURL,
 		proxy:        httputil.NewSingleHostReverseProxy(target),
-		interceptors: append([]Interceptor(nil), opts.Interceptors...),
+		interceptors: register(opts.Interceptors),
 		routes:       http.NewServeMux(),
 		tmpDir:       tmp,
 	}
@@ -276,14 +276,15 @@ func (e *Env) Config(ctx context.Context, extra ...func(*config.LoadOptions) err
 // Intercept adds an interceptor at run time (ahead of those given to Start) and returns a function that removes
 // it. Tests use it to inject faults for the duration of one test.
 func (e *Env) Intercept(i Interceptor) (remove func()) {
+	reg := &registration{i}
 	e.mu.Lock()
-	e.interceptors = append([]Interceptor{i}, e.interceptors...)
+	e.interceptors = append([]*registration{reg}, e.interceptors...)
 	e.mu.Unlock()
 	return func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for n, x := range e.interceptors {
-			if x == i {
+			if x == reg {
 				e.interceptors = append(e.interceptors[:n:n], e.interceptors[n+1:]...)
 				return
 			}
@@ -321,8 +322,8 @@ func (e *Env) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		for _, i := range interceptors {
-			if i.Intercept(w, call) {
+		for _, reg := range interceptors {
+			if reg.Intercept(w, call) {
 				return
 			}
 		}
@@ -330,6 +331,18 @@ func (e *Env) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.ContentLength = int64(len(call.Body))
 	}
 	e.proxy.ServeHTTP(w, r)
+}
+
+// registration gives each added interceptor an identity, so it can be removed even when it is a func value
+// (which Go cannot compare).
+type registration struct{ Interceptor }
+
+func register(list []Interceptor) []*registration {
+	regs := make([]*registration, len(list))
+	for i, x := range list {
+		regs[i] = &registration{x}
+	}
+	return regs
 }
 
 // tailBuffer keeps the last max bytes written, for error messages.

@@ -186,6 +186,7 @@ func (s Accounts) get(ctx context.Context, tenantID, accountID string) (accountI
 func (s Accounts) List(ctx context.Context, tenantID string, q accounts.ListQuery) (accounts.Page, error) {
 	var index, pk, prefix string
 	keyNames := map[string]string{}
+	keyAttrs := []string{tables.PK, tables.SK}
 	switch {
 	case q.ManagementAccountID != "":
 		if q.Type != "" && q.Type != accounts.Linked {
@@ -194,18 +195,21 @@ func (s Accounts) List(ctx context.Context, tenantID string, q accounts.ListQuer
 		}
 		index, pk = tables.AccountsByManagement, managementPK(tenantID, q.ManagementAccountID)
 		keyNames["#pk"], keyNames["#sk"] = tables.GSI2PK, tables.GSI2SK
+		keyAttrs = append(keyAttrs, tables.GSI2PK, tables.GSI2SK)
 		if q.Status != "" {
 			prefix = strings.TrimSuffix(managementSK(q.Status, ""), accountPrefix)
 		}
 	case q.Status != "":
 		index, pk = tables.AccountsByStatus, statusPK(tenantID, q.Status)
 		keyNames["#pk"], keyNames["#sk"] = tables.GSI1PK, tables.GSI1SK
+		keyAttrs = append(keyAttrs, tables.GSI1PK, tables.GSI1SK)
 		if q.Type != "" {
 			prefix = strings.TrimSuffix(statusSK(q.Type, ""), accountPrefix)
 		}
 	case q.Type != "":
 		index, pk = tables.AccountsByType, typePK(tenantID, q.Type)
 		keyNames["#pk"] = tables.GSI3PK
+		keyAttrs = append(keyAttrs, tables.GSI3PK, tables.GSI3SK)
 	default:
 		pk, prefix = tenantPK(tenantID), accountPrefix
 		keyNames["#pk"], keyNames["#sk"] = tables.PK, tables.SK
@@ -220,7 +224,6 @@ func (s Accounts) List(ctx context.Context, tenantID string, q accounts.ListQuer
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  keyNames,
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-		Limit:                     aws.Int32(int32(q.Limit)),
 		ExclusiveStartKey:         start,
 	}
 	if index != "" {
@@ -232,19 +235,19 @@ func (s Accounts) List(ctx context.Context, tenantID string, q accounts.ListQuer
 	} else {
 		delete(keyNames, "#sk")
 	}
-	out, err := s.Client.Query(ctx, in)
+	items, next, err := s.queryPage(ctx, in, q.Limit, keyAttrs...)
 	if err != nil {
 		return accounts.Page{}, err
 	}
-	page := accounts.Page{Items: make([]accounts.Account, 0, len(out.Items))}
-	for _, raw := range out.Items {
+	page := accounts.Page{Items: make([]accounts.Account, 0, len(items))}
+	for _, raw := range items {
 		var it accountItem
 		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 			return accounts.Page{}, fmt.Errorf("unmarshal account: %w", err)
 		}
 		page.Items = append(page.Items, it.Account)
 	}
-	page.NextCursor, err = s.Cursors.Encode(scope, out.LastEvaluatedKey)
+	page.NextCursor, err = s.Cursors.Encode(scope, next)
 	return page, err
 }
 

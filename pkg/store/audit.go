@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/gangplank/gangplank/pkg/audit"
+	"github.com/gangplank/gangplank/pkg/tables"
 )
 
 // auditItem is an audit entry as stored: in the tenant's partition of the tenants table, newest last by key.
@@ -59,19 +60,18 @@ func (l AuditLog) List(ctx context.Context, tenantID string, limit int, cur stri
 	if err != nil {
 		return audit.Page{}, err
 	}
-	out, err := l.Client.Query(ctx, &dynamodb.QueryInput{
+	items, next, err := l.queryPage(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(l.Tables.Tenants()),
 		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :audit)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(tenantPK(tenantID)), ":audit": str(auditPrefix)},
 		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit)),
 		ExclusiveStartKey:         start,
-	})
+	}, limit, tables.PK, tables.SK)
 	if err != nil {
 		return audit.Page{}, err
 	}
-	page := audit.Page{Items: make([]audit.Entry, 0, len(out.Items))}
-	for _, raw := range out.Items {
+	page := audit.Page{Items: make([]audit.Entry, 0, len(items))}
+	for _, raw := range items {
 		var it auditItem
 		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 			return audit.Page{}, fmt.Errorf("unmarshal audit entry: %w", err)
@@ -86,6 +86,6 @@ func (l AuditLog) List(ctx context.Context, tenantID string, limit int, cur stri
 		}
 		page.Items = append(page.Items, e)
 	}
-	page.NextCursor, err = l.Cursors.Encode(scope, out.LastEvaluatedKey)
+	page.NextCursor, err = l.Cursors.Encode(scope, next)
 	return page, err
 }

@@ -110,3 +110,26 @@ func num(v string) *types.AttributeValueMemberN { return &types.AttributeValueMe
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{tables.PK: str(pk), tables.SK: str(sk)}
 }
+
+// queryPage runs a Query for one page of limit items. It asks for one item more than the page holds, so that the
+// page after the last one is never an empty page: a cursor is returned only when an item follows. The cursor's key
+// is built from the page's last item, with the attributes that key the table (and the index, if any).
+func (db DB) queryPage(ctx context.Context, in *dynamodb.QueryInput, limit int, keyAttrs ...string) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
+	in.Limit = aws.Int32(int32(limit + 1))
+	out, err := db.Client.Query(ctx, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(out.Items) <= limit {
+		return out.Items, nil, nil
+	}
+	items := out.Items[:limit]
+	last := items[limit-1]
+	next := make(map[string]types.AttributeValue, len(keyAttrs))
+	for _, a := range keyAttrs {
+		if v, ok := last[a]; ok {
+			next[a] = v
+		}
+	}
+	return items, next, nil
+}

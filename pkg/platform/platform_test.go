@@ -1,0 +1,114 @@
+package platform_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfig(t *testing.T) {
+	ctx := context.Background()
+	cfg := testkit.AWSConfig(t, nil)
+	sm := secretsmanager.NewFromConfig(cfg)
+	secret, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String("gangplank-cursor-" + t.Name()), SecretString: aws.String(strings.Repeat("s", 40)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "CURSOR_KEY_SECRET_ARN": aws.ToString(secret.ARN),
+		"TENANT_CLAIM": "custom:tenant_id", "ROLE_CLAIM": "custom:role"}
+	got, err := platform.LoadConfig(ctx, env(full), sm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.CursorKey) != strings.Repeat("s", 40) || got.Tables.Accounts() != "a" || got.Claims != (auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}) {
+		t.Errorf("config = %+v", got)
+	}
+
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"nothing set", map[string]string{}, []string{"TENANTS_TABLE is not set", "ACCOUNTS_TABLE is not set", "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set"}},
+		{"short key", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "CURSOR_KEY": "short"}, []string{"at least 32 bytes"}},
+		{"missing secret", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a",
+			"CURSOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope"}, []string{"read cursor key secret"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := platform.LoadConfig(ctx, env(tt.env), sm)
+			if err == nil {
+				t.Fatal("LoadConfig accepted it")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestLambdaEvents feeds real API Gateway HTTP API (payload v2) events through the API Lambda's handler chain:
+// the adapter, the gateway-claims authenticator (the Cognito claim names) and the router.
+func TestLambdaEvents(t *testing.T) {
+	p := testkit.NewPlatform(t)
+	api := platform.NewAPI(p.Services, auth.GatewayClaims{Claims: auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}})
+	handler := lambda.NewHandler(httpadapter.NewV2(api).ProxyWithContext)
+
+	tests := []struct {
+		event, contains string
+		status          int
+	}{
+		{"get-tenant.json", `"tenantId":"acme"`, 200},
+		{"create-account.json", `"status":"pending"`, 201},
+		{"create-account-as-viewer.json", `"type":"https://gangplank.dev/problems/forbidden"`, 403},
+		{"get-tenant-without-authorizer.json", `"type":"https://gangplank.dev/problems/unauthenticated"`, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.event, func(t *testing.T) {
+			payload, err := os.ReadFile("../../events/api/" + tt.event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := handler.Invoke(context.Background(), payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var resp events.APIGatewayV2HTTPResponse
+			if err := json.Unmarshal(raw, &resp); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status || !strings.Contains(resp.Body, tt.contains) {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+			}
+			var event events.APIGatewayV2HTTPRequest
+			_ = json.Unmarshal(payload, &event)
+			if got := resp.Headers["X-Request-Id"]; got != event.RequestContext.RequestID {
+				t.Errorf("X-Request-Id = %q, want API Gateway's %q", got, event.RequestContext.RequestID)
+			}
+		})
+	}
+	// The account was created in the tenant named by the verified claims.
+	if _, err := p.Services.Accounts.Get(context.Background(), "acme", "111111111111"); err != nil {
+		t.Errorf("account not in tenant acme: %v", err)
+	}
+}
