@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
@@ -30,7 +29,7 @@ func main() {
 	if err != nil {
 		fail("load configuration", err)
 	}
-	services, err := platform.NewServices(dynamodb.NewFromConfig(awsCfg), cfg, time.Now)
+	services, err := platform.NewServices(awsCfg, cfg, time.Now)
 	if err != nil {
 		fail("build services", err)
 	}

@@ -77,9 +77,91 @@ type Account struct {
 	AccessLevel         AccessLevel `json:"accessLevel" dynamodbav:"accessLevel"`
 	CostSync            bool        `json:"costSync" dynamodbav:"costSync"`
 	ManagementAccountID string      `json:"managementAccountId,omitempty" dynamodbav:"managementAccountId,omitempty"`
-	CreatedAt           time.Time   `json:"createdAt" dynamodbav:"createdAt"`
-	UpdatedAt           time.Time   `json:"updatedAt" dynamodbav:"updatedAt"`
-	Version             int64       `json:"version" dynamodbav:"version"`
+
+	// Connection: set when the cross-account role is verified.
+	RoleARN string `json:"roleArn,omitempty" dynamodbav:"roleArn,omitempty"`
+	// StackID is the onboarding stack that connected the account; only that stack's deletion disconnects it.
+	StackID         string `json:"stackId,omitempty" dynamodbav:"stackId,omitempty"`
+	TemplateVersion string `json:"templateVersion,omitempty" dynamodbav:"templateVersion,omitempty"`
+	// GrantedAccessLevel is the access level the customer's role was deployed with; when it differs from
+	// AccessLevel, the customer must update the stack (Health says so).
+	GrantedAccessLevel AccessLevel `json:"grantedAccessLevel,omitempty" dynamodbav:"grantedAccessLevel,omitempty"`
+	ActivatedAt        *time.Time  `json:"activatedAt,omitempty" dynamodbav:"activatedAt,omitempty"`
+	LastVerifiedAt     *time.Time  `json:"lastVerifiedAt,omitempty" dynamodbav:"lastVerifiedAt,omitempty"`
+	Health             Health      `json:"health" dynamodbav:"health"`
+
+	CreatedAt time.Time `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt" dynamodbav:"updatedAt"`
+	Version   int64     `json:"version" dynamodbav:"version"`
+
+	// Link is the current activation link, stored as a hash only; never shown or audited.
+	Link *ActivationLink `json:"-" dynamodbav:"activationLink,omitempty"`
+	// Callbacks remembers the answers to the latest CloudFormation requests, so a duplicate delivery of a request
+	// gets the same answer without a second transition. Written in the same item as the transition it records.
+	Callbacks []CallbackAnswer `json:"-" dynamodbav:"callbacks,omitempty"`
+}
+
+// HealthStatus summarises whether Gangplank can use the account.
+type HealthStatus string
+
+const (
+	// HealthUnknown: never verified.
+	HealthUnknown HealthStatus = "unknown"
+	// Healthy: the role was assumed and behaves as expected.
+	Healthy HealthStatus = "healthy"
+	// Degraded: the role works but needs the customer's attention (previous External ID, missing access level).
+	Degraded HealthStatus = "degraded"
+	// Unhealthy: the role cannot be used; Reason says why and what to do.
+	Unhealthy HealthStatus = "unhealthy"
+)
+
+// Health is the outcome of the account's latest check.
+type Health struct {
+	Status    HealthStatus `json:"status" dynamodbav:"status"`
+	Reason    string       `json:"reason" dynamodbav:"reason"`
+	CheckedAt *time.Time   `json:"checkedAt,omitempty" dynamodbav:"checkedAt,omitempty"`
+}
+
+// ActivationLink is an issued activation token: single use, expiring, bound to the tenant (by the item it lives in),
+// the account and its type.
+type ActivationLink struct {
+	TokenHash   string     `dynamodbav:"tokenHash"`
+	AccountType Type       `dynamodbav:"accountType"`
+	IssuedAt    time.Time  `dynamodbav:"issuedAt"`
+	ExpiresAt   time.Time  `dynamodbav:"expiresAt"`
+	UsedAt      *time.Time `dynamodbav:"usedAt,omitempty"`
+	UsedByStack string     `dynamodbav:"usedByStack,omitempty"`
+	// ReplacedHash and ReplacedAt remember the link this one replaced, to tell its holder precisely why it fails.
+	ReplacedHash string     `dynamodbav:"replacedHash,omitempty"`
+	ReplacedAt   *time.Time `dynamodbav:"replacedAt,omitempty"`
+}
+
+// CallbackAnswer is the answer given to one CloudFormation custom resource request.
+type CallbackAnswer struct {
+	RequestID  string    `dynamodbav:"requestId"`
+	Response   string    `dynamodbav:"response"` // the exact JSON body sent to the ResponseURL
+	AnsweredAt time.Time `dynamodbav:"answeredAt"`
+}
+
+// MaxCallbackAnswers bounds the answers kept per account; duplicates arrive within minutes of the original.
+const MaxCallbackAnswers = 10
+
+// Answer returns the recorded answer to requestID, if any.
+func (a Account) Answer(requestID string) (string, bool) {
+	for _, c := range a.Callbacks {
+		if c.RequestID == requestID {
+			return c.Response, true
+		}
+	}
+	return "", false
+}
+
+// RecordAnswer remembers the answer to a request, dropping the oldest beyond MaxCallbackAnswers.
+func (a *Account) RecordAnswer(requestID, response string, at time.Time) {
+	a.Callbacks = append(a.Callbacks, CallbackAnswer{RequestID: requestID, Response: response, AnsweredAt: at})
+	if n := len(a.Callbacks); n > MaxCallbackAnswers {
+		a.Callbacks = append([]CallbackAnswer(nil), a.Callbacks[n-MaxCallbackAnswers:]...)
+	}
 }
 
 // ETag is the entity tag of this version of the account, quoted as HTTP requires.

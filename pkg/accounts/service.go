@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gangplank/gangplank/pkg/audit"
@@ -75,6 +76,8 @@ type CreateInput struct {
 	AccessLevel         string
 	CostSync            *bool
 	ManagementAccountID string
+	// Link, when set, is stored with the account, so the account and its first activation link exist together.
+	Link *ActivationLink
 }
 
 // DefaultAccessLevel is the least privilege: the platform starts read-only, as every seed vendor does.
@@ -92,6 +95,8 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput) (
 	}
 	now := s.now().UTC()
 	a.TenantID, a.Status, a.CreatedAt, a.UpdatedAt, a.Version = tenantID, Pending, now, now, 1
+	a.Health = Health{Status: HealthUnknown, Reason: "not connected yet: launch the onboarding stack, or connect a role ARN"}
+	a.Link = in.Link
 	entry := audit.New(ctx, tenantID, now, "account.created", Target(a.AccountID), audit.Diff(nil, &a, bookkeeping...))
 	switch err := s.store.Create(ctx, a, entry); {
 	case errors.Is(err, ErrManagementMissing):
@@ -209,15 +214,22 @@ func (s *Service) Update(ctx context.Context, tenantID, accountID string, ifMatc
 	if err := c.Err(); err != nil {
 		return Account{}, err
 	}
+	if after.AccessLevel != before.AccessLevel {
+		after.Health = accessHealth(after, s.now().UTC())
+	}
 	return s.save(ctx, before, after, "account.updated")
 }
 
 // save writes after in place of before (conditional on before's version) with an audit entry, unless nothing
-// visible changed.
+// changed. Changes to hidden state (the activation link, recorded callback answers) are written too, and audited as
+// the action without field values.
 func (s *Service) save(ctx context.Context, before, after Account, action string) (Account, error) {
 	changes := audit.Diff(&before, &after, bookkeeping...)
-	if len(changes) == 0 {
+	if len(changes) == 0 && !hiddenChanged(before, after) {
 		return before, nil
+	}
+	if changes == nil {
+		changes = []audit.Change{}
 	}
 	now := s.now().UTC()
 	after.UpdatedAt, after.Version = now, before.Version+1
@@ -226,6 +238,62 @@ func (s *Service) save(ctx context.Context, before, after Account, action string
 		return Account{}, err
 	}
 	return after, nil
+}
+
+// accessHealth is the health after the chosen access level changed: the role keeps what it was deployed with until
+// the customer updates the stack, so a difference is something for them to do.
+func accessHealth(a Account, now time.Time) Health {
+	switch {
+	case a.GrantedAccessLevel == "" || a.Health.Status == Unhealthy || a.Health.Status == HealthUnknown:
+		return a.Health
+	case a.GrantedAccessLevel != a.AccessLevel:
+		return AccessLevelMismatch(a, now)
+	case strings.HasPrefix(a.Health.Reason, accessMismatchPrefix):
+		return Health{Status: Healthy, CheckedAt: &now, Reason: "The role's access level matches your choice again."}
+	}
+	return a.Health
+}
+
+const accessMismatchPrefix = "The role was deployed with access level"
+
+// AccessLevelMismatch is the degraded health of a role deployed with another access level than the one chosen.
+func AccessLevelMismatch(a Account, now time.Time) Health {
+	return Health{Status: Degraded, CheckedAt: &now, Reason: fmt.Sprintf("%s %s, but you chose %s. Update the stack "+
+		"with a new link from Gangplank to grant it.", accessMismatchPrefix, a.GrantedAccessLevel, a.AccessLevel)}
+}
+
+// mutateAttempts bounds how often Mutate rereads an account that changed under it.
+const mutateAttempts = 5
+
+// ErrNoChange may be returned by a Mutate function to stop without writing.
+var ErrNoChange = errors.New("no change")
+
+// Mutate reads the account, applies fn to a copy and writes the result if it changed, conditional on the version
+// read; when another writer got there first it reads again and reapplies fn (so fn must decide from the account it
+// is given, not from state captured earlier). The change is audited as action. It returns the account as stored.
+func (s *Service) Mutate(ctx context.Context, tenantID, accountID, action string, fn func(a *Account) error) (Account, error) {
+	for attempt := 1; ; attempt++ {
+		before, err := s.Get(ctx, tenantID, accountID)
+		if err != nil {
+			return Account{}, err
+		}
+		after := before
+		after.Callbacks = slices.Clone(before.Callbacks)
+		if before.Link != nil {
+			link := *before.Link
+			after.Link = &link
+		}
+		if err := fn(&after); errors.Is(err, ErrNoChange) {
+			return before, nil
+		} else if err != nil {
+			return Account{}, err
+		}
+		saved, err := s.save(ctx, before, after, action)
+		if errors.Is(err, ErrVersionMismatch) && attempt < mutateAttempts {
+			continue
+		}
+		return saved, err
+	}
 }
 
 // deleteAttempts bounds how often Delete rereads an account that changed under it (a callback or a discovery run
@@ -254,6 +322,25 @@ func (s *Service) Delete(ctx context.Context, tenantID, accountID, confirm strin
 		}
 		return err
 	}
+}
+
+func hiddenChanged(before, after Account) bool {
+	if len(before.Callbacks) != len(after.Callbacks) || (len(after.Callbacks) > 0 &&
+		before.Callbacks[len(before.Callbacks)-1].RequestID != after.Callbacks[len(after.Callbacks)-1].RequestID) {
+		return true
+	}
+	switch {
+	case before.Link == nil && after.Link == nil:
+		return false
+	case before.Link == nil || after.Link == nil:
+		return true
+	}
+	b, a := *before.Link, *after.Link
+	return b.TokenHash != a.TokenHash || !timeEqual(b.UsedAt, a.UsedAt) || b.UsedByStack != a.UsedByStack
+}
+
+func timeEqual(a, b *time.Time) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && a.Equal(*b))
 }
 
 // bookkeeping fields change with every write and are already in the audit entry's time; diffs leave them out.

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/localaws"
@@ -92,16 +91,17 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	ddb := dynamodb.NewFromConfig(awsCfg)
-	names, err := localaws.CreateTables(ctx, ddb, tablePrefix)
+	prov, err := Provision(ctx, env, awsCfg, tablePrefix, LocalRegions())
 	if err != nil {
 		return err
 	}
-	cfg := platform.Config{Tables: names, CursorKey: cursorKey, Claims: auth.DefaultClaims}
-	services, err := platform.NewServices(ddb, cfg, time.Now)
+	cfg := prov.Config
+	cfg.CursorKey, cfg.Claims = cursorKey, auth.DefaultClaims
+	services, err := platform.NewServices(awsCfg, cfg, time.Now)
 	if err != nil {
 		return err
 	}
+	names := prov.Tables
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	api := platform.NewAPI(services, verifier)
 

@@ -35,16 +35,16 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	acct, err := a.cfg.Accounts.Create(r.Context(), p.TenantID, accounts.CreateInput{
+	created, err := a.cfg.Onboarding.CreateAccount(r.Context(), p.TenantID, accounts.CreateInput{
 		Name: req.Name, AccountID: req.AccountID, Type: req.Type, Region: req.Region,
 		AccessLevel: req.AccessLevel, CostSync: req.CostSync, ManagementAccountID: req.ManagementAccountID,
 	})
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/v1/accounts/"+acct.AccountID)
-	w.Header().Set("ETag", acct.ETag())
-	return writeJSON(w, http.StatusCreated, acct)
+	w.Header().Set("Location", "/v1/accounts/"+created.Account.AccountID)
+	w.Header().Set("ETag", created.Account.ETag())
+	return writeJSON(w, http.StatusCreated, accountWithOnboarding{Account: created.Account, Onboarding: created.Instructions})
 }
 
 func (a *API) listAccounts(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

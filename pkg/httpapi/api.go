@@ -17,6 +17,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/audit"
 	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/requestid"
 	"github.com/gangplank/gangplank/pkg/tenants"
 )
@@ -31,6 +32,7 @@ type Config struct {
 	Accounts      *accounts.Service
 	Tenants       *tenants.Service
 	Audit         AuditLog
+	Onboarding    *onboarding.Service
 	Authenticator auth.Authenticator
 }
 
@@ -54,7 +56,7 @@ type route struct {
 // New builds the API.
 func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
-	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.auditRoutes())
+	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes())
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.pattern, a.serve(rt))
 	}

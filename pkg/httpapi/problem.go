@@ -10,6 +10,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/cursor"
+	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/requestid"
 	"github.com/gangplank/gangplank/pkg/tenants"
 	"github.com/gangplank/gangplank/pkg/validation"
@@ -77,10 +78,11 @@ func (e *statusError) Error() string { return e.p.Detail }
 // problemFor maps an error to the problem the client sees. This is the only place domain errors meet HTTP.
 func problemFor(err error) Problem {
 	var (
-		ve     *validation.Error
-		re     *requestError
-		se     *statusError
-		linked *accounts.LinkedAccountsError
+		ve      *validation.Error
+		re      *requestError
+		se      *statusError
+		linked  *accounts.LinkedAccountsError
+		roleErr *onboarding.RoleError
 	)
 	switch {
 	case errors.As(err, &se):
@@ -118,6 +120,14 @@ func problemFor(err error) Problem {
 		return problem(http.StatusPreconditionFailed, "precondition-failed", "The resource changed", err.Error())
 	case errors.Is(err, accounts.ErrPreconditionRequired), errors.Is(err, tenants.ErrPreconditionRequired):
 		return problem(http.StatusPreconditionRequired, "precondition-required", "If-Match is required", err.Error())
+	case errors.As(err, &roleErr):
+		p := problem(http.StatusUnprocessableEntity, "role-verification-failed", "The role could not be verified", roleErr.Reason)
+		p.Errors = []validation.FieldError{{Field: "roleArn", Message: roleErr.Reason}}
+		return p
+	case errors.Is(err, onboarding.ErrUnreachable):
+		return problem(http.StatusServiceUnavailable, "aws-unreachable", "AWS could not be reached", err.Error())
+	case errors.Is(err, onboarding.ErrNotConnected):
+		return problem(http.StatusConflict, "not-connected", "The account is not connected yet", err.Error())
 	case errors.Is(err, accounts.ErrConfirmationMismatch):
 		p := problem(http.StatusUnprocessableEntity, "confirmation-required", "Confirm the deletion", err.Error())
 		p.Errors = []validation.FieldError{{Field: "confirm", Message: "must be the account's exact name"}}
@@ -141,6 +151,9 @@ func writeProblem(ctx context.Context, w http.ResponseWriter, r *http.Request, e
 	var se *statusError
 	if errors.As(err, &se) && se.allow != "" {
 		w.Header().Set("Allow", se.allow)
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "60")
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gangplank"`)

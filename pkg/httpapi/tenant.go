@@ -25,8 +25,9 @@ func (a *API) getTenant(w http.ResponseWriter, r *http.Request, p auth.Principal
 
 type patchTenantRequest struct {
 	Settings *struct {
-		DefaultRegion   *string `json:"defaultRegion"`
-		CostSyncDefault *bool   `json:"costSyncDefault"`
+		DefaultRegion       *string `json:"defaultRegion"`
+		CostSyncDefault     *bool   `json:"costSyncDefault"`
+		ExternalIDGraceDays *int    `json:"externalIdGraceDays"`
 	} `json:"settings"`
 }
 
@@ -37,7 +38,8 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	var patch tenants.SettingsPatch
 	if req.Settings != nil {
-		patch = tenants.SettingsPatch{DefaultRegion: req.Settings.DefaultRegion, CostSyncDefault: req.Settings.CostSyncDefault}
+		patch = tenants.SettingsPatch{DefaultRegion: req.Settings.DefaultRegion, CostSyncDefault: req.Settings.CostSyncDefault,
+			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays}
 	}
 	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, ifMatch(r), patch)
 	if err != nil {

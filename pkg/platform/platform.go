@@ -11,12 +11,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/store"
 	"github.com/gangplank/gangplank/pkg/tables"
 	"github.com/gangplank/gangplank/pkg/tenants"
@@ -29,6 +32,9 @@ type Config struct {
 	CursorKey []byte
 	// Claims names the token claims that carry the tenant and the role.
 	Claims auth.Claims
+	// ConnectorRoleARN is the role the platform assumes before assuming customers' roles (empty: act directly).
+	ConnectorRoleARN string
+	Onboarding       onboarding.Config
 }
 
 // SecretReader is the part of Secrets Manager the configuration loader uses.
@@ -42,6 +48,8 @@ type SecretReader interface {
 //	CURSOR_KEY                      the secret that signs cursors (at least 32 bytes), or
 //	CURSOR_KEY_SECRET_ARN           a Secrets Manager secret holding it (read once, here)
 //	TENANT_CLAIM, ROLE_CLAIM        claim names (default tenant_id, role)
+//	CONNECTOR_ROLE_ARN              the connector role (optional)
+//	and the onboarding settings of onboarding.ConfigFromEnv
 //
 // Every problem is reported at once, so a misconfigured function fails its cold start with one clear message.
 func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretReader) (Config, error) {
@@ -50,7 +58,12 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 	for _, m := range missing {
 		problems = append(problems, m+" is not set")
 	}
-	cfg := Config{Tables: names, Claims: auth.DefaultClaims}
+	cfg := Config{Tables: names, Claims: auth.DefaultClaims, ConnectorRoleARN: getenv("CONNECTOR_ROLE_ARN")}
+	if ob, err := onboarding.ConfigFromEnv(getenv); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		cfg.Onboarding = ob
+	}
 	if v := getenv("TENANT_CLAIM"); v != "" {
 		cfg.Claims.Tenant = v
 	}
@@ -84,33 +97,39 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 	return cfg, nil
 }
 
-// Services are the domain services over DynamoDB.
+// Services are the domain services, built once per cold start over one AWS configuration.
 type Services struct {
-	DB       store.DB
-	Accounts *accounts.Service
-	Tenants  *tenants.Service
-	Audit    store.AuditLog
+	DB         store.DB
+	Accounts   *accounts.Service
+	Tenants    *tenants.Service
+	Audit      store.AuditLog
+	Connector  *crossaccount.Connector
+	Onboarding *onboarding.Service
 }
 
-// NewServices builds the services over one DynamoDB client. now is the clock (time.Now in production).
-func NewServices(ddb store.DynamoDB, cfg Config, now func() time.Time) (*Services, error) {
+// NewServices builds the services. now is the clock (time.Now in production).
+func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services, error) {
 	signer, err := cursor.NewSigner(cfg.CursorKey)
 	if err != nil {
 		return nil, err
 	}
-	db := store.DB{Client: ddb, Tables: cfg.Tables, Cursors: signer}
+	db := store.DB{Client: dynamodb.NewFromConfig(awsCfg), Tables: cfg.Tables, Cursors: signer}
 	t := tenants.NewService(store.Tenants{DB: db}, now)
+	accts := accounts.NewService(store.Accounts{DB: db}, t, now)
+	connector := crossaccount.New(awsCfg, cfg.ConnectorRoleARN)
 	return &Services{
-		DB:       db,
-		Tenants:  t,
-		Accounts: accounts.NewService(store.Accounts{DB: db}, t, now),
-		Audit:    store.AuditLog{DB: db},
+		DB:         db,
+		Tenants:    t,
+		Accounts:   accts,
+		Audit:      store.AuditLog{DB: db},
+		Connector:  connector,
+		Onboarding: onboarding.NewService(cfg.Onboarding, accts, t, connector, store.Accounts{DB: db}, onboarding.NewHTTPResponder(), now),
 	}, nil
 }
 
 // NewAPI builds the HTTP API over the services, authenticating callers with authn.
 func NewAPI(s *Services, authn auth.Authenticator) *httpapi.API {
 	return httpapi.New(httpapi.Config{
-		Accounts: s.Accounts, Tenants: s.Tenants, Audit: s.Audit, Authenticator: authn,
+		Accounts: s.Accounts, Tenants: s.Tenants, Audit: s.Audit, Onboarding: s.Onboarding, Authenticator: authn,
 	})
 }

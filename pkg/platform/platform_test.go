@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -33,12 +34,17 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "CURSOR_KEY_SECRET_ARN": aws.ToString(secret.ARN),
-		"TENANT_CLAIM": "custom:tenant_id", "ROLE_CLAIM": "custom:role"}
+		"TENANT_CLAIM": "custom:tenant_id", "ROLE_CLAIM": "custom:role",
+		"ONBOARDING_TEMPLATE_URL":    "https://gangplank-templates.s3.us-east-1.amazonaws.com/onboarding/1.0.0/onboarding.yaml",
+		"PLATFORM_PRINCIPAL_ARN":     "arn:aws:iam::123456789012:role/gangplank-connector",
+		"CALLBACK_TOPIC_ARN_PATTERN": "arn:aws:sns:{region}:123456789012:gangplank-onboarding",
+		"CONNECTOR_ROLE_ARN":         "arn:aws:iam::123456789012:role/gangplank-connector"}
 	got, err := platform.LoadConfig(ctx, env(full), sm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got.CursorKey) != strings.Repeat("s", 40) || got.Tables.Accounts() != "a" || got.Claims != (auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}) {
+	if string(got.CursorKey) != strings.Repeat("s", 40) || got.Tables.Accounts() != "a" || got.Claims != (auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}) ||
+		got.Onboarding.CallbackTopic("eu-west-1") != "arn:aws:sns:eu-west-1:123456789012:gangplank-onboarding" || got.Onboarding.LinkTTL != 7*24*time.Hour {
 		t.Errorf("config = %+v", got)
 	}
 
@@ -47,7 +53,8 @@ func TestLoadConfig(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"nothing set", map[string]string{}, []string{"TENANTS_TABLE is not set", "ACCOUNTS_TABLE is not set", "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set"}},
+		{"nothing set", map[string]string{}, []string{"TENANTS_TABLE is not set", "ACCOUNTS_TABLE is not set", "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set",
+			"ONBOARDING_TEMPLATE_URL", "PLATFORM_PRINCIPAL_ARN", "CALLBACK_TOPIC_ARN_PATTERN must contain {region}"}},
 		{"short key", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "CURSOR_KEY": "short"}, []string{"at least 32 bytes"}},
 		{"missing secret", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a",
 			"CURSOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope"}, []string{"read cursor key secret"}},

@@ -427,3 +427,21 @@ func (s Accounts) LinkedCount(ctx context.Context, tenantID, managementID string
 	}
 	return *it.LinkedCount, nil
 }
+
+// Owner returns the tenant that holds an AWS account ID, from its global claim.
+func (s Accounts) Owner(ctx context.Context, accountID string) (string, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: s.table(), Key: key(claimPK(accountID), claimSK), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", err
+	}
+	if out.Item == nil {
+		return "", accounts.ErrNotFound
+	}
+	var c claimItem
+	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
+		return "", fmt.Errorf("unmarshal claim: %w", err)
+	}
+	return c.TenantID, nil
+}

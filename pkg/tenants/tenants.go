@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"slices"
 	"sync"
@@ -24,8 +25,39 @@ type Tenant struct {
 	ExternalID string    `json:"externalId" dynamodbav:"externalId"`
 	CreatedAt  time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt  time.Time `json:"updatedAt" dynamodbav:"updatedAt"`
-	Settings   Settings  `json:"settings" dynamodbav:"settings"`
-	Version    int64     `json:"version" dynamodbav:"version"`
+	// PreviousExternalIDs still work until their ValidUntil, so rotating never breaks a connected account at once.
+	PreviousExternalIDs []RetiredExternalID `json:"previousExternalIds" dynamodbav:"previousExternalIds"`
+	Settings            Settings            `json:"settings" dynamodbav:"settings"`
+	Version             int64               `json:"version" dynamodbav:"version"`
+}
+
+// RetiredExternalID is a rotated-out External ID in its grace period.
+type RetiredExternalID struct {
+	ExternalID string    `json:"externalId" dynamodbav:"externalId"`
+	RetiredAt  time.Time `json:"retiredAt" dynamodbav:"retiredAt"`
+	ValidUntil time.Time `json:"validUntil" dynamodbav:"validUntil"`
+}
+
+// AcceptedExternalIDs lists the External IDs Gangplank presents at now: the current one first, then previous ones
+// whose grace period has not ended, newest first.
+func (t Tenant) AcceptedExternalIDs(now time.Time) []string {
+	ids := []string{t.ExternalID}
+	for i := len(t.PreviousExternalIDs) - 1; i >= 0; i-- {
+		if p := t.PreviousExternalIDs[i]; now.Before(p.ValidUntil) {
+			ids = append(ids, p.ExternalID)
+		}
+	}
+	return ids
+}
+
+// Retired returns the grace record of a previous External ID, if id is one.
+func (t Tenant) Retired(id string) (RetiredExternalID, bool) {
+	for _, p := range t.PreviousExternalIDs {
+		if p.ExternalID == id {
+			return p, true
+		}
+	}
+	return RetiredExternalID{}, false
 }
 
 // Settings are the tenant's defaults and preferences.
@@ -34,7 +66,15 @@ type Settings struct {
 	DefaultRegion string `json:"defaultRegion" dynamodbav:"defaultRegion"`
 	// CostSyncDefault is whether new accounts sync Cost Explorer recommendations (on unless turned off).
 	CostSyncDefault bool `json:"costSyncDefault" dynamodbav:"costSyncDefault"`
+	// ExternalIDGraceDays is how long a rotated-out External ID keeps working (default 30).
+	ExternalIDGraceDays int `json:"externalIdGraceDays" dynamodbav:"externalIdGraceDays"`
 }
+
+// DefaultExternalIDGraceDays leaves a month to update every stack after a rotation.
+const DefaultExternalIDGraceDays = 30
+
+// MaxExternalIDGraceDays bounds the grace period: an old secret should not live on indefinitely.
+const MaxExternalIDGraceDays = 365
 
 // ETag is the entity tag of this version of the tenant.
 func (t Tenant) ETag() string { return accounts.ETag(t.Version) }
@@ -106,6 +146,9 @@ func (s *Service) Get(ctx context.Context, tenantID string) (Tenant, error) {
 	if err != nil {
 		return Tenant{}, err
 	}
+	if t.PreviousExternalIDs == nil {
+		t.PreviousExternalIDs = []RetiredExternalID{}
+	}
 	s.remember(tenantID)
 	return t, nil
 }
@@ -113,7 +156,8 @@ func (s *Service) Get(ctx context.Context, tenantID string) (Tenant, error) {
 func (s *Service) create(ctx context.Context, tenantID string) (Tenant, error) {
 	now := s.now().UTC()
 	t := Tenant{TenantID: tenantID, ExternalID: NewExternalID(), CreatedAt: now, UpdatedAt: now, Version: 1,
-		Settings: Settings{CostSyncDefault: true}}
+		PreviousExternalIDs: []RetiredExternalID{},
+		Settings:            Settings{CostSyncDefault: true, ExternalIDGraceDays: DefaultExternalIDGraceDays}}
 	// The External ID is a secret shared with the customer's role only; the trail records that one was issued.
 	entry := audit.New(ctx, tenantID, now, "tenant.created", "tenant", audit.Diff(nil, &t, "externalId", "version", "createdAt", "updatedAt"))
 	err := s.store.Create(ctx, t, entry)
@@ -135,8 +179,9 @@ func (s *Service) remember(tenantID string) {
 
 // SettingsPatch changes some settings; nil fields stay as they are.
 type SettingsPatch struct {
-	DefaultRegion   *string
-	CostSyncDefault *bool
+	DefaultRegion       *string
+	CostSyncDefault     *bool
+	ExternalIDGraceDays *int
 }
 
 // UpdateSettings applies patch if the tenant's ETag is one of ifMatch ("*" matches any).
@@ -162,6 +207,12 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 	if p.CostSyncDefault != nil {
 		after.Settings.CostSyncDefault = *p.CostSyncDefault
 	}
+	if p.ExternalIDGraceDays != nil {
+		if d := *p.ExternalIDGraceDays; d < 0 || d > MaxExternalIDGraceDays {
+			return Tenant{}, validation.Field("settings.externalIdGraceDays", "must be between 0 and %d days", MaxExternalIDGraceDays)
+		}
+		after.Settings.ExternalIDGraceDays = *p.ExternalIDGraceDays
+	}
 	changes := audit.Diff(&before.Settings, &after.Settings)
 	if len(changes) == 0 {
 		return before, nil
@@ -175,6 +226,47 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 		return Tenant{}, err
 	}
 	return after, nil
+}
+
+// maxRetired bounds the previous External IDs kept; older ones have long left their grace period.
+const maxRetired = 10
+
+// RotateExternalID issues a new External ID. The current one keeps working for the tenant's grace period, so
+// connected accounts go on working while their stacks are updated; onboarding material uses the new one at once.
+// With ifMatch empty the rotation applies to whatever version is current.
+func (s *Service) RotateExternalID(ctx context.Context, tenantID string, ifMatch []string) (Tenant, error) {
+	for attempt := 1; ; attempt++ {
+		before, err := s.Get(ctx, tenantID)
+		if err != nil {
+			return Tenant{}, err
+		}
+		if len(ifMatch) > 0 && !slices.Contains(ifMatch, "*") && !slices.Contains(ifMatch, before.ETag()) {
+			return Tenant{}, ErrVersionMismatch
+		}
+		now := s.now().UTC()
+		// A grace of 0 days retires the old ID at once: for a tenant that believes it leaked.
+		grace := before.Settings.ExternalIDGraceDays
+		after := before
+		after.ExternalID = NewExternalID()
+		after.PreviousExternalIDs = append(slices.Clone(before.PreviousExternalIDs), RetiredExternalID{
+			ExternalID: before.ExternalID, RetiredAt: now, ValidUntil: now.AddDate(0, 0, grace)})
+		if n := len(after.PreviousExternalIDs); n > maxRetired {
+			after.PreviousExternalIDs = after.PreviousExternalIDs[n-maxRetired:]
+		}
+		after.UpdatedAt, after.Version = now, before.Version+1
+		// The IDs themselves stay out of the trail; the change and the old one's end of grace go in.
+		until, _ := json.Marshal(now.AddDate(0, 0, grace))
+		entry := audit.New(ctx, tenantID, now, "tenant.external_id_rotated", "tenant",
+			[]audit.Change{{Field: "previousExternalIdValidUntil", To: until}})
+		err = s.store.Replace(ctx, before, after, entry)
+		if errors.Is(err, ErrVersionMismatch) && len(ifMatch) == 0 && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return Tenant{}, err
+		}
+		return after, nil
+	}
 }
 
 // AccountDefaults implements accounts.DefaultsSource.

@@ -85,8 +85,8 @@ func checkContract(t testing.TB, method, target string, header http.Header, body
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-		t.Errorf("contract: %s %s answered %d with a response the OpenAPI document does not allow: %v\nbody: %s",
-			method, target, resp.Status, err, resp.Body)
+		t.Errorf("contract: %s %s answered %d with a response the OpenAPI document does not allow: %s\nbody: %s",
+			method, target, resp.Status, firstLine(err.Error()), clip(resp.Body, 1500))
 	}
 	seenMu.Lock()
 	seen[fmt.Sprintf("%s %s", method, route.Path)] = true
@@ -118,4 +118,19 @@ func RequireFullCoverage() {
 		}
 		return nil
 	})
+}
+
+// firstLine keeps the reason of a validation error and drops the schema dump that follows it.
+func firstLine(s string) string {
+	if i := strings.Index(s, "\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func clip(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…"
 }

@@ -93,10 +93,12 @@ func AWSConfig(t testing.TB, calls *awsx.CallCounter, extra ...func(*config.Load
 // Tables creates a fresh set of Gangplank's tables for one test, so tests sharing a moto never see each other's data.
 func Tables(t testing.TB, cfg aws.Config) tables.Names {
 	t.Helper()
-	prefix := fmt.Sprintf("t%d-%d", os.Getpid(), tableSeq.Add(1))
-	names, err := localaws.CreateTables(context.Background(), dynamodb.NewFromConfig(cfg), prefix)
+	names, err := localaws.CreateTables(context.Background(), dynamodb.NewFromConfig(cfg), uniquePrefix())
 	if err != nil {
 		t.Fatalf("create tables: %v", err)
 	}
 	return names
 }
+
+// uniquePrefix names one test's resources in the shared local AWS.
+func uniquePrefix() string { return fmt.Sprintf("t%d-%d", os.Getpid(), tableSeq.Add(1)) }

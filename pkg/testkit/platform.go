@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/awsx"
+	"github.com/gangplank/gangplank/pkg/devserver"
 	"github.com/gangplank/gangplank/pkg/httpapi"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
@@ -22,14 +22,18 @@ import (
 
 // Platform is Gangplank's API over fresh tables in the local AWS, as one test sees it.
 type Platform struct {
-	AWS      aws.Config
-	Calls    *awsx.CallCounter
-	Tables   tables.Names
-	Config   platform.Config
-	Services *platform.Services
-	API      *httpapi.API
-	Issuer   auth.Issuer
+	Provisioned devserver.Provisioned
+	AWS         aws.Config
+	Calls       *awsx.CallCounter
+	Tables      tables.Names
+	Config      platform.Config
+	Services    *platform.Services
+	API         *httpapi.API
+	Issuer      auth.Issuer
 }
+
+// TestRegions are the regions a test platform serves (a callback topic each).
+var TestRegions = []string{"us-east-1", "eu-west-1"}
 
 var (
 	keyOnce sync.Once
@@ -52,17 +56,23 @@ func NewPlatform(t testing.TB) *Platform {
 	t.Helper()
 	calls := awsx.NewCallCounter()
 	cfg := AWSConfig(t, calls)
-	names := Tables(t, cfg)
+	prov, err := devserver.Provision(t.Context(), LocalAWS(t), cfg, uniquePrefix(), TestRegions)
+	if err != nil {
+		t.Fatalf("provision the platform: %v", err)
+	}
+	names := prov.Tables
 	calls.Reset()
-	pc := platform.Config{Tables: names, CursorKey: bytes.Repeat([]byte{7}, 32), Claims: auth.DefaultClaims}
-	services, err := platform.NewServices(dynamodb.NewFromConfig(cfg), pc, time.Now)
+	pc := prov.Config
+	pc.CursorKey, pc.Claims = bytes.Repeat([]byte{7}, 32), auth.DefaultClaims
+	services, err := platform.NewServices(cfg, pc, time.Now)
 	if err != nil {
 		t.Fatalf("services: %v", err)
 	}
+	services.Connector.Backoff = 50 * time.Millisecond
 	key := SigningKey(t)
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	return &Platform{
-		AWS: cfg, Calls: calls, Tables: names, Config: pc, Services: services,
+		Provisioned: prov, AWS: cfg, Calls: calls, Tables: names, Config: pc, Services: services,
 		API:    platform.NewAPI(services, verifier),
 		Issuer: auth.Issuer{Key: key, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience},
 	}

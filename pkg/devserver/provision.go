@@ -1,0 +1,107 @@
+package devserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/gangplank/gangplank/pkg/awsid"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
+	"github.com/gangplank/gangplank/pkg/localaws"
+	"github.com/gangplank/gangplank/pkg/onboarding"
+	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/tables"
+)
+
+// Provisioned is what Provision created: the platform's configuration and the names behind it.
+type Provisioned struct {
+	Config         platform.Config
+	Tables         tables.Names
+	ConnectorRole  string
+	TemplateBucket string
+	// TopicARNs maps each served region to its callback topic.
+	TopicARNs map[string]string
+}
+
+// Provision creates in the local AWS what the CDK stack creates in the cloud: the tables, the connector role (the
+// one principal customers' roles trust, allowed only sts:AssumeRole on Gangplank* roles), a callback topic in every
+// served region, and the template bucket holding the onboarding template. Names start with prefix, so several
+// platforms (one per test) can share one local AWS.
+func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix string, regions []string) (Provisioned, error) {
+	names, err := localaws.CreateTables(ctx, dynamodb.NewFromConfig(awsCfg), prefix)
+	if err != nil {
+		return Provisioned{}, err
+	}
+	p := Provisioned{Tables: names, TemplateBucket: strings.ToLower(prefix) + "-templates", TopicARNs: map[string]string{}}
+
+	role, err := createConnectorRole(ctx, iam.NewFromConfig(awsCfg), prefix+"-connector")
+	if err != nil {
+		return Provisioned{}, err
+	}
+	p.ConnectorRole = role
+
+	topicName := prefix + "-onboarding"
+	for _, region := range regions {
+		out, err := sns.NewFromConfig(awsCfg, func(o *sns.Options) { o.Region = region }).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(topicName)})
+		if err != nil {
+			return Provisioned{}, fmt.Errorf("create the callback topic in %s: %w", region, err)
+		}
+		p.TopicARNs[region] = aws.ToString(out.TopicArn)
+	}
+
+	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(p.TemplateBucket)}); err != nil {
+		return Provisioned{}, fmt.Errorf("create the template bucket: %w", err)
+	}
+	key := "onboarding/" + onboarding.TemplateVersion + "/onboarding.yaml"
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(p.TemplateBucket), Key: aws.String(key),
+		Body: bytes.NewReader(onboarding.Template), ContentType: aws.String("application/x-yaml")}); err != nil {
+		return Provisioned{}, fmt.Errorf("upload the onboarding template: %w", err)
+	}
+
+	p.Config = platform.Config{
+		Tables:           names,
+		ConnectorRoleARN: role,
+		Onboarding: onboarding.Config{
+			TemplateURL:          env.Endpoint + "/" + p.TemplateBucket + "/" + key,
+			PlatformPrincipal:    role,
+			CallbackTopicPattern: fmt.Sprintf("arn:aws:sns:{region}:%s:%s", localaws.PlatformAccountID, topicName),
+			ConsoleURL:           env.Endpoint + "/console/cloudformation/home",
+			LocalConsole:         true,
+			LinkTTL:              onboarding.DefaultLinkTTL,
+			ResponseURLPrefixes:  []string{env.Endpoint + "/"},
+		},
+	}
+	return p, nil
+}
+
+func createConnectorRole(ctx context.Context, client *iam.Client, name string) (string, error) {
+	trust, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+		"Effect": "Allow", "Action": "sts:AssumeRole",
+		"Principal": map[string]string{"AWS": "arn:aws:iam::" + localaws.PlatformAccountID + ":root"},
+	}}})
+	out, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(string(trust)),
+		Description: aws.String("Gangplank's connector: the one principal customers' roles trust")})
+	if err != nil {
+		return "", fmt.Errorf("create the connector role: %w", err)
+	}
+	policy, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+		"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/" + crossaccount.RolePrefix + "*",
+	}}})
+	if _, err := client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("AssumeGangplankRolesOnly"),
+		PolicyDocument: aws.String(string(policy))}); err != nil {
+		return "", fmt.Errorf("grant the connector role: %w", err)
+	}
+	return aws.ToString(out.Role.Arn), nil
+}
+
+// LocalRegions are the regions the local platform serves: every region Gangplank supports.
+func LocalRegions() []string { return awsid.Regions() }

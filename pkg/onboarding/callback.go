@@ -1,0 +1,365 @@
+package onboarding
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/audit"
+	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/awsid"
+)
+
+// CustomResourceRequest is the request CloudFormation publishes to the ServiceToken topic.
+type CustomResourceRequest struct {
+	RequestType           string         `json:"RequestType"`
+	ServiceToken          string         `json:"ServiceToken"`
+	ResponseURL           string         `json:"ResponseURL"`
+	StackID               string         `json:"StackId"`
+	RequestID             string         `json:"RequestId"`
+	LogicalResourceID     string         `json:"LogicalResourceId"`
+	ResourceType          string         `json:"ResourceType"`
+	PhysicalResourceID    string         `json:"PhysicalResourceId,omitempty"`
+	ResourceProperties    map[string]any `json:"ResourceProperties"`
+	OldResourceProperties map[string]any `json:"OldResourceProperties,omitempty"`
+}
+
+// CustomResourceResponse is the body PUT to the ResponseURL, exactly as CloudFormation reads it.
+type CustomResourceResponse struct {
+	Status             string            `json:"Status"`
+	Reason             string            `json:"Reason,omitempty"`
+	PhysicalResourceID string            `json:"PhysicalResourceId"`
+	StackID            string            `json:"StackId"`
+	RequestID          string            `json:"RequestId"`
+	LogicalResourceID  string            `json:"LogicalResourceId"`
+	NoEcho             bool              `json:"NoEcho"`
+	Data               map[string]string `json:"Data,omitempty"`
+}
+
+// MaxResponseBytes is CloudFormation's limit on a custom resource response.
+const MaxResponseBytes = 4096
+
+// CallbackBudget bounds how long the callback keeps retrying a role that is not assumable yet: IAM can take up to a
+// minute to propagate a new role, and the answer must reach CloudFormation well within the template's five-minute
+// ServiceTimeout even if Lambda retries the invocation.
+const CallbackBudget = 90 * time.Second
+
+// answerMargin is kept free before the invocation's deadline to send the answer.
+const answerMargin = 15 * time.Second
+
+// callbackActor attributes the callback's changes in the audit trail.
+var callbackActor = audit.Actor{Type: audit.System, ID: "onboarding-callback"}
+
+// properties are the custom resource's properties, as the template sets them.
+type properties struct {
+	TenantID, AccountID, RoleARN, Token, TemplateVersion string
+	AccountType, AccessLevel                             string
+}
+
+func readProperties(m map[string]any) properties {
+	get := func(k string) string { s, _ := m[k].(string); return s }
+	return properties{TenantID: get("TenantId"), AccountID: get("AccountId"), RoleARN: get("RoleArn"),
+		Token: get("ActivationToken"), TemplateVersion: get("TemplateVersion"),
+		AccountType: get("AccountType"), AccessLevel: get("AccessLevel")}
+}
+
+// errAnswered stops a Mutate that finds the request already answered by a concurrent duplicate delivery.
+type errAnswered struct{ body string }
+
+func (e *errAnswered) Error() string { return "request already answered" }
+
+// HandleCustomResource answers one request and delivers the answer. It returns an error only when the answer could
+// not be delivered for a reason that may pass (so that the invocation is retried; the recorded answer makes the
+// retry send the same body without a second transition).
+func (s *Service) HandleCustomResource(ctx context.Context, req CustomResourceRequest) error {
+	ctx = audit.WithActor(ctx, callbackActor)
+	log := slog.With("requestId", req.RequestID, "stackId", req.StackID, "requestType", req.RequestType)
+	if !s.cfg.responseURLAllowed(req.ResponseURL) {
+		// There is nobody safe to answer: the request did not come from CloudFormation.
+		log.WarnContext(ctx, "custom resource request with a ResponseURL outside CloudFormation's; ignored", "responseUrl", req.ResponseURL)
+		return nil
+	}
+	body := s.answer(ctx, req)
+	if err := s.responder.Respond(ctx, req.ResponseURL, body); err != nil {
+		if errors.Is(err, ErrResponseRejected) {
+			log.ErrorContext(ctx, "CloudFormation refused the answer", "error", err.Error())
+			return nil
+		}
+		return fmt.Errorf("deliver the answer to request %s: %w", req.RequestID, err)
+	}
+	log.InfoContext(ctx, "answered custom resource request", "answer", statusOf(body))
+	return nil
+}
+
+// answer decides the response body to a request, making at most one transition of the account.
+func (s *Service) answer(ctx context.Context, req CustomResourceRequest) []byte {
+	p := readProperties(req.ResourceProperties)
+	physicalID := req.PhysicalResourceID
+	if physicalID == "" {
+		physicalID = "gangplank-connection-" + p.AccountID
+	}
+	reply := func(status, reason string, data map[string]string) CustomResourceResponse {
+		return CustomResourceResponse{Status: status, Reason: reason, PhysicalResourceID: physicalID, StackID: req.StackID,
+			RequestID: req.RequestID, LogicalResourceID: req.LogicalResourceID, Data: data}
+	}
+	switch req.RequestType {
+	case "Delete":
+		return encode(s.delete(ctx, req, p, reply))
+	case "Create", "Update":
+		return encode(s.connectFromStack(ctx, req, p, reply))
+	}
+	return encode(reply("FAILED", fmt.Sprintf("Gangplank does not handle %q requests.", req.RequestType), nil))
+}
+
+type replyFunc func(status, reason string, data map[string]string) CustomResourceResponse
+
+// connectFromStack answers Create and Update: the token, the accounts in the stack and the role, then the role.
+func (s *Service) connectFromStack(ctx context.Context, req CustomResourceRequest, p properties, reply replyFunc) CustomResourceResponse {
+	if reason := checkRequest(req, p); reason != "" {
+		return reply("FAILED", reason, nil)
+	}
+	a, err := s.accounts.Get(ctx, p.TenantID, p.AccountID)
+	if errors.Is(err, accounts.ErrNotFound) {
+		return reply("FAILED", fmt.Sprintf("Gangplank has no account %s in this tenant: add it in Gangplank first, then launch "+
+			"the stack from the link Gangplank shows for it.", p.AccountID), nil)
+	}
+	if err != nil {
+		return s.internalFailure(ctx, req, reply, err)
+	}
+	if body, ok := a.Answer(req.RequestID); ok {
+		return decodeAnswer(body, req)
+	}
+
+	claimedType := accounts.Type(p.AccountType)
+	verdict := tokenValid
+	stackBound := req.RequestType == "Update" && a.StackID == req.StackID &&
+		readProperties(req.OldResourceProperties).Token == p.Token
+	if !stackBound {
+		verdict = checkToken(a.Link, p.Token, claimedType, req.StackID, s.now())
+	}
+	if verdict != tokenValid && verdict != tokenUsedBySameStack {
+		resp := reply("FAILED", tokenReason(verdict, a.Link, claimedType), nil)
+		if !verdict.authentic() {
+			// The token proves nothing: answer, but leave the account as it is.
+			return resp
+		}
+		return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) {
+			a.Status, a.StatusReason = accounts.Failed, resp.Reason
+		})
+	}
+
+	tenant, err := s.tenants.Get(ctx, p.TenantID)
+	if err != nil {
+		return s.internalFailure(ctx, req, reply, err)
+	}
+	v, err := s.verifier.Verify(ctx, s.target(a, p.RoleARN, tenant), s.retryBudget(ctx))
+	if err != nil {
+		reason := "Gangplank could not verify the role: " + err.Error()
+		resp := reply("FAILED", reason, nil)
+		return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) {
+			a.Status, a.StatusReason = accounts.Failed, reason
+			a.Health = accounts.Health{Status: accounts.Unhealthy, Reason: err.Error(), CheckedAt: &now}
+		})
+	}
+	resp := reply("SUCCESS", "", map[string]string{"RoleArn": p.RoleARN, "AccountStatus": string(accounts.Active)})
+	return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) {
+		if a.Status != accounts.Active || a.StackID != req.StackID {
+			a.ActivatedAt = &now
+		}
+		a.Status, a.StatusReason = accounts.Active, ""
+		a.RoleARN, a.StackID, a.TemplateVersion = p.RoleARN, req.StackID, p.TemplateVersion
+		a.GrantedAccessLevel = accounts.AccessLevel(p.AccessLevel)
+		a.LastVerifiedAt = &now
+		a.Health = s.health(*a, v, tenant, now)
+		if a.Link != nil && a.Link.UsedAt == nil && !stackBound {
+			a.Link.UsedAt, a.Link.UsedByStack = &now, req.StackID
+		}
+	})
+}
+
+// checkRequest checks what the request says before anything is looked up: the fields the answer needs, and that
+// the stack, the role and the claimed account are one and the same account.
+func checkRequest(req CustomResourceRequest, p properties) string {
+	switch {
+	case !auth.ValidTenantID(p.TenantID):
+		return "The stack's TenantId is missing or malformed: launch the stack from the link Gangplank shows, without editing parameters."
+	case p.Token == "":
+		return "The stack carries no ActivationToken: launch it from the link Gangplank shows for this account."
+	}
+	if _, err := awsid.ParseAccountID(p.AccountID); err != nil {
+		return "The stack's AccountId is not an AWS account ID: use Gangplank's template unchanged."
+	}
+	stack, err := awsid.ParseARN(req.StackID)
+	if err != nil || stack.Service != "cloudformation" {
+		return "The request's StackId is not a CloudFormation stack ARN."
+	}
+	if stack.AccountID != p.AccountID {
+		return fmt.Sprintf("The stack runs in account %s but says it connects account %s: launch it in account %s.", stack.AccountID, p.AccountID, p.AccountID)
+	}
+	role, err := awsid.ParseRoleARN(p.RoleARN)
+	if err != nil {
+		return "The stack's RoleArn is not an IAM role ARN: use Gangplank's template unchanged."
+	}
+	if role.AccountID != p.AccountID {
+		return fmt.Sprintf("The role %s belongs to account %s, not to account %s, which the stack connects.", p.RoleARN, role.AccountID, p.AccountID)
+	}
+	if _, err := accounts.ParseType(p.AccountType); err != nil {
+		return "The stack's AccountType " + err.Error() + "."
+	}
+	if p.AccessLevel != "" {
+		if _, err := accounts.ParseAccessLevel(p.AccessLevel); err != nil {
+			return "The stack's AccessLevel " + err.Error() + "."
+		}
+	}
+	return ""
+}
+
+// delete answers a Delete: the account becomes disconnected if (and only if) this stack is the one that connected
+// it. The answer is always SUCCESS: Gangplank never stands in the way of a customer deleting a stack.
+func (s *Service) delete(ctx context.Context, req CustomResourceRequest, p properties, reply replyFunc) CustomResourceResponse {
+	resp := reply("SUCCESS", "", nil)
+	if !auth.ValidTenantID(p.TenantID) {
+		return resp
+	}
+	if _, err := awsid.ParseAccountID(p.AccountID); err != nil {
+		return resp
+	}
+	a, err := s.accounts.Get(ctx, p.TenantID, p.AccountID)
+	if err != nil {
+		if !errors.Is(err, accounts.ErrNotFound) {
+			slog.ErrorContext(ctx, "delete request: could not read the account; answering SUCCESS", "error", err.Error())
+		}
+		return resp
+	}
+	if body, ok := a.Answer(req.RequestID); ok {
+		return decodeAnswer(body, req)
+	}
+	if a.StackID != req.StackID || a.Status != accounts.Active {
+		// Another stack connected the account, or this stack never did (a rollback after a failed create).
+		return resp
+	}
+	return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) {
+		if a.StackID != req.StackID || a.Status != accounts.Active {
+			return
+		}
+		reason := fmt.Sprintf("The onboarding stack %s was deleted on %s, which removed Gangplank's role. Issue a new link in "+
+			"Gangplank and launch the stack again to reconnect.", stackName(req.StackID), now.Format("2006-01-02 15:04 UTC"))
+		a.Status, a.StatusReason = accounts.Disconnected, reason
+		a.Health = accounts.Health{Status: accounts.Unhealthy, Reason: reason, CheckedAt: &now}
+	})
+}
+
+// settle applies a transition and records the answer in the same write, then tells observers. When a duplicate
+// delivery recorded its answer first, that answer is returned instead, so both deliveries send the same body.
+func (s *Service) settle(ctx context.Context, req CustomResourceRequest, p properties, resp CustomResourceResponse,
+	transition func(a *accounts.Account, now time.Time)) CustomResourceResponse {
+	body := encode(resp)
+	action := "account.callback_" + strings.ToLower(req.RequestType)
+	a, err := s.accounts.Mutate(ctx, p.TenantID, p.AccountID, action, func(a *accounts.Account) error {
+		if recorded, ok := a.Answer(req.RequestID); ok {
+			return &errAnswered{body: recorded}
+		}
+		now := s.now().UTC()
+		transition(a, now)
+		a.RecordAnswer(req.RequestID, string(body), now)
+		return nil
+	})
+	var answered *errAnswered
+	switch {
+	case errors.As(err, &answered):
+		return decodeAnswer(answered.body, req)
+	case errors.Is(err, accounts.ErrNotFound):
+		// Deleted from Gangplank while we worked.
+		if req.RequestType == "Delete" {
+			return resp
+		}
+		failed := resp
+		failed.Status, failed.Data = "FAILED", nil
+		failed.Reason = "The account was removed from Gangplank while the stack was being created."
+		return failed
+	case err != nil:
+		if req.RequestType == "Delete" {
+			slog.ErrorContext(ctx, "could not record the stack's deletion; answering SUCCESS", "error", err.Error())
+			return resp
+		}
+		return s.internalFailure(ctx, req, func(status, reason string, data map[string]string) CustomResourceResponse {
+			out := resp
+			out.Status, out.Reason, out.Data = status, reason, data
+			return out
+		}, err)
+	}
+	for _, o := range s.observers {
+		o.Settled(ctx, a)
+	}
+	return resp
+}
+
+// internalFailure answers FAILED for a problem on Gangplank's side, so the stack fails now instead of hanging.
+func (s *Service) internalFailure(ctx context.Context, req CustomResourceRequest, reply replyFunc, err error) CustomResourceResponse {
+	slog.ErrorContext(ctx, "custom resource request failed on Gangplank's side", "error", err.Error())
+	return reply("FAILED", fmt.Sprintf("Gangplank could not process this request (request %s) because of a problem on our side. "+
+		"Delete the stack and launch it again in a few minutes; if it happens again, contact support with this request id.", req.RequestID), nil)
+}
+
+// retryBudget is how long role verification may retry within this invocation.
+func (s *Service) retryBudget(ctx context.Context) time.Duration {
+	budget := CallbackBudget
+	if d, ok := ctx.Deadline(); ok {
+		if left := time.Until(d) - answerMargin; left < budget {
+			budget = max(left, 0)
+		}
+	}
+	return budget
+}
+
+// encode serialises a response within CloudFormation's 4,096 bytes, shortening the reason if it must.
+func encode(r CustomResourceResponse) []byte {
+	body, _ := json.Marshal(r)
+	for len(body) > MaxResponseBytes && r.Reason != "" {
+		over := len(body) - MaxResponseBytes
+		cut := len(r.Reason) - over - len("…") - 8
+		if cut < 0 {
+			cut = 0
+		}
+		for cut > 0 && !utf8.RuneStart(r.Reason[cut]) {
+			cut--
+		}
+		r.Reason = r.Reason[:cut] + "…"
+		body, _ = json.Marshal(r)
+	}
+	return body
+}
+
+// decodeAnswer reads a recorded answer back. Gangplank wrote it, so it always parses; should it not, the request
+// is refused rather than answered with something else than before.
+func decodeAnswer(body string, req CustomResourceRequest) CustomResourceResponse {
+	var r CustomResourceResponse
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		return CustomResourceResponse{Status: "FAILED", Reason: "Gangplank could not read its earlier answer; launch the stack again.",
+			PhysicalResourceID: req.PhysicalResourceID, StackID: req.StackID, RequestID: req.RequestID, LogicalResourceID: req.LogicalResourceID}
+	}
+	return r
+}
+
+func statusOf(body []byte) string {
+	var r CustomResourceResponse
+	_ = json.Unmarshal(body, &r)
+	return r.Status
+}
+
+// stackName extracts the name from arn:aws:cloudformation:<region>:<account>:stack/<name>/<id>.
+func stackName(stackID string) string {
+	if a, err := awsid.ParseARN(stackID); err == nil {
+		parts := strings.Split(a.Resource, "/")
+		if len(parts) >= 2 {
+			return parts[1]
+		}
+	}
+	return stackID
+}

@@ -1,0 +1,245 @@
+package onboarding
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/gangplank/gangplank/pkg/accounts"
+)
+
+// Template is the onboarding template customers deploy (also uploaded to the template bucket by the CDK stack).
+//
+//go:embed templates/onboarding.yaml
+var Template []byte
+
+// TemplateVersion is the version in the template's Metadata and custom resource; a test keeps them equal.
+const TemplateVersion = "1.0.0"
+
+// StackName is the onboarding stack's default name in the customer's account.
+const StackName = "Gangplank-Onboarding"
+
+// Instructions are everything a customer needs to connect an account, in every form the seed vendors offer: a
+// quick-create console link, a CLI command, the template and its parameters, the policies for creating the role
+// by hand, and Terraform.
+type Instructions struct {
+	AccountID       string            `json:"accountId"`
+	Region          string            `json:"region"`
+	StackName       string            `json:"stackName"`
+	TemplateURL     string            `json:"templateUrl"`
+	TemplateVersion string            `json:"templateVersion"`
+	QuickCreateURL  string            `json:"quickCreateUrl"`
+	Parameters      map[string]string `json:"parameters"`
+	Capabilities    []string          `json:"capabilities"`
+	CLICommand      string            `json:"cliCommand"`
+	ExpiresAt       time.Time         `json:"expiresAt"`
+	Manual          ManualSetup       `json:"manual"`
+	Terraform       string            `json:"terraform"`
+}
+
+// ManualSetup is the role described for creating it by hand; afterwards the customer pastes its ARN into Gangplank.
+type ManualSetup struct {
+	RoleName           string        `json:"roleName"`
+	TrustPolicy        Policy        `json:"trustPolicy"`
+	ManagedPolicyARNs  []string      `json:"managedPolicyArns"`
+	PermissionPolicies []NamedPolicy `json:"permissionPolicies"`
+	Steps              []string      `json:"steps"`
+}
+
+// linkInput is what the instructions are made of.
+type linkInput struct {
+	TenantID, ExternalID string
+	Account              accounts.Account
+	Token                string
+	ExpiresAt            time.Time
+	RoleName             string
+	BulkActivation       bool
+	MemberAccessRole     string
+}
+
+// build renders the instructions for one account.
+func (c Config) build(in linkInput) (Instructions, error) {
+	a := in.Account
+	roleName := in.RoleName
+	if roleName == "" {
+		roleName = DefaultRoleName
+	}
+	memberRole := in.MemberAccessRole
+	if memberRole == "" {
+		memberRole = DefaultMemberAccessRole
+	}
+	bulk := "disabled"
+	if in.BulkActivation && a.Type == accounts.Management {
+		bulk = "enabled"
+	}
+	params := map[string]string{
+		"TenantId":             in.TenantID,
+		"ExternalId":           in.ExternalID,
+		"PlatformPrincipal":    c.PlatformPrincipal,
+		"CallbackTopicArn":     c.CallbackTopic(a.Region),
+		"ActivationToken":      in.Token,
+		"AccountType":          string(a.Type),
+		"AccessLevel":          string(a.AccessLevel),
+		"RoleName":             roleName,
+		"BulkActivation":       bulk,
+		"MemberAccessRoleName": memberRole,
+	}
+	shape := RoleShape{AccessLevel: a.AccessLevel, Type: a.Type, BulkActivation: bulk == "enabled", MemberAccessRole: memberRole}
+	trust := TrustPolicy(c.PlatformPrincipal, in.ExternalID)
+	policies := PermissionPolicies(shape)
+	tf, err := terraform(a, roleName, trust, policies)
+	if err != nil {
+		return Instructions{}, err
+	}
+	return Instructions{
+		AccountID: a.AccountID, Region: a.Region, StackName: StackName,
+		TemplateURL: c.TemplateURL, TemplateVersion: TemplateVersion,
+		QuickCreateURL: c.quickCreateURL(a, params),
+		Parameters:     params,
+		Capabilities:   []string{"CAPABILITY_NAMED_IAM"},
+		CLICommand:     c.cliCommand(a.Region, params),
+		ExpiresAt:      in.ExpiresAt,
+		Manual: ManualSetup{
+			RoleName: roleName, TrustPolicy: trust, ManagedPolicyARNs: []string{ViewOnlyAccess}, PermissionPolicies: policies,
+			Steps: []string{
+				fmt.Sprintf("In account %s, open IAM > Roles > Create role > Custom trust policy, and paste trustPolicy.", a.AccountID),
+				"Attach the AWS managed policy ViewOnlyAccess (job function).",
+				fmt.Sprintf("Name the role %s (Gangplank may assume only roles whose names start with Gangplank) and create it.", roleName),
+				"Add each of permissionPolicies as an inline policy, with its name.",
+				fmt.Sprintf("Paste the role's ARN into Gangplank: POST /v1/accounts/%s/connect {\"roleArn\": \"arn:aws:iam::%s:role/%s\"}.", a.AccountID, a.AccountID, roleName),
+			},
+		},
+		Terraform: tf,
+	}, nil
+}
+
+// quickCreateURL is CloudFormation's quick-create link: the console opens the review page with the template and
+// every parameter filled in. The console reads the part after '#', so the values are encoded within it.
+func (c Config) quickCreateURL(a accounts.Account, params map[string]string) string {
+	q := url.Values{}
+	q.Set("templateURL", c.TemplateURL)
+	q.Set("stackName", StackName)
+	for k, v := range params {
+		q.Set("param_"+k, v)
+	}
+	base := strings.ReplaceAll(c.ConsoleURL, "{region}", a.Region)
+	console := url.Values{"region": {a.Region}}
+	if c.LocalConsole {
+		// The local console plays the AWS console for every emulated account; the link names the one to sign in to.
+		console.Set("account", a.AccountID)
+	}
+	return base + "?" + console.Encode() + "#/stacks/create/review?" + q.Encode()
+}
+
+// cliCommand is the same stack as an AWS CLI command, with each parameter quoted for a POSIX shell.
+func (c Config) cliCommand(region string, params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "aws cloudformation create-stack --region %s --stack-name %s \\\n  --template-url %s \\\n  --capabilities CAPABILITY_NAMED_IAM \\\n  --parameters",
+		region, StackName, shellQuote(c.TemplateURL))
+	for _, k := range keys {
+		fmt.Fprintf(&b, " \\\n    %s", shellQuote("ParameterKey="+k+",ParameterValue="+params[k]))
+	}
+	return b.String()
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }
+
+// terraform renders the role as a Terraform configuration ("View as Code"), built with hclwrite so that every
+// value is quoted and escaped by the HCL library, and each policy is passed through jsonencode as Terraform users
+// write them.
+func terraform(a accounts.Account, roleName string, trust Policy, policies []NamedPolicy) (string, error) {
+	f := hclwrite.NewEmptyFile()
+	body := f.Body()
+
+	tfBlock := body.AppendNewBlock("terraform", nil).Body()
+	providers := tfBlock.AppendNewBlock("required_providers", nil).Body()
+	providers.SetAttributeValue("aws", cty.ObjectVal(map[string]cty.Value{
+		"source": cty.StringVal("hashicorp/aws"), "version": cty.StringVal(">= 5.0"),
+	}))
+	body.AppendNewline()
+
+	body.AppendUnstructuredTokens(comment(fmt.Sprintf("Gangplank's role in account %s. Apply with credentials for that account.", a.AccountID)))
+	role := body.AppendNewBlock("resource", []string{"aws_iam_role", "gangplank"}).Body()
+	role.SetAttributeValue("name", cty.StringVal(roleName))
+	role.SetAttributeValue("description", cty.StringVal("Lets Gangplank read this account at the access level you chose."))
+	role.SetAttributeValue("max_session_duration", cty.NumberIntVal(3600))
+	trustTokens, err := jsonencode(trust)
+	if err != nil {
+		return "", err
+	}
+	role.SetAttributeRaw("assume_role_policy", trustTokens)
+	body.AppendNewline()
+
+	roleRef := hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: "gangplank"}, hcl.TraverseAttr{Name: "name"}}
+	attach := body.AppendNewBlock("resource", []string{"aws_iam_role_policy_attachment", "view_only"}).Body()
+	attach.SetAttributeTraversal("role", roleRef)
+	attach.SetAttributeValue("policy_arn", cty.StringVal(ViewOnlyAccess))
+
+	for _, p := range policies {
+		body.AppendNewline()
+		block := body.AppendNewBlock("resource", []string{"aws_iam_role_policy", snake(p.Name)}).Body()
+		block.SetAttributeValue("name", cty.StringVal(p.Name))
+		block.SetAttributeTraversal("role", hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: "gangplank"}, hcl.TraverseAttr{Name: "id"}})
+		doc, err := jsonencode(p.Document)
+		if err != nil {
+			return "", err
+		}
+		block.SetAttributeRaw("policy", doc)
+	}
+	body.AppendNewline()
+	out := body.AppendNewBlock("output", []string{"gangplank_role_arn"}).Body()
+	out.SetAttributeValue("description", cty.StringVal("Paste this into Gangplank to connect the account."))
+	out.SetAttributeTraversal("value", hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: "gangplank"}, hcl.TraverseAttr{Name: "arn"}})
+	return string(hclwrite.Format(f.Bytes())), nil
+}
+
+// jsonencode returns the tokens of jsonencode(<v as an HCL object>).
+func jsonencode(v any) (hclwrite.Tokens, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	ty, err := ctyjson.ImpliedType(raw)
+	if err != nil {
+		return nil, err
+	}
+	val, err := ctyjson.Unmarshal(raw, ty)
+	if err != nil {
+		return nil, err
+	}
+	return hclwrite.TokensForFunctionCall("jsonencode", hclwrite.TokensForValue(val)), nil
+}
+
+func comment(text string) hclwrite.Tokens {
+	return hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte("# " + text + "\n")}}
+}
+
+// snake turns "GangplankTags" into "gangplank_tags" for Terraform resource names.
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

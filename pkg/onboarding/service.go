@@ -1,0 +1,238 @@
+package onboarding
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
+	"github.com/gangplank/gangplank/pkg/tenants"
+)
+
+// Accounts is what onboarding needs of the accounts service.
+type Accounts interface {
+	Create(ctx context.Context, tenantID string, in accounts.CreateInput) (accounts.Account, error)
+	Get(ctx context.Context, tenantID, accountID string) (accounts.Account, error)
+	Mutate(ctx context.Context, tenantID, accountID, action string, fn func(a *accounts.Account) error) (accounts.Account, error)
+}
+
+// Tenants gives the tenant whose External IDs roles must require.
+type Tenants interface {
+	Get(ctx context.Context, tenantID string) (tenants.Tenant, error)
+}
+
+// Verifier assumes a customer's role to prove it works.
+type Verifier interface {
+	Verify(ctx context.Context, t crossaccount.Target, retryFor time.Duration) (crossaccount.Verified, error)
+}
+
+// Owners finds the tenant that holds an AWS account ID (stack notifications name only the stack).
+type Owners interface {
+	Owner(ctx context.Context, accountID string) (tenantID string, err error)
+}
+
+// Observer hears of every account the callback activates or fails (bulk activation waits on them).
+type Observer interface {
+	Settled(ctx context.Context, a accounts.Account)
+}
+
+// Service is onboarding. Build one per cold start.
+type Service struct {
+	cfg       Config
+	accounts  Accounts
+	tenants   Tenants
+	verifier  Verifier
+	owners    Owners
+	responder Responder
+	now       func() time.Time
+	observers []Observer
+}
+
+// Responder delivers an answer to CloudFormation's ResponseURL.
+type Responder interface {
+	Respond(ctx context.Context, responseURL string, body []byte) error
+}
+
+// NewService returns onboarding over its dependencies.
+func NewService(cfg Config, a Accounts, t Tenants, v Verifier, o Owners, r Responder, now func() time.Time) *Service {
+	if cfg.LinkTTL == 0 {
+		cfg.LinkTTL = DefaultLinkTTL
+	}
+	return &Service{cfg: cfg, accounts: a, tenants: t, verifier: v, owners: o, responder: r, now: now}
+}
+
+// Observe adds an observer of settled activations.
+func (s *Service) Observe(o Observer) { s.observers = append(s.observers, o) }
+
+// ConnectRetry bounds how long POST /connect waits for a role to become assumable: long enough for a role made a
+// moment ago, short enough for an HTTP request (API Gateway stops waiting at 30 s).
+const ConnectRetry = 12 * time.Second
+
+var (
+	// ErrNotConnected: the account has no role to verify yet.
+	ErrNotConnected = errors.New("this account has no role yet: launch the onboarding stack or connect a role ARN first")
+	// ErrUnreachable: AWS could not be reached to verify; nothing was changed.
+	ErrUnreachable = errors.New("Gangplank could not reach AWS STS to verify the role; nothing was changed, try again in a minute")
+)
+
+// RoleError is a role that could not be verified, with the reason to show the customer.
+type RoleError struct{ Reason string }
+
+func (e *RoleError) Error() string { return e.Reason }
+
+// Created is a new account with its first activation link.
+type Created struct {
+	Account      accounts.Account
+	Instructions Instructions
+}
+
+// CreateAccount links an account and issues its first activation link in the same write.
+func (s *Service) CreateAccount(ctx context.Context, tenantID string, in accounts.CreateInput) (Created, error) {
+	tenant, err := s.tenants.Get(ctx, tenantID)
+	if err != nil {
+		return Created{}, err
+	}
+	token, hash := newToken()
+	now := s.now().UTC()
+	in.Link = &accounts.ActivationLink{TokenHash: hash, AccountType: accounts.Type(in.Type), IssuedAt: now, ExpiresAt: now.Add(s.cfg.LinkTTL)}
+	a, err := s.accounts.Create(ctx, tenantID, in)
+	if err != nil {
+		return Created{}, err
+	}
+	ins, err := s.cfg.build(linkInput{TenantID: tenantID, ExternalID: tenant.ExternalID, Account: a, Token: token, ExpiresAt: in.Link.ExpiresAt})
+	return Created{Account: a, Instructions: ins}, err
+}
+
+// IssueLink issues a new activation link for the account, which invalidates the previous one, and returns the
+// instructions around it.
+func (s *Service) IssueLink(ctx context.Context, tenantID, accountID string) (Instructions, error) {
+	tenant, err := s.tenants.Get(ctx, tenantID)
+	if err != nil {
+		return Instructions{}, err
+	}
+	token, hash := newToken()
+	now := s.now().UTC()
+	a, err := s.accounts.Mutate(ctx, tenantID, accountID, "account.link_issued", func(a *accounts.Account) error {
+		link := &accounts.ActivationLink{TokenHash: hash, AccountType: a.Type, IssuedAt: now, ExpiresAt: now.Add(s.cfg.LinkTTL)}
+		if a.Link != nil {
+			link.ReplacedHash, link.ReplacedAt = a.Link.TokenHash, &now
+		}
+		a.Link = link
+		return nil
+	})
+	if err != nil {
+		return Instructions{}, err
+	}
+	return s.cfg.build(linkInput{TenantID: tenantID, ExternalID: tenant.ExternalID, Account: a, Token: token, ExpiresAt: a.Link.ExpiresAt})
+}
+
+// Connect verifies a role the customer created by hand and, if it works, makes the account active with it.
+// A role that does not work changes nothing: the account keeps whatever connection it had.
+func (s *Service) Connect(ctx context.Context, tenantID, accountID, roleARN string) (accounts.Account, error) {
+	a, err := s.accounts.Get(ctx, tenantID, accountID)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	tenant, err := s.tenants.Get(ctx, tenantID)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	v, err := s.verifier.Verify(ctx, s.target(a, roleARN, tenant), ConnectRetry)
+	if err != nil {
+		return accounts.Account{}, roleFailure(err)
+	}
+	now := s.now().UTC()
+	return s.accounts.Mutate(ctx, tenantID, accountID, "account.connected", func(a *accounts.Account) error {
+		if a.Status != accounts.Active || a.RoleARN != roleARN {
+			a.ActivatedAt = &now
+		}
+		a.Status, a.StatusReason = accounts.Active, ""
+		a.RoleARN, a.StackID, a.TemplateVersion = roleARN, "", "manual"
+		// Gangplank cannot know what a hand-made role was granted; the health check reports what it finds.
+		a.GrantedAccessLevel = ""
+		a.LastVerifiedAt = &now
+		a.Health = s.health(*a, v, tenant, now)
+		return nil
+	})
+}
+
+// Verify checks the account's role again and records the outcome: health, lastVerifiedAt, and the status when
+// the role stopped (or started again) working. A verification that could not reach AWS changes nothing.
+func (s *Service) Verify(ctx context.Context, tenantID, accountID string) (accounts.Account, error) {
+	a, err := s.accounts.Get(ctx, tenantID, accountID)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	if a.RoleARN == "" {
+		return accounts.Account{}, ErrNotConnected
+	}
+	tenant, err := s.tenants.Get(ctx, tenantID)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	v, verr := s.verifier.Verify(ctx, s.target(a, a.RoleARN, tenant), 0)
+	var ve *crossaccount.VerifyError
+	if errors.As(verr, &ve) && ve.Failure == crossaccount.Unreachable {
+		slog.WarnContext(ctx, "verification could not reach STS", "accountId", accountID, "error", verr.Error())
+		return accounts.Account{}, ErrUnreachable
+	}
+	now := s.now().UTC()
+	return s.accounts.Mutate(ctx, tenantID, accountID, "account.verified", func(cur *accounts.Account) error {
+		if cur.RoleARN != a.RoleARN {
+			return fmt.Errorf("%w: the account's role changed during verification", accounts.ErrVersionMismatch)
+		}
+		cur.LastVerifiedAt = &now
+		if verr != nil {
+			reason := verr.Error()
+			cur.Health = accounts.Health{Status: accounts.Unhealthy, Reason: reason, CheckedAt: &now}
+			if cur.Status == accounts.Active {
+				cur.Status, cur.StatusReason = accounts.Disconnected, "The role stopped working: "+reason
+			}
+			return nil
+		}
+		cur.Health = s.health(*cur, v, tenant, now)
+		if cur.Status == accounts.Disconnected || cur.Status == accounts.Failed {
+			cur.Status, cur.StatusReason = accounts.Active, ""
+		}
+		return nil
+	})
+}
+
+func (s *Service) target(a accounts.Account, roleARN string, t tenants.Tenant) crossaccount.Target {
+	return crossaccount.Target{AccountID: a.AccountID, RoleARN: roleARN, ExternalIDs: t.AcceptedExternalIDs(s.now()),
+		PlatformPrincipal: s.cfg.PlatformPrincipal}
+}
+
+// health describes a working role: healthy, or degraded with what the customer should do.
+func (s *Service) health(a accounts.Account, v crossaccount.Verified, t tenants.Tenant, now time.Time) accounts.Health {
+	h := accounts.Health{Status: accounts.Healthy, Reason: "Gangplank assumed the role and confirmed its identity.", CheckedAt: &now}
+	if v.ExternalID != t.ExternalID {
+		until := "soon"
+		if r, ok := t.Retired(v.ExternalID); ok {
+			until = "on " + r.ValidUntil.UTC().Format("2006-01-02")
+		}
+		h.Status = accounts.Degraded
+		h.Reason = fmt.Sprintf("The role still requires your previous External ID, which stops working %s. "+
+			"Update the stack with a new link from Gangplank (it carries the current External ID).", until)
+		return h
+	}
+	if a.GrantedAccessLevel != "" && a.GrantedAccessLevel != a.AccessLevel {
+		return accounts.AccessLevelMismatch(a, now)
+	}
+	return h
+}
+
+// roleFailure turns a verification error into the error the API shows.
+func roleFailure(err error) error {
+	var ve *crossaccount.VerifyError
+	if errors.As(err, &ve) {
+		if ve.Failure == crossaccount.Unreachable {
+			return ErrUnreachable
+		}
+		return &RoleError{Reason: ve.Reason}
+	}
+	return err
+}

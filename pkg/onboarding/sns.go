@@ -1,0 +1,39 @@
+package onboarding
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// HandleSNS is the callback Lambda's handler: each record is a custom resource request (JSON) or a stack
+// notification (CloudFormation's Key='value' text). Records are independent; the error returned (if any) joins the
+// failures that a retry may fix, so the invocation is retried and the idempotent handlers repeat themselves safely.
+func (s *Service) HandleSNS(ctx context.Context, e events.SNSEvent) error {
+	var errs []error
+	for _, r := range e.Records {
+		msg := r.SNS.Message
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(msg), "{"):
+			var req CustomResourceRequest
+			if err := json.Unmarshal([]byte(msg), &req); err != nil || req.RequestType == "" {
+				slog.WarnContext(ctx, "SNS message is JSON but not a custom resource request; ignored", "messageId", r.SNS.MessageID)
+				continue
+			}
+			errs = append(errs, s.HandleCustomResource(ctx, req))
+		default:
+			ev, ok := ParseStackEvent(msg)
+			if !ok {
+				slog.WarnContext(ctx, "SNS message is neither a custom resource request nor a stack notification; ignored",
+					"messageId", r.SNS.MessageID, "subject", r.SNS.Subject)
+				continue
+			}
+			errs = append(errs, s.HandleStackEvent(ctx, ev))
+		}
+	}
+	return errors.Join(errs...)
+}
