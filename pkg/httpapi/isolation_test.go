@@ -40,6 +40,16 @@ func TestTenantIsolation(t *testing.T) {
 					t.Errorf("refusal leaks acme's data: %s", r.Body)
 				}
 			}},
+		{name: "onboarding instructions", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/onboarding"}, status: 404},
+		{name: "connect acme's account", req: testkit.Request{Method: "POST", Path: "/v1/accounts/111111111111/connect",
+			Body: map[string]any{"roleArn": "arn:aws:iam::111111111111:role/GangplankAccess"}}, status: 404},
+		{name: "verify acme's account", req: testkit.Request{Method: "POST", Path: "/v1/accounts/111111111111/verify"}, status: 404},
+		{name: "rotate the External ID", req: testkit.Request{Method: "POST", Path: "/v1/tenant/external-id/rotate"}, status: 200,
+			check: func(t *testing.T, r *testkit.Response) {
+				if r.Map(t)["tenantId"] != "globex" {
+					t.Errorf("rotated tenant = %s", r.Body)
+				}
+			}},
 		{name: "audit trail", req: testkit.Request{Method: "GET", Path: "/v1/audit"}, status: 200,
 			check: func(t *testing.T, r *testkit.Response) {
 				if strings.Contains(string(r.Body), "111111111111") || strings.Contains(string(r.Body), "acme") {

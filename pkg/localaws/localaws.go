@@ -77,6 +77,7 @@ type Env struct {
 	routed       bool
 	stopOnce     sync.Once
 	tmpDir       string
+	trust        *trustEnforcer
 }
 
 // Start launches moto_server and the edge on free loopback ports and waits until moto answers.
@@ -112,10 +113,12 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		Endpoint:     fmt.Sprintf("http://127.0.0.1:%d", edgePort),
 		MotoEndpoint: motoURL,
 		proxy:        httputil.NewSingleHostReverseProxy(target),
-		interceptors: register(opts.Interceptors),
 		routes:       http.NewServeMux(),
 		tmpDir:       tmp,
 	}
+	// AWS's own rules come after the caller's interceptors, so a test can still inject a fault ahead of them.
+	e.trust = &trustEnforcer{env: e, sessions: map[string]session{}}
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 

@@ -49,6 +49,9 @@ type Service struct {
 	responder Responder
 	now       func() time.Time
 	observers []Observer
+
+	// ConnectRetry bounds how long POST /connect waits for a role to become assumable (DefaultConnectRetry).
+	ConnectRetry time.Duration
 }
 
 // Responder delivers an answer to CloudFormation's ResponseURL.
@@ -61,15 +64,15 @@ func NewService(cfg Config, a Accounts, t Tenants, v Verifier, o Owners, r Respo
 	if cfg.LinkTTL == 0 {
 		cfg.LinkTTL = DefaultLinkTTL
 	}
-	return &Service{cfg: cfg, accounts: a, tenants: t, verifier: v, owners: o, responder: r, now: now}
+	return &Service{cfg: cfg, accounts: a, tenants: t, verifier: v, owners: o, responder: r, now: now, ConnectRetry: DefaultConnectRetry}
 }
 
 // Observe adds an observer of settled activations.
 func (s *Service) Observe(o Observer) { s.observers = append(s.observers, o) }
 
-// ConnectRetry bounds how long POST /connect waits for a role to become assumable: long enough for a role made a
+// DefaultConnectRetry bounds how long POST /connect waits for a role to become assumable: long enough for a role made a
 // moment ago, short enough for an HTTP request (API Gateway stops waiting at 30 s).
-const ConnectRetry = 12 * time.Second
+const DefaultConnectRetry = 12 * time.Second
 
 var (
 	// ErrNotConnected: the account has no role to verify yet.
@@ -140,7 +143,7 @@ func (s *Service) Connect(ctx context.Context, tenantID, accountID, roleARN stri
 	if err != nil {
 		return accounts.Account{}, err
 	}
-	v, err := s.verifier.Verify(ctx, s.target(a, roleARN, tenant), ConnectRetry)
+	v, err := s.verifier.Verify(ctx, s.target(a, roleARN, tenant), s.ConnectRetry)
 	if err != nil {
 		return accounts.Account{}, roleFailure(err)
 	}

@@ -102,3 +102,6 @@ func Tables(t testing.TB, cfg aws.Config) tables.Names {
 
 // uniquePrefix names one test's resources in the shared local AWS.
 func uniquePrefix() string { return fmt.Sprintf("t%d-%d", os.Getpid(), tableSeq.Add(1)) }
+
+// UniqueName returns a name no other test in any test binary sharing this machine uses: moto's state outlives tests.
+func UniqueName(prefix string) string { return prefix + "-" + uniquePrefix() }

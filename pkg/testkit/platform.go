@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/devserver"
 	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
 )
@@ -69,6 +71,8 @@ func NewPlatform(t testing.TB) *Platform {
 		t.Fatalf("services: %v", err)
 	}
 	services.Connector.Backoff = 50 * time.Millisecond
+	// Long enough to retry a few times, short enough that a test of a role that never works stays quick.
+	services.Onboarding.ConnectRetry = 500 * time.Millisecond
 	key := SigningKey(t)
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	return &Platform{
@@ -164,4 +168,31 @@ func Serve(t testing.TB, h http.Handler, req Request) *Response {
 		checkContract(t, req.Method, req.Path, r.Header, body, resp)
 	}
 	return resp
+}
+
+// CreateRole creates the role the instructions describe for creating by hand (trust policy, managed and inline
+// policies), in the instructions' account of the local AWS, as a customer following them would. The name gets a
+// unique suffix (moto's IAM outlives a test). It returns the role's ARN.
+func (p *Platform) CreateRole(t testing.TB, ins onboarding.Instructions) string {
+	t.Helper()
+	return CreateRole(t, ins.AccountID, UniqueName(ins.Manual.RoleName), ins.Manual.TrustPolicy, ins.Manual.PermissionPolicies...)
+}
+
+// CreateRole creates a role in accountID of the local AWS with a trust policy and inline policies.
+func CreateRole(t testing.TB, accountID, name string, trust onboarding.Policy, inline ...onboarding.NamedPolicy) string {
+	t.Helper()
+	client := LocalAWS(t).AccountIAM(accountID)
+	doc, _ := json.Marshal(trust)
+	out, err := client.CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(string(doc))})
+	if err != nil {
+		t.Fatalf("create role %s in %s: %v", name, accountID, err)
+	}
+	for _, pol := range inline {
+		doc, _ := json.Marshal(pol.Document)
+		if _, err := client.PutRolePolicy(t.Context(), &iam.PutRolePolicyInput{RoleName: aws.String(name),
+			PolicyName: aws.String(pol.Name), PolicyDocument: aws.String(string(doc))}); err != nil {
+			t.Fatalf("put policy %s on %s: %v", pol.Name, name, err)
+		}
+	}
+	return aws.ToString(out.Role.Arn)
 }
