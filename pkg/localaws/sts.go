@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 )
 
 // trustEnforcer makes STS AssumeRole as strict as AWS: moto hands out credentials for any role ARN, even one that
@@ -51,8 +52,8 @@ func (t *trustEnforcer) Intercept(w http.ResponseWriter, c *Call) bool {
 	ctx := c.Request.Context()
 	roleARN, externalID := c.Form("RoleArn"), c.Form("ExternalId")
 	from, chained := t.caller(c.AccessKeyID)
-	callerARN := "arn:aws:iam::" + PlatformAccountID + ":user/platform"
-	callerAccount := PlatformAccountID
+	callerAccount := t.env.callerAccount(c)
+	callerARN := "arn:aws:iam::" + callerAccount + ":user/admin"
 	if chained {
 		callerARN, callerAccount = from.AssumedARN, from.AccountID
 	}
@@ -74,7 +75,8 @@ func (t *trustEnforcer) Intercept(w http.ResponseWriter, c *Call) bool {
 	if chained {
 		principal.roleARN = from.RoleARN
 	}
-	if !evaluate(trust, principal, "sts:AssumeRole", "", externalID) {
+	keys := t.conditionKeys(ctx, externalID, callerAccount, targetAccount)
+	if !evaluate(trust, principal, "sts:AssumeRole", "", keys) {
 		return deny("the role's trust policy does not allow this principal with this External ID")
 	}
 	if chained {
@@ -83,11 +85,52 @@ func (t *trustEnforcer) Intercept(w http.ResponseWriter, c *Call) bool {
 		if err != nil {
 			return deny(err.Error())
 		}
-		if !evaluate(identity, principalOf{}, "sts:AssumeRole", roleARN, "") {
+		if !evaluate(identity, principalOf{}, "sts:AssumeRole", roleARN, keys) {
 			return deny("no identity-based policy allows the action")
 		}
 	}
 	return t.forward(w, c, roleARN)
+}
+
+// conditionKeys answers the condition keys Gangplank's policies use: sts:ExternalId, and the organizations of the
+// calling and the target account (read from moto's Organizations only if a policy asks).
+func (t *trustEnforcer) conditionKeys(ctx context.Context, externalID, callerAccount, targetAccount string) conditionKeys {
+	orgs := map[string]string{}
+	orgOf := func(account string) string {
+		if id, ok := orgs[account]; ok {
+			return id
+		}
+		orgs[account] = t.env.organizationOf(ctx, account)
+		return orgs[account]
+	}
+	return func(key string) (string, bool) {
+		switch key {
+		case "sts:externalid":
+			return externalID, true
+		case "aws:principalorgid":
+			return orgOf(callerAccount), true
+		case "aws:resourceorgid":
+			return orgOf(targetAccount), true
+		case "aws:principalaccount":
+			return callerAccount, true
+		case "aws:resourceaccount":
+			return targetAccount, true
+		}
+		return "", false
+	}
+}
+
+// organizationOf is the id of the organization account belongs to, or "" if none.
+func (e *Env) organizationOf(ctx context.Context, account string) string {
+	client := organizations.New(organizations.Options{
+		Region: Region, BaseEndpoint: aws.String(e.MotoEndpoint), Credentials: staticCredentials,
+		HTTPClient: &http.Client{Transport: accountHeader{account}}, RetryMaxAttempts: 1,
+	})
+	out, err := client.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil || out.Organization == nil {
+		return ""
+	}
+	return aws.ToString(out.Organization.Id)
 }
 
 // forward lets moto issue the credentials and remembers whose they are.
@@ -201,6 +244,27 @@ func (e *Env) rolePolicies(ctx context.Context, account, name string, identity b
 	return docs, nil
 }
 
+// AccountConfig is an AWS configuration acting in accountID of the local AWS, through the edge: a customer's own
+// credentials, as tests and the local console use them to act in customers' accounts.
+func (e *Env) AccountConfig(accountID string) aws.Config {
+	return aws.Config{
+		Region: Region, BaseEndpoint: aws.String(e.Endpoint), Credentials: staticCredentials,
+		HTTPClient: &http.Client{Transport: accountHeader{accountID}}, RetryMaxAttempts: 1,
+	}
+}
+
+// callerAccount is the account a call acts in: moto's account header, the account of a session this edge handed
+// out, or the platform's.
+func (e *Env) callerAccount(c *Call) string {
+	if a := c.Request.Header.Get("x-moto-account-id"); a != "" {
+		return a
+	}
+	if s, ok := e.trust.caller(c.AccessKeyID); ok {
+		return s.AccountID
+	}
+	return PlatformAccountID
+}
+
 type accountHeader struct{ account string }
 
 func (a accountHeader) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -295,9 +359,8 @@ type principalOf struct {
 }
 
 // evaluate applies IAM's rule to a set of policies: an explicit Deny wins, else some Allow must match. Trust
-// policies match the principal; identity policies (empty principal) match the resource. Conditions other than
-// sts:ExternalId with StringEquals/StringLike never match, so an unsupported condition refuses rather than permits.
-func evaluate(docs []policyDocument, p principalOf, action, resource, externalID string) bool {
+// policies match the principal; identity policies (empty principal) match the resource.
+func evaluate(docs []policyDocument, p principalOf, action, resource string, keys conditionKeys) bool {
 	allowed := false
 	for _, d := range docs {
 		for _, s := range d.Statement {
@@ -310,7 +373,7 @@ func evaluate(docs []policyDocument, p principalOf, action, resource, externalID
 			if resource != "" && !matchAny(s.Resource, resource) {
 				continue
 			}
-			if !conditionsHold(s.Condition, externalID) {
+			if !conditionsHold(s.Condition, keys) {
 				continue
 			}
 			if s.Effect == "Deny" {
@@ -335,19 +398,26 @@ func principalMatches(principals []string, p principalOf) bool {
 	return false
 }
 
-func conditionsHold(cond map[string]map[string][]string, externalID string) bool {
+// conditionKeys looks up a request's condition key values (lower-case keys) as IAM would see them.
+type conditionKeys func(key string) (string, bool)
+
+// conditionsHold evaluates StringEquals and StringLike, substituting ${aws:...} policy variables. Any other
+// operator or an unknown key does not hold, so an unsupported condition refuses rather than permits.
+func conditionsHold(cond map[string]map[string][]string, keys conditionKeys) bool {
 	for op, kv := range cond {
 		for key, values := range kv {
-			if key != "sts:externalid" {
+			actual, ok := keys(key)
+			if !ok || actual == "" {
 				return false
 			}
 			matched := false
 			for _, v := range values {
+				v = substituteVariables(v, keys)
 				switch op {
 				case "StringEquals":
-					matched = matched || (externalID != "" && v == externalID)
+					matched = matched || v == actual
 				case "StringLike":
-					matched = matched || (externalID != "" && wildcardMatch(v, externalID))
+					matched = matched || wildcardMatch(v, actual)
 				}
 			}
 			if !matched {
@@ -356,6 +426,21 @@ func conditionsHold(cond map[string]map[string][]string, externalID string) bool
 		}
 	}
 	return true
+}
+
+func substituteVariables(v string, keys conditionKeys) string {
+	for {
+		i := strings.Index(v, "${")
+		if i < 0 {
+			return v
+		}
+		j := strings.IndexByte(v[i:], '}')
+		if j < 0 {
+			return v
+		}
+		val, _ := keys(strings.ToLower(v[i+2 : i+j]))
+		v = v[:i] + val + v[i+j+1:]
+	}
 }
 
 // matchAny matches IAM wildcards (* and ?) case-insensitively for actions, as IAM does.

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -116,4 +117,44 @@ func chained(t *testing.T, client *sts.Client, cfg aws.Config, role, ext string)
 	c.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(out.Credentials.AccessKeyId),
 		aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
 	return sts.NewFromConfig(c)
+}
+
+// TestAssumeRoleOrganizationCondition: a management account's role may hop into member accounts of its own
+// organization only (aws:ResourceOrgID = ${aws:PrincipalOrgID}), as the onboarding template's bulk activation
+// policy says.
+func TestAssumeRoleOrganizationCondition(t *testing.T) {
+	env := testkit.LocalAWS(t)
+	cfg := testkit.AWSConfig(t, nil)
+	ctx := t.Context()
+	const management, outsider = "410987654321", "510987654321"
+	org := testkit.Organizations(t, management)
+	if _, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: "ALL"}); err != nil {
+		t.Fatalf("create organization: %v", err)
+	}
+	created, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("member"), Email: aws.String("m@example.com")})
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	member := aws.ToString(created.CreateAccountStatus.AccountId)
+	// An outsider account with a role of the same name, trusting the management account too.
+	createRole(t, env.AccountIAM(outsider), "OrganizationAccountAccessRole", policy(map[string]any{"Effect": "Allow",
+		"Action": "sts:AssumeRole", "Principal": map[string]any{"AWS": "arn:aws:iam::" + management + ":root"}}))
+
+	suffix := testkit.UniqueName("m")
+	mgmtRole := createRole(t, env.AccountIAM(management), "Gangplank-"+suffix,
+		policy(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": map[string]any{"AWS": "arn:aws:iam::" + localaws.PlatformAccountID + ":root"}}),
+		policy(map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/OrganizationAccountAccessRole",
+			"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}}}))
+	session := chained(t, sts.NewFromConfig(cfg), cfg, mgmtRole, "")
+
+	if _, err := session.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + member + ":role/OrganizationAccountAccessRole"),
+		RoleSessionName: aws.String("member")}); err != nil {
+		t.Errorf("member of the organization: %v", err)
+	}
+	_, err = session.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + outsider + ":role/OrganizationAccountAccessRole"),
+		RoleSessionName: aws.String("outsider")})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDenied" {
+		t.Errorf("account outside the organization: error = %v, want AccessDenied", err)
+	}
 }

@@ -6,6 +6,7 @@ package testkit
 import (
 	"context"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -105,3 +106,9 @@ func uniquePrefix() string { return fmt.Sprintf("t%d-%d", os.Getpid(), tableSeq.
 
 // UniqueName returns a name no other test in any test binary sharing this machine uses: moto's state outlives tests.
 func UniqueName(prefix string) string { return prefix + "-" + uniquePrefix() }
+
+// Organizations returns an Organizations client acting in accountID of the local AWS (for building organizations
+// in tests: moto keeps one organization per management account).
+func Organizations(t testing.TB, accountID string) *organizations.Client {
+	return organizations.NewFromConfig(LocalAWS(t).AccountConfig(accountID))
+}
