@@ -78,6 +78,8 @@ type Env struct {
 	stopOnce     sync.Once
 	tmpDir       string
 	trust        *trustEnforcer
+	cfn          *cfnEmulator
+	invocations  invocations
 }
 
 // Start launches moto_server and the edge on free loopback ports and waits until moto answers.
@@ -118,7 +120,8 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	}
 	// AWS's own rules come after the caller's interceptors, so a test can still inject a fault ahead of them.
 	e.trust = &trustEnforcer{env: e, sessions: map[string]session{}}
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust))
+	e.cfn = newCFNEmulator(e)
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 
@@ -310,8 +313,8 @@ func (e *Env) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	routed, interceptors := e.routed, e.interceptors
 	e.mu.RUnlock()
 	if routed {
-		if h, pattern := e.routes.Handler(r); pattern != "" {
-			h.ServeHTTP(w, r)
+		if _, pattern := e.routes.Handler(r); pattern != "" {
+			e.routes.ServeHTTP(w, r) // through the mux, which sets the pattern's path values
 			return
 		}
 	}

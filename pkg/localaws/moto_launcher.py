@@ -80,7 +80,86 @@ def _fix_dynamodb_transaction_snapshots():
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def _fix_cloudformation_novalue_in_lists():
+    """CloudFormation removes a list item that resolves to AWS::NoValue (`!If [cond, {...}, !Ref AWS::NoValue]`);
+    moto keeps it as None, and IAM::Role Policies then fails with a TypeError. Drop those items, as AWS does."""
+    import moto.cloudformation.parsing as parsing
+
+    original = getattr(parsing, "clean_json", None)
+    if original is None:
+        return
+
+    def clean_json(resource_json, resources_map):
+        if isinstance(resource_json, list):
+            cleaned = [original(v, resources_map) for v in resource_json]
+            return [v for v in cleaned if v is not None]
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+def _fix_cloudformation_role_updates():
+    """A stack update that changes an AWS::IAM::Role's trust policy or policies changes the role in AWS; moto only
+    updates its description. Apply AssumeRolePolicyDocument, inline Policies and ManagedPolicyArns too (a rotated
+    External ID reaches the role by exactly such an update)."""
+    import json
+
+    from moto.iam import models as iam_models
+
+    role_cls = getattr(iam_models, "Role", None)
+    if role_cls is None or not hasattr(role_cls, "update_from_cloudformation_json"):
+        return
+    original = role_cls.update_from_cloudformation_json.__func__
+
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        role = original(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        props = cloudformation_json.get("Properties", {})
+        backend = iam_models.iam_backends[account_id][iam_models.get_partition(region_name)]
+        if "AssumeRolePolicyDocument" in props:
+            doc = props["AssumeRolePolicyDocument"]
+            role.assume_role_policy_document = doc if isinstance(doc, str) else json.dumps(doc)
+        if "Policies" in props:
+            wanted = {p["PolicyName"]: p["PolicyDocument"] for p in props.get("Policies") or [] if p}
+            for name in list(role.policies):
+                if name not in wanted:
+                    backend.delete_role_policy(role.name, name)
+            for name, doc in wanted.items():
+                backend.put_role_policy(role.name, name, doc if isinstance(doc, str) else json.dumps(doc))
+        if "ManagedPolicyArns" in props:
+            wanted_arns = set(props.get("ManagedPolicyArns") or [])
+            for arn in list(role.managed_policies):
+                if arn not in wanted_arns:
+                    backend.detach_role_policy(arn, role.name)
+            for arn in wanted_arns - set(role.managed_policies):
+                try:
+                    backend.attach_role_policy(arn, role.name)
+                except Exception:  # noqa: BLE001 - an AWS managed policy moto does not know
+                    pass
+        return role
+
+    role_cls.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+
+    # Creation stores each inline policy's document as Python's repr of a dict ({'Statement': ...}), which is not
+    # JSON: GetRolePolicy then returns something no client (and no policy evaluation) can read. Serialise it.
+    original_create = role_cls.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = cloudformation_json.get("Properties", {})
+        if props.get("Policies"):
+            props = dict(props)
+            props["Policies"] = [
+                {**p, "PolicyDocument": p["PolicyDocument"] if isinstance(p["PolicyDocument"], str) else json.dumps(p["PolicyDocument"])}
+                for p in props["Policies"] if p
+            ]
+            cloudformation_json = {**cloudformation_json, "Properties": props}
+        return original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    role_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
 _fix_dynamodb_transaction_snapshots()
+_fix_cloudformation_novalue_in_lists()
+_fix_cloudformation_role_updates()
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -45,10 +45,10 @@ type CustomResourceResponse struct {
 // MaxResponseBytes is CloudFormation's limit on a custom resource response.
 const MaxResponseBytes = 4096
 
-// CallbackBudget bounds how long the callback keeps retrying a role that is not assumable yet: IAM can take up to a
+// DefaultCallbackBudget bounds how long the callback keeps retrying a role that is not assumable yet: IAM can take up to a
 // minute to propagate a new role, and the answer must reach CloudFormation well within the template's five-minute
 // ServiceTimeout even if Lambda retries the invocation.
-const CallbackBudget = 90 * time.Second
+const DefaultCallbackBudget = 90 * time.Second
 
 // answerMargin is kept free before the invocation's deadline to send the answer.
 const answerMargin = 15 * time.Second
@@ -309,7 +309,7 @@ func (s *Service) internalFailure(ctx context.Context, req CustomResourceRequest
 
 // retryBudget is how long role verification may retry within this invocation.
 func (s *Service) retryBudget(ctx context.Context) time.Duration {
-	budget := CallbackBudget
+	budget := s.CallbackBudget
 	if d, ok := ctx.Deadline(); ok {
 		if left := time.Until(d) - answerMargin; left < budget {
 			budget = max(left, 0)

@@ -141,7 +141,9 @@ func (c Config) quickCreateURL(a accounts.Account, params map[string]string) str
 	return base + "?" + console.Encode() + "#/stacks/create/review?" + q.Encode()
 }
 
-// cliCommand is the same stack as an AWS CLI command, with each parameter quoted for a POSIX shell.
+// cliCommand is the same stack as an AWS CLI command, with each parameter quoted for a POSIX shell. Unlike the
+// console link it can name the callback topic as the stack's notification target, so a stack that fails before
+// its custom resource runs (a role name already taken...) still tells Gangplank why.
 func (c Config) cliCommand(region string, params map[string]string) string {
 	keys := make([]string, 0, len(params))
 	for k := range params {
@@ -149,8 +151,8 @@ func (c Config) cliCommand(region string, params map[string]string) string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	fmt.Fprintf(&b, "aws cloudformation create-stack --region %s --stack-name %s \\\n  --template-url %s \\\n  --capabilities CAPABILITY_NAMED_IAM \\\n  --parameters",
-		region, StackName, shellQuote(c.TemplateURL))
+	fmt.Fprintf(&b, "aws cloudformation create-stack --region %s --stack-name %s \\\n  --template-url %s \\\n  --capabilities CAPABILITY_NAMED_IAM \\\n  --notification-arns %s \\\n  --parameters",
+		region, StackName, shellQuote(c.TemplateURL), shellQuote(params["CallbackTopicArn"]))
 	for _, k := range keys {
 		fmt.Fprintf(&b, " \\\n    %s", shellQuote("ParameterKey="+k+",ParameterValue="+params[k]))
 	}

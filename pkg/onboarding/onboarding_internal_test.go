@@ -195,6 +195,7 @@ func TestCLICommand(t *testing.T) {
 		"aws cloudformation create-stack --region eu-west-1 --stack-name Gangplank-Onboarding",
 		"--template-url '" + testConfig.TemplateURL + "'",
 		"--capabilities CAPABILITY_NAMED_IAM",
+		"--notification-arns '" + ins.Parameters["CallbackTopicArn"] + "'",
 		`'ParameterKey=ActivationToken,ParameterValue=gpa_token'"'"'with quote'`, // the quote survives the shell
 		"'ParameterKey=TenantId,ParameterValue=acme'",
 	} {

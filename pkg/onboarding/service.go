@@ -52,6 +52,8 @@ type Service struct {
 
 	// ConnectRetry bounds how long POST /connect waits for a role to become assumable (DefaultConnectRetry).
 	ConnectRetry time.Duration
+	// CallbackBudget bounds how long the callback retries a role that is not assumable yet (DefaultCallbackBudget).
+	CallbackBudget time.Duration
 }
 
 // Responder delivers an answer to CloudFormation's ResponseURL.
@@ -64,7 +66,8 @@ func NewService(cfg Config, a Accounts, t Tenants, v Verifier, o Owners, r Respo
 	if cfg.LinkTTL == 0 {
 		cfg.LinkTTL = DefaultLinkTTL
 	}
-	return &Service{cfg: cfg, accounts: a, tenants: t, verifier: v, owners: o, responder: r, now: now, ConnectRetry: DefaultConnectRetry}
+	return &Service{cfg: cfg, accounts: a, tenants: t, verifier: v, owners: o, responder: r, now: now,
+		ConnectRetry: DefaultConnectRetry, CallbackBudget: DefaultCallbackBudget}
 }
 
 // Observe adds an observer of settled activations.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/audit"
@@ -42,30 +43,37 @@ func ParseStackEvent(message string) (StackEvent, bool) {
 	return e, e.StackID != "" && e.ResourceStatus != ""
 }
 
+// ConnectionResource is the logical id of the template's custom resource.
+const ConnectionResource = "GangplankConnection"
+
 // stackFailure is the reason to record for a failure event, or "" when the event is not a failure worth recording.
+// Failures of the custom resource that Gangplank answered itself are skipped, and so is the stack's summary of them:
+// the answer already recorded the outcome (or, for a token that proves nothing, deliberately left the account alone).
 func stackFailure(e StackEvent) string {
 	stackLevel := e.ResourceType == "AWS::CloudFormation::Stack"
 	switch {
+	case !stackLevel && e.LogicalResourceID == ConnectionResource && strings.HasPrefix(e.ResourceStatusReason, "Received response status"):
+		return ""
+	case stackLevel && strings.Contains(e.ResourceStatusReason, "["+ConnectionResource+"]"):
+		return ""
 	case !stackLevel && strings.HasSuffix(e.ResourceStatus, "_FAILED") && e.ResourceStatusReason != "" &&
 		!strings.Contains(e.ResourceStatusReason, "Resource creation cancelled"):
 		return fmt.Sprintf("CloudFormation could not create %s (%s) in the onboarding stack: %s",
 			e.LogicalResourceID, e.ResourceType, e.ResourceStatusReason)
-	case stackLevel && (e.ResourceStatus == "ROLLBACK_IN_PROGRESS" || e.ResourceStatus == "CREATE_FAILED" || e.ResourceStatus == "ROLLBACK_COMPLETE"):
-		reason := e.ResourceStatusReason
-		if reason == "" {
-			reason = e.ResourceStatus
-		}
-		return "The onboarding stack failed: " + reason
+	case stackLevel && (e.ResourceStatus == "ROLLBACK_IN_PROGRESS" || e.ResourceStatus == "CREATE_FAILED") && e.ResourceStatusReason != "":
+		return "The onboarding stack failed: " + e.ResourceStatusReason
 	}
 	return ""
 }
 
 var stackEventActor = audit.Actor{Type: audit.System, ID: "stack-notifications"}
 
-// HandleStackEvent marks an account failed when the onboarding stack Gangplank launched in it fails before its
-// custom resource could answer (the role's creation failed, the stack was rolled back). Only stacks Gangplank is
-// waiting for are considered: the account's recorded stack, while it is activating or pending. The first failure
-// wins, so the precise resource error is kept over the stack's summary that follows it.
+// HandleStackEvent marks an account failed when an onboarding stack in it fails before its custom resource could
+// answer (the role's creation failed, the answer never came, the stack was rolled back). Only stacks Gangplank is
+// waiting for are considered, while the account is activating or pending: the stack Gangplank launched itself
+// (recorded on the account), or an onboarding stack (by its name) the customer launched after the current link was
+// issued. Only the account's owner can run a stack in it, so this cannot be used against anyone else's account.
+// The first failure wins, so the precise resource error is kept over the stack's summary that follows it.
 func (s *Service) HandleStackEvent(ctx context.Context, e StackEvent) error {
 	reason := stackFailure(e)
 	if reason == "" {
@@ -86,7 +94,7 @@ func (s *Service) HandleStackEvent(ctx context.Context, e StackEvent) error {
 	var changed bool
 	a, err := s.accounts.Mutate(ctx, tenantID, stack.AccountID, "account.stack_failed", func(a *accounts.Account) error {
 		changed = false
-		if a.StackID != e.StackID || (a.Status != accounts.Activating && a.Status != accounts.Pending) {
+		if (a.Status != accounts.Activating && a.Status != accounts.Pending) || !awaited(*a, e) {
 			return accounts.ErrNoChange
 		}
 		now := s.now().UTC()
@@ -108,4 +116,16 @@ func (s *Service) HandleStackEvent(ctx context.Context, e StackEvent) error {
 		}
 	}
 	return nil
+}
+
+// awaited reports whether the event is about a stack the account is waiting for.
+func awaited(a accounts.Account, e StackEvent) bool {
+	if a.StackID != "" && a.StackID == e.StackID {
+		return true
+	}
+	if !strings.HasPrefix(e.StackName, StackName) || a.Link == nil {
+		return false
+	}
+	at, err := time.Parse("2006-01-02T15:04:05.000Z", e.Timestamp)
+	return err == nil && !at.Before(a.Link.IssuedAt.Truncate(time.Millisecond))
 }

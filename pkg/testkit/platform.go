@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"encoding/json"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/devserver"
 	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/localaws"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
@@ -53,12 +55,30 @@ func SigningKey(t testing.TB) *ecdsa.PrivateKey {
 	return testKey
 }
 
-// NewPlatform builds the platform over fresh tables. Every DynamoDB call it makes is counted in Calls.
-func NewPlatform(t testing.TB) *Platform {
+// PlatformOptions tune a test platform.
+type PlatformOptions struct {
+	// ExtraDeliveries delivers every callback message this many more times (SNS delivers at least once).
+	ExtraDeliveries int
+	// CallbackTimeout is the callback function's timeout (default 20 s).
+	CallbackTimeout time.Duration
+}
+
+// NewPlatform builds the platform over fresh tables, with the callback function subscribed to the callback topic
+// of every test region, as the CDK stack subscribes it. Every DynamoDB call it makes is counted in Calls.
+func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 	t.Helper()
+	var o PlatformOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.CallbackTimeout == 0 {
+		o.CallbackTimeout = 20 * time.Second
+	}
+	prefix := uniquePrefix()
 	calls := awsx.NewCallCounter()
 	cfg := AWSConfig(t, calls)
-	prov, err := devserver.Provision(t.Context(), LocalAWS(t), cfg, uniquePrefix(), TestRegions)
+	env := LocalAWS(t)
+	prov, err := devserver.Provision(t.Context(), env, cfg, prefix, TestRegions)
 	if err != nil {
 		t.Fatalf("provision the platform: %v", err)
 	}
@@ -73,6 +93,23 @@ func NewPlatform(t testing.TB) *Platform {
 	services.Connector.Backoff = 50 * time.Millisecond
 	// Long enough to retry a few times, short enough that a test of a role that never works stays quick.
 	services.Onboarding.ConnectRetry = 500 * time.Millisecond
+	// A role that never becomes assumable fails a callback after a second, not after a minute and a half.
+	services.Onboarding.CallbackBudget = time.Second
+	for region, topic := range prov.TopicARNs {
+		if _, err := env.SubscribeLambda(t.Context(), localaws.SNSSubscription{TopicARN: topic, Name: prefix + "-callback-" + region,
+			Handler: services.Onboarding.HandleSNS, Timeout: o.CallbackTimeout, ExtraDeliveries: o.ExtraDeliveries,
+			RetryDelay: 100 * time.Millisecond}); err != nil {
+			t.Fatalf("subscribe the callback: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		// Nothing of this platform may still be working when the next test starts.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := env.WaitIdle(ctx); err != nil {
+			t.Logf("local AWS after the test: %v", err)
+		}
+	})
 	key := SigningKey(t)
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	return &Platform{
