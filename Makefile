@@ -6,7 +6,7 @@ TENANT   ?= demo
 ROLE     ?= admin
 BENCHTIME ?= 50x
 
-.PHONY: local token test test-go lint bench tools
+.PHONY: local token test test-go lint lint-templates bench tools
 
 ## local: run the whole platform on 127.0.0.1 (local AWS + API on :8080), printing an admin token
 local:
@@ -16,8 +16,12 @@ local:
 token:
 	@$(GO) run ./cmd/token -tenant '$(TENANT)' -role '$(ROLE)'
 
-## test: every check: formatting, vet, unit and integration tests (against moto_server), fuzz seed corpora
-test: lint test-go
+## test: every check: formatting, vet, the onboarding template (cfn-lint), unit and integration tests (against moto_server), fuzz seed corpora
+test: lint lint-templates test-go
+
+# The template customers deploy must be cfn-lint clean: no errors and no warnings (exit code 0).
+lint-templates:
+	cfn-lint --format parseable pkg/onboarding/templates/onboarding.yaml
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -101,6 +101,13 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	// The callback function, subscribed to the callback topic of every region as the CDK stack subscribes it.
+	for region, topic := range prov.TopicARNs {
+		if _, err := env.SubscribeLambda(ctx, localaws.SNSSubscription{TopicARN: topic, Name: "callback-" + region,
+			Handler: services.Onboarding.HandleSNS, Timeout: 120 * time.Second}); err != nil {
+			return err
+		}
+	}
 	names := prov.Tables
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	api := platform.NewAPI(services, verifier)

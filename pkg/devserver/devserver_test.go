@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,55 @@ func TestRun(t *testing.T) {
 	if status, body := get("/v1/tenant", viewer); status != 200 || body["tenantId"] != "acme" {
 		t.Errorf("tenant with a make-token token = %d %v", status, body)
 	}
+
+	// The whole onboarding loop, as a person trying `make local` does it: add an account, open its quick-create
+	// link in the local console, create the stack; the callback activates the account.
+	quickCreate := createAccount(t, base, token)
+	link, err := url.Parse(quickCreate)
+	if err != nil || link.Path != "/console/cloudformation/home" {
+		t.Fatalf("quick-create link %q", quickCreate)
+	}
+	if resp, err := http.Get(quickCreate); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("console page: %v %v", resp, err)
+	}
+	frag, _ := url.ParseQuery(strings.SplitN(link.Fragment, "?", 2)[1])
+	params := map[string]string{}
+	for k, v := range frag {
+		if name, ok := strings.CutPrefix(k, "param_"); ok {
+			params[name] = v[0]
+		}
+	}
+	consoleBase := link.Scheme + "://" + link.Host + "/console/cloudformation/stacks"
+	body, _ := json.Marshal(map[string]any{"account": link.Query().Get("account"), "region": link.Query().Get("region"),
+		"stackName": frag.Get("stackName"), "templateURL": frag.Get("templateURL"), "parameters": params})
+	resp, err := http.Post(consoleBase, "application/json", bytes.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("console create stack: %v %v", resp, err)
+	}
+	var created struct{ StackID string }
+	_ = json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	status := ""
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		q := url.Values{"account": {link.Query().Get("account")}, "region": {link.Query().Get("region")}, "stackId": {created.StackID}}
+		r, err := http.Get(consoleBase + "?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s struct{ Status, Reason string }
+		_ = json.NewDecoder(r.Body).Decode(&s)
+		r.Body.Close()
+		if status = s.Status; !strings.HasSuffix(status, "IN_PROGRESS") {
+			break
+		}
+	}
+	if status != "CREATE_COMPLETE" {
+		t.Fatalf("stack status %q", status)
+	}
+	if code, body := get("/v1/accounts/210987654321", token); code != 200 || body["status"] != "active" {
+		t.Errorf("account after the stack: %d %v", code, body)
+	}
+
 	cancel()
 	select {
 	case err := <-done:
@@ -83,4 +133,27 @@ func TestRun(t *testing.T) {
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("the API still answers after stopping")
 	}
+}
+
+// createAccount adds a standalone account through the API and returns its quick-create link.
+func createAccount(t *testing.T, base, token string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"name": "Sandbox", "accountId": "210987654321", "type": "standalone", "region": "eu-west-1"})
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/accounts", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Onboarding struct {
+			QuickCreateURL string `json:"quickCreateUrl"`
+		} `json:"onboarding"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("create account: %d %v", resp.StatusCode, err)
+	}
+	return out.Onboarding.QuickCreateURL
 }

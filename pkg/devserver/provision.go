@@ -74,7 +74,7 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 			TemplateURL:          env.Endpoint + "/" + p.TemplateBucket + "/" + key,
 			PlatformPrincipal:    role,
 			CallbackTopicPattern: fmt.Sprintf("arn:aws:sns:{region}:%s:%s", localaws.PlatformAccountID, topicName),
-			ConsoleURL:           env.Endpoint + "/console/cloudformation/home",
+			ConsoleURL:           env.ConsoleURL(),
 			LocalConsole:         true,
 			LinkTTL:              onboarding.DefaultLinkTTL,
 			ResponseURLPrefixes:  []string{env.Endpoint + "/"},

@@ -121,6 +121,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	// AWS's own rules come after the caller's interceptors, so a test can still inject a fault ahead of them.
 	e.trust = &trustEnforcer{env: e, sessions: map[string]session{}}
 	e.cfn = newCFNEmulator(e)
+	e.serveConsole()
 	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
