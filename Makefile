@@ -6,7 +6,7 @@ TENANT   ?= demo
 ROLE     ?= admin
 BENCHTIME ?= 50x
 
-.PHONY: local token test test-go lint lint-templates bench tools
+.PHONY: local token test test-go lint lint-templates bench tools synth diff deploy
 
 ## local: run the whole platform on 127.0.0.1 (local AWS + API on :8080), printing an admin token
 local:
@@ -34,6 +34,25 @@ test-go:
 ## bench: benchmarks against the local AWS, with DynamoDB/AWS call counts per operation
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) ./...
+
+# The CDK CLI is pinned in .tools/package.json (a 2.x release that reads this CDK library's cloud assembly). It lives
+# in a dot-directory so that its node_modules stays out of the Go module's ./... pattern.
+CDK ?= .tools/node_modules/.bin/cdk
+
+.tools/node_modules/.package-lock.json: .tools/package.json .tools/package-lock.json
+	cd .tools && npm ci --no-audit --no-fund
+
+## synth: synthesize the CloudFormation templates offline into cdk.out/ (fails on unsuppressed cdk-nag findings)
+synth: .tools/node_modules/.package-lock.json
+	$(CDK) synth -q
+
+## diff: compare the app with what is deployed (needs AWS credentials)
+diff: .tools/node_modules/.package-lock.json
+	$(CDK) diff --all
+
+## deploy: deploy every stack (needs AWS credentials and `cdk bootstrap` in each region; see docs/deploy.md)
+deploy: .tools/node_modules/.package-lock.json
+	$(CDK) deploy --all --require-approval broadening
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## //'

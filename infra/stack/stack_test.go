@@ -1,0 +1,450 @@
+package stack_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/gangplank/gangplank/infra/stack"
+	"github.com/gangplank/gangplank/pkg/tables"
+)
+
+const repoRoot = "../.."
+
+var testRegions = []string{"us-east-1", "eu-west-1"}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// synthesized is one synthesis of the app, shared by the tests (a synthesis builds every function).
+type synthesized struct {
+	g        *stack.Gangplank
+	main     template
+	regional map[string]template
+	outDir   string
+	buildDir string
+}
+
+var (
+	synthOnce sync.Once
+	synthed   *synthesized
+	synthErr  error
+)
+
+func synth(t *testing.T) *synthesized {
+	t.Helper()
+	synthOnce.Do(func() {
+		tmp, err := os.MkdirTemp("", "gangplank-infra-")
+		if err != nil {
+			synthErr = err
+			return
+		}
+		out := filepath.Join(tmp, "cdk.out")
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out)})
+		g, err := stack.New(app, stack.Config{Account: "123456789012", Region: "us-east-1", CallbackRegions: testRegions,
+			WebOrigins: []string{"https://app.example.com"}, AlarmEmail: "ops@example.com",
+			RepoRoot: repoRoot, BuildDir: filepath.Join(tmp, "build")})
+		if err != nil {
+			synthErr = err
+			return
+		}
+		app.Synth(nil)
+		s := &synthesized{g: g, main: toTemplate(g.Main), regional: map[string]template{}, outDir: out, buildDir: filepath.Join(tmp, "build")}
+		for r, rs := range g.Regional {
+			s.regional[r] = toTemplate(rs)
+		}
+		synthed = s
+	})
+	if synthErr != nil {
+		t.Fatalf("synth: %v", synthErr)
+	}
+	return synthed
+}
+
+// template is a synthesized CloudFormation template as plain JSON values.
+type template map[string]any
+
+func toTemplate(s awscdk.Stack) template {
+	raw := *assertions.Template_FromStack(s, nil).ToJSON()
+	b, _ := json.Marshal(raw)
+	var t template
+	_ = json.Unmarshal(b, &t)
+	return t
+}
+
+// resources returns the resources of a type, by logical id.
+func (t template) resources(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range t["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			props, _ := res["Properties"].(map[string]any)
+			if props == nil {
+				props = map[string]any{}
+			}
+			out[id] = props
+		}
+	}
+	return out
+}
+
+func js(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestEveryFunctionFolderIsDeployed: one Lambda per folder under functions/, no more, no fewer.
+func TestEveryFunctionFolderIsDeployed(t *testing.T) {
+	s := synth(t)
+	dirs, err := stack.FunctionDirs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed := stack.Functions()
+	sort.Strings(deployed)
+	if !slices.Equal(dirs, deployed) {
+		t.Errorf("functions/ has %v, the stack deploys %v", dirs, deployed)
+	}
+	var names []string
+	for _, props := range s.main.resources("AWS::Lambda::Function") {
+		if name, ok := props["FunctionName"].(string); ok {
+			names = append(names, strings.TrimPrefix(name, "gangplank-"))
+		}
+	}
+	sort.Strings(names)
+	if !slices.Equal(names, dirs) {
+		t.Errorf("Lambda functions %v, want %v", names, dirs)
+	}
+}
+
+// TestFunctions: Go on provided.al2023, arm64, JSON logs, tracing; the asynchronous callback has a dead-letter
+// queue and reserved concurrency (it calls STS in customers' accounts); every function reads its configuration.
+func TestFunctions(t *testing.T) {
+	s := synth(t)
+	for id, p := range s.main.resources("AWS::Lambda::Function") {
+		name, _ := p["FunctionName"].(string)
+		if !strings.HasPrefix(name, "gangplank-") {
+			continue // CDK's BucketDeployment helper
+		}
+		if p["Runtime"] != "provided.al2023" || js(p["Architectures"]) != `["arm64"]` || p["Handler"] != "bootstrap" {
+			t.Errorf("%s: runtime %v, architectures %v, handler %v", name, p["Runtime"], p["Architectures"], p["Handler"])
+		}
+		if js(p["TracingConfig"]) != `{"Mode":"Active"}` || !strings.Contains(js(p["LoggingConfig"]), `"LogFormat":"JSON"`) {
+			t.Errorf("%s: tracing %v, logging %v", name, p["TracingConfig"], p["LoggingConfig"])
+		}
+		env := js(p["Environment"])
+		for _, v := range []string{"TENANTS_TABLE", "ACCOUNTS_TABLE", "CURSOR_KEY_SECRET_ARN", "ONBOARDING_TEMPLATE_URL",
+			"PLATFORM_PRINCIPAL_ARN", "CALLBACK_TOPIC_ARN_PATTERN", "CONNECTOR_ROLE_ARN", "TENANT_CLAIM", "ROLE_CLAIM"} {
+			if !strings.Contains(env, `"`+v+`"`) {
+				t.Errorf("%s (%s) lacks %s", name, id, v)
+			}
+		}
+		if name == "gangplank-callback" {
+			if p["DeadLetterConfig"] == nil || p["ReservedConcurrentExecutions"] == nil || p["Timeout"].(float64) > 300 {
+				t.Errorf("callback: DLQ %v, reserved %v, timeout %v (must answer within the 300 s ServiceTimeout)",
+					p["DeadLetterConfig"], p["ReservedConcurrentExecutions"], p["Timeout"])
+			}
+		}
+	}
+}
+
+// TestRoutesNeedTokens: every operation of the OpenAPI document is a route, and every route but the public ones
+// (healthz, the document itself) goes through the JWT authorizer.
+func TestRoutesNeedTokens(t *testing.T) {
+	s := synth(t)
+	routes, err := stack.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := map[string]bool{}
+	for _, r := range routes {
+		if r.Public {
+			public[r.Method+" "+r.Path] = true
+		}
+	}
+	if len(public) != 2 || !public["GET /healthz"] || !public["GET /v1/openapi.json"] {
+		t.Errorf("public routes = %v", public)
+	}
+	got := s.main.resources("AWS::ApiGatewayV2::Route")
+	if len(got) != len(routes) {
+		t.Errorf("%d routes, the OpenAPI document has %d operations", len(got), len(routes))
+	}
+	authorizers := s.main.resources("AWS::ApiGatewayV2::Authorizer")
+	if len(authorizers) != 1 {
+		t.Fatalf("authorizers = %v", authorizers)
+	}
+	for _, a := range authorizers {
+		if a["AuthorizerType"] != "JWT" || !strings.Contains(js(a["JwtConfiguration"]), "cognito-idp") {
+			t.Errorf("authorizer = %v", a)
+		}
+	}
+	for _, r := range got {
+		key := r["RouteKey"].(string)
+		if public[key] {
+			if r["AuthorizationType"] != nil && r["AuthorizationType"] != "NONE" {
+				t.Errorf("%s should be public: %v", key, r["AuthorizationType"])
+			}
+			continue
+		}
+		if r["AuthorizationType"] != "JWT" || r["AuthorizerId"] == nil {
+			t.Errorf("route %s is not behind the JWT authorizer: %v", key, r)
+		}
+	}
+	stages := s.main.resources("AWS::ApiGatewayV2::Stage")
+	for _, st := range stages {
+		if st["AccessLogSettings"] == nil || !strings.Contains(js(st["DefaultRouteSettings"]), "ThrottlingRateLimit") {
+			t.Errorf("stage without access logs or throttling: %v", st)
+		}
+	}
+	for _, api := range s.main.resources("AWS::ApiGatewayV2::Api") {
+		if !strings.Contains(js(api["CorsConfiguration"]), "https://app.example.com") {
+			t.Errorf("CORS = %v", api["CorsConfiguration"])
+		}
+	}
+}
+
+// TestTables: the tables of pkg/tables, on demand, with point-in-time recovery, deletion protection, KMS, TTL and
+// the same indexes the local runtime creates.
+func TestTables(t *testing.T) {
+	s := synth(t)
+	got := s.main.resources("AWS::DynamoDB::Table")
+	if len(got) != len(tables.All()) {
+		t.Fatalf("%d tables, want %d", len(got), len(tables.All()))
+	}
+	for _, def := range tables.All() {
+		var p map[string]any
+		for _, props := range got {
+			if props["TableName"] == "gangplank-"+def.ID {
+				p = props
+			}
+		}
+		if p == nil {
+			t.Fatalf("no table %s", def.ID)
+		}
+		checks := map[string]bool{
+			"on demand":           p["BillingMode"] == "PAY_PER_REQUEST",
+			"PITR":                js(p["PointInTimeRecoverySpecification"]) == `{"PointInTimeRecoveryEnabled":true}`,
+			"deletion protection": p["DeletionProtectionEnabled"] == true,
+			"KMS":                 strings.Contains(js(p["SSESpecification"]), `"SSEType":"KMS"`),
+			"TTL":                 def.TTLAttribute == "" || strings.Contains(js(p["TimeToLiveSpecification"]), def.TTLAttribute),
+			"indexes":             len(def.Indexes) == len(asList(p["GlobalSecondaryIndexes"])),
+		}
+		for what, ok := range checks {
+			if !ok {
+				t.Errorf("table %s: %s missing: %v", def.ID, what, p)
+			}
+		}
+	}
+}
+
+func asList(v any) []any { l, _ := v.([]any); return l }
+
+// TestCrossAccountAccessIsTheConnectorOnly: the only cross-account permission in the whole app is the connector's
+// sts:AssumeRole on Gangplank* roles; functions may assume the connector and nothing else.
+func TestCrossAccountAccessIsTheConnectorOnly(t *testing.T) {
+	s := synth(t)
+	var connector map[string]any
+	for _, r := range s.main.resources("AWS::IAM::Role") {
+		if r["RoleName"] == "gangplank-platform-connector" {
+			connector = r
+		}
+	}
+	if connector == nil {
+		t.Fatal("no connector role")
+	}
+	want := `[{"PolicyDocument":{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Resource":"arn:aws:iam::*:role/Gangplank*"}],"Version":"2012-10-17"},"PolicyName":"AssumeGangplankRolesOnly"}]`
+	if got := js(connector["Policies"]); got != want {
+		t.Errorf("connector policies:\n got %s\nwant %s", got, want)
+	}
+	if strings.Contains(js(connector["AssumeRolePolicyDocument"]), `"*"`) {
+		t.Errorf("the connector trusts anyone: %v", connector["AssumeRolePolicyDocument"])
+	}
+	for _, tpl := range append([]template{s.main}, regionalTemplates(s)...) {
+		for id, p := range tpl.resources("AWS::IAM::Policy") {
+			for _, st := range asList(p["PolicyDocument"].(map[string]any)["Statement"]) {
+				stmt := st.(map[string]any)
+				if !strings.Contains(js(stmt["Action"]), "sts:AssumeRole") {
+					continue
+				}
+				if !strings.Contains(js(stmt["Resource"]), "role/gangplank-platform-connector") {
+					t.Errorf("%s may assume %v", id, stmt["Resource"])
+				}
+			}
+		}
+	}
+}
+
+func regionalTemplates(s *synthesized) []template {
+	var out []template
+	for _, r := range testRegions {
+		out = append(out, s.regional[r])
+	}
+	return out
+}
+
+// TestCallbackTopics: a topic in every callback region, encrypted, publishable by customers' CloudFormation over
+// TLS, subscribed by the main region's callback function with a dead-letter queue, whose depth is alarmed.
+func TestCallbackTopics(t *testing.T) {
+	s := synth(t)
+	permissions := js(s.main.resources("AWS::Lambda::Permission"))
+	for _, region := range testRegions {
+		tpl := s.regional[region]
+		topics := tpl.resources("AWS::SNS::Topic")
+		var callback map[string]any
+		for _, tp := range topics {
+			if tp["TopicName"] == "gangplank-onboarding" {
+				callback = tp
+			}
+		}
+		if callback == nil || callback["KmsMasterKeyId"] == nil {
+			t.Errorf("%s: callback topic %v", region, callback)
+		}
+		policy := js(tpl.resources("AWS::SNS::TopicPolicy"))
+		if !strings.Contains(policy, "sns:Publish") || !strings.Contains(policy, "aws:SecureTransport") {
+			t.Errorf("%s: topic policy %s", region, policy)
+		}
+		subs := tpl.resources("AWS::SNS::Subscription")
+		found := false
+		for _, sub := range subs {
+			if sub["Protocol"] == "lambda" && strings.Contains(js(sub["Endpoint"]), ":us-east-1:") &&
+				strings.Contains(js(sub["Endpoint"]), "function:gangplank-callback") && sub["RedrivePolicy"] != nil && sub["Region"] == region {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no callback subscription with a dead-letter queue: %s", region, js(subs))
+		}
+		if !strings.Contains(js(tpl.resources("AWS::CloudWatch::Alarm")), "ApproximateNumberOfMessagesVisible") {
+			t.Errorf("%s: no alarm on the dead-letter queue", region)
+		}
+		if !strings.Contains(permissions, "arn:aws:sns:"+region+":") {
+			t.Errorf("the callback function does not allow the %s topic to invoke it", region)
+		}
+	}
+}
+
+// TestAlarms: errors and throttles of every function, dead letters and API 5xx alarm to the alarm topic.
+func TestAlarms(t *testing.T) {
+	s := synth(t)
+	alarms := s.main.resources("AWS::CloudWatch::Alarm")
+	var metrics []string
+	for id, a := range alarms {
+		if !strings.Contains(js(a["AlarmActions"]), "Alarms") {
+			t.Errorf("alarm %s notifies %v, not the alarm topic", id, a["AlarmActions"])
+		}
+		metrics = append(metrics, fmt.Sprint(a["MetricName"]))
+	}
+	for _, want := range []string{"Errors", "Throttles", "5xx", "ApproximateNumberOfMessagesVisible"} {
+		if !slices.Contains(metrics, want) {
+			t.Errorf("no alarm on %s (alarms on %v)", want, metrics)
+		}
+	}
+	if n := len(stack.Functions()); len(alarms) < 2*n+2 {
+		t.Errorf("%d alarms for %d functions", len(alarms), n)
+	}
+}
+
+// TestTemplateBucket: versioned, encrypted, TLS only; only the onboarding/ prefix is readable by anyone.
+func TestTemplateBucket(t *testing.T) {
+	s := synth(t)
+	policies := js(s.main.resources("AWS::S3::BucketPolicy"))
+	if !strings.Contains(policies, `"aws:SecureTransport":"false"`) || !strings.Contains(policies, "/onboarding/*") {
+		t.Errorf("bucket policies: %s", policies)
+	}
+	for id, b := range s.main.resources("AWS::S3::Bucket") {
+		if b["BucketEncryption"] == nil || js(b["VersioningConfiguration"]) != `{"Status":"Enabled"}` {
+			t.Errorf("bucket %s: encryption %v versioning %v", id, b["BucketEncryption"], b["VersioningConfiguration"])
+		}
+	}
+}
+
+// TestNoUnsuppressedNagFindings: cdk-nag's AwsSolutions pack finds nothing that is not suppressed with a reason.
+func TestNoUnsuppressedNagFindings(t *testing.T) {
+	s := synth(t)
+	stacks := []awscdk.Stack{s.g.Main}
+	for _, r := range testRegions {
+		stacks = append(stacks, s.g.Regional[r])
+	}
+	for _, st := range stacks {
+		a := assertions.Annotations_FromStack(st)
+		match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+		for _, m := range append(*a.FindError(jsii.String("*"), match), *a.FindWarning(jsii.String("*"), match)...) {
+			t.Errorf("%s: %s %v", *st.StackName(), *m.Id, m.Entry.Data)
+		}
+	}
+}
+
+// TestCfnLint: the synthesized templates pass cfn-lint with no errors and no warnings (W3005, redundant DependsOn
+// that CDK emits, is noise).
+func TestCfnLint(t *testing.T) {
+	s := synth(t)
+	if _, err := exec.LookPath("cfn-lint"); err != nil {
+		t.Fatal(`cfn-lint is required: pip install "cfn-lint==1.51.0"`)
+	}
+	files, _ := filepath.Glob(filepath.Join(s.outDir, "*.template.json"))
+	if len(files) != 1+len(testRegions) {
+		t.Fatalf("templates: %v", files)
+	}
+	out, err := exec.Command("cfn-lint", append([]string{"--format", "parseable", "--ignore-checks", "W3005", "--"}, files...)...).CombinedOutput()
+	if err != nil {
+		t.Errorf("cfn-lint: %v\n%s", err, out)
+	}
+}
+
+// TestPackageSizes: every function's deployment package (the zipped bootstrap) is under 10 MB.
+func TestPackageSizes(t *testing.T) {
+	s := synth(t)
+	for _, name := range stack.Functions() {
+		bin := filepath.Join(s.buildDir, name, "bootstrap")
+		raw, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var zipped bytes.Buffer
+		zw := zip.NewWriter(&zipped)
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: "bootstrap", Method: zip.Deflate})
+		_, _ = io.Copy(w, bytes.NewReader(raw))
+		_ = zw.Close()
+		t.Logf("%s: binary %.1f MB, package %.1f MB", name, float64(len(raw))/1e6, float64(zipped.Len())/1e6)
+		if zipped.Len() >= 10<<20 {
+			t.Errorf("%s package is %d bytes, over 10 MB", name, zipped.Len())
+		}
+	}
+}
+
+// TestConfigValidation: a bad setting stops the synthesis with every problem named.
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  stack.Config
+		want string
+	}{
+		{"unknown region", stack.Config{CallbackRegions: []string{"mars-north-1"}}, "mars-north-1"},
+		{"issuer without audience", stack.Config{JWTIssuer: "https://idp.example.com"}, "go together"},
+		{"plain http issuer", stack.Config{JWTIssuer: "http://idp.example.com", JWTAudience: []string{"x"}}, "https://"},
+		{"wildcard origin", stack.Config{WebOrigins: []string{"*"}}, "webOrigins"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			app := awscdk.NewApp(nil)
+			_, err := stack.New(app, tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
