@@ -20,9 +20,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
@@ -97,6 +100,7 @@ type mainStack struct {
 	key         awskms.Key
 	tables      map[string]awsdynamodb.Table
 	cursorKey   awssecretsmanager.Secret
+	costQueue   awssqs.Queue
 	templateURL string
 	alarms      awssns.Topic
 	connector   awsiam.Role
@@ -126,10 +130,12 @@ func (m *mainStack) build() error {
 	if m.cfg.AlarmEmail != "" {
 		m.alarms.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(m.cfg.AlarmEmail), nil))
 	}
+	m.costQueue = m.buildCostQueue()
 	if err := m.buildFunctions(); err != nil {
 		return err
 	}
 	m.buildConnector()
+	m.buildCostSync()
 	if err := m.buildAPI(); err != nil {
 		return err
 	}
@@ -234,6 +240,13 @@ var functions = []function{
 	// within the custom resource's 300 s ServiceTimeout.
 	{name: "callback", description: "Answers onboarding stacks' custom resources and reads their notifications (SNS)",
 		memoryMB: 256, timeoutSec: 120, reserved: 50, async: true},
+	// The scheduler only queries an index and sends messages.
+	{name: "costsync-scheduler", description: "Daily: enqueues every payer whose Cost Explorer recommendations are synced",
+		memoryMB: 256, timeoutSec: 120, async: true},
+	// A sync reads 12+ Cost Explorer pages and writes a few hundred items for a large organization; the queue's
+	// visibility timeout is six times this.
+	{name: "costsync-worker", description: "Syncs one payer's Cost Explorer recommendations per message (SQS)",
+		memoryMB: 512, timeoutSec: 300, reserved: 5},
 }
 
 // Functions lists the names of the functions the stack deploys.
@@ -297,6 +310,7 @@ func (m *mainStack) environment() *map[string]*string {
 		"CONNECTOR_ROLE_ARN":         jsii.String(m.connectorARN()),
 		"TENANT_CLAIM":               jsii.String(m.tenantClaim()),
 		"ROLE_CLAIM":                 jsii.String(m.roleClaim()),
+		"COSTSYNC_QUEUE_URL":         m.costQueue.QueueUrl(),
 	}
 	for _, def := range tables.All() {
 		env[def.EnvVar] = m.tables[def.ID].TableName()
@@ -526,4 +540,38 @@ func (m *mainStack) outputs() {
 	out("ConnectorRoleArn", m.connector.RoleArn())
 	out("OnboardingTemplateUrl", jsii.String(m.templateURL))
 	out("AlarmTopicArn", m.alarms.TopicArn())
+}
+
+// buildCostQueue is the queue of payers to sync: the scheduler and the API's on-demand syncs send, the worker
+// consumes; a payer whose sync fails five times lands in the dead-letter queue (alarmed).
+func (m *mainStack) buildCostQueue() awssqs.Queue {
+	dlq := awssqs.NewQueue(m.stack, jsii.String("CostSyncDeadLetters"), &awssqs.QueueProps{
+		QueueName: jsii.String(m.cfg.Prefix + "-costsync-dlq"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
+		EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	m.alarm("CostSyncDeadLetters", dlq.MetricApproximateNumberOfMessagesVisible(nil),
+		"a payer's cost sync failed five times: read it from "+m.cfg.Prefix+"-costsync-dlq")
+	return awssqs.NewQueue(m.stack, jsii.String("CostSync"), &awssqs.QueueProps{
+		QueueName: jsii.String(m.cfg.Prefix + "-costsync"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
+		EnforceSSL: jsii.Bool(true), VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * 300)),
+		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(5)},
+	})
+}
+
+// buildCostSync wires the daily schedule, the queue and the worker. The worker's concurrency is capped (reserved
+// concurrency and the event source's maximum): Cost Explorer allows few requests per second per account, and the
+// schedule should drain steadily rather than throttle itself.
+func (m *mainStack) buildCostSync() {
+	m.costQueue.GrantSendMessages(m.Functions["costsync-scheduler"])
+	m.costQueue.GrantSendMessages(m.Functions["api"])
+	m.Functions["costsync-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.costQueue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(5),
+	}))
+	awsscheduler.NewSchedule(m.stack, jsii.String("DailyCostSync"), &awsscheduler.ScheduleProps{
+		Description: jsii.String("Daily Cost Explorer recommendations sync (06:00 UTC, after Cost Explorer's daily refresh)"),
+		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("6")}),
+		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["costsync-scheduler"], &awsschedulertargets.ScheduleTargetBaseProps{
+			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
+		}),
+	})
 }

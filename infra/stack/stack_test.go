@@ -448,3 +448,32 @@ func TestConfigValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestCostSyncWiring: a daily schedule starts the scheduler; the worker consumes the queue one payer per message
+// with partial batch responses and bounded concurrency; failed payers end in a dead-letter queue.
+func TestCostSyncWiring(t *testing.T) {
+	s := synth(t)
+	schedules := s.main.resources("AWS::Scheduler::Schedule")
+	if len(schedules) != 1 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") {
+		t.Errorf("schedules = %s", js(schedules))
+	}
+	mappings := s.main.resources("AWS::Lambda::EventSourceMapping")
+	if len(mappings) != 1 {
+		t.Fatalf("event source mappings = %s", js(mappings))
+	}
+	for _, m := range mappings {
+		if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || js(m["ScalingConfig"]) != `{"MaximumConcurrency":5}` ||
+			!strings.Contains(js(m["FunctionName"]), "Fncostsyncworker") {
+			t.Errorf("mapping = %s", js(m))
+		}
+	}
+	var queue map[string]any
+	for _, q := range s.main.resources("AWS::SQS::Queue") {
+		if q["QueueName"] == "gangplank-costsync" {
+			queue = q
+		}
+	}
+	if queue == nil || queue["RedrivePolicy"] == nil || queue["KmsMasterKeyId"] == nil {
+		t.Errorf("cost sync queue = %v", queue)
+	}
+}

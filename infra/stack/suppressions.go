@@ -33,6 +33,8 @@ func suppress(stack awscdk.Stack) {
 			regex("/^Resource::<Table[A-Za-z0-9]+\\.Arn>\\/index\\/\\*$/g")),
 		finding("AwsSolutions-IAM5", "CDK's KMS grant for Gangplank's own data key: encrypting and re-encrypting with that one key.",
 			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"),
+		finding("AwsSolutions-IAM5", "EventBridge Scheduler's role may invoke the scheduled function's versions and aliases (CDK's LambdaInvoke target grant), nothing else.",
+			regex("/^Resource::<Fn[A-Za-z0-9]+\\.Arn>:\\*$/g")),
 		finding("AwsSolutions-IAM5", "CDK's BucketDeployment helper copies the template from the CDK asset bucket into the template bucket.",
 			"Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*", "Action::s3:DeleteObject*",
 			regex("/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-(<AWS::AccountId>|[0-9]{12})-[a-z0-9-]+\\/\\*$/g"),

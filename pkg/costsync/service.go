@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer/types"
@@ -84,6 +85,8 @@ type Service struct {
 	NewCostExplorer func(cfg aws.Config) CostExplorer
 	// PageSize overrides the options' page size (tests use small pages to exercise pagination).
 	PageSize int32
+	// MaxBackoff bounds the wait between retries of throttled calls (default 20 s).
+	MaxBackoff time.Duration
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
@@ -94,9 +97,17 @@ func (s *Service) costExplorer(cfg aws.Config) CostExplorer {
 	}
 	return costexplorer.NewFromConfig(cfg, func(o *costexplorer.Options) {
 		o.Region = "us-east-1"
+		maxBackoff := s.MaxBackoff
+		if maxBackoff == 0 {
+			maxBackoff = 20 * time.Second
+		}
 		o.Retryer = retry.AddWithErrorCodes(retry.NewStandard(func(r *retry.StandardOptions) {
-			r.MaxAttempts, r.MaxBackoff = 6, 20*time.Second
+			r.MaxAttempts, r.MaxBackoff = 6, maxBackoff
+			// Every retry goes through: the SDK's client-side retry quota would otherwise stop retrying a throttled
+			// payer after a few failures, and a daily sync would rather wait than give up.
+			r.RateLimiter = ratelimit.None
 		}), "LimitExceededException", "ThrottlingException", "RequestLimitExceeded")
+		o.RetryMaxAttempts = 6 // over any attempts setting of the shared configuration
 	})
 }
 
