@@ -288,4 +288,3 @@ func slicesContains[T comparable](list []T, v T) bool {
 	}
 	return false
 }
-

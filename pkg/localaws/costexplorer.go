@@ -187,10 +187,10 @@ func (c *costExplorer) reservations(ctx context.Context, caller string, in map[s
 		d := map[string]any{
 			"AccountId": acct, "CurrencyCode": "USD",
 			"RecommendedNumberOfInstancesToPurchase": strconv.FormatUint(quantity, 10),
-			"UpfrontCost":                   fmt.Sprintf("%.2f", upfront),
-			"RecurringStandardMonthlyCost":  fmt.Sprintf("%.2f", monthly*2),
-			"EstimatedMonthlySavingsAmount": fmt.Sprintf("%.2f", monthly),
-			"EstimatedBreakEvenInMonths":    fmt.Sprintf("%.1f", upfront/monthly),
+			"UpfrontCost":                            fmt.Sprintf("%.2f", upfront),
+			"RecurringStandardMonthlyCost":           fmt.Sprintf("%.2f", monthly*2),
+			"EstimatedMonthlySavingsAmount":          fmt.Sprintf("%.2f", monthly),
+			"EstimatedBreakEvenInMonths":             fmt.Sprintf("%.1f", upfront/monthly),
 		}
 		switch service {
 		case "Amazon Elastic Compute Cloud - Compute":

@@ -35,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	full := map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "COSTS_TABLE": "c", "COSTSYNC_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-costsync",
 		"CURSOR_KEY_SECRET_ARN": aws.ToString(secret.ARN),
-		"TENANT_CLAIM": "custom:tenant_id", "ROLE_CLAIM": "custom:role",
+		"TENANT_CLAIM":          "custom:tenant_id", "ROLE_CLAIM": "custom:role",
 		"ONBOARDING_TEMPLATE_URL":    "https://gangplank-templates.s3.us-east-1.amazonaws.com/onboarding/1.0.0/onboarding.yaml",
 		"PLATFORM_PRINCIPAL_ARN":     "arn:aws:iam::123456789012:role/gangplank-connector",
 		"CALLBACK_TOPIC_ARN_PATTERN": "arn:aws:sns:{region}:123456789012:gangplank-onboarding",
