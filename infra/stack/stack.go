@@ -240,6 +240,10 @@ var functions = []function{
 	// within the custom resource's 300 s ServiceTimeout.
 	{name: "callback", description: "Answers onboarding stacks' custom resources and reads their notifications (SNS)",
 		memoryMB: 256, timeoutSec: 120, reserved: 50, async: true},
+	// Daily: reads every organization in turn (throttled per management account), adding accounts one transaction
+	// each; 15 minutes covers organizations of several thousand accounts.
+	{name: "discovery", description: "Daily: discovers every active management account's organization",
+		memoryMB: 512, timeoutSec: 900, reserved: 1, async: true},
 	// The scheduler only queries an index and sends messages.
 	{name: "costsync-scheduler", description: "Daily: enqueues every payer whose Cost Explorer recommendations are synced",
 		memoryMB: 256, timeoutSec: 120, async: true},
@@ -567,6 +571,13 @@ func (m *mainStack) buildCostSync() {
 	m.Functions["costsync-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.costQueue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(5),
 	}))
+	awsscheduler.NewSchedule(m.stack, jsii.String("DailyDiscovery"), &awsscheduler.ScheduleProps{
+		Description: jsii.String("Daily Organizations discovery of every active management account (05:00 UTC)"),
+		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("5")}),
+		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["discovery"], &awsschedulertargets.ScheduleTargetBaseProps{
+			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
+		}),
+	})
 	awsscheduler.NewSchedule(m.stack, jsii.String("DailyCostSync"), &awsscheduler.ScheduleProps{
 		Description: jsii.String("Daily Cost Explorer recommendations sync (06:00 UTC, after Cost Explorer's daily refresh)"),
 		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("6")}),

@@ -454,7 +454,8 @@ func TestConfigValidation(t *testing.T) {
 func TestCostSyncWiring(t *testing.T) {
 	s := synth(t)
 	schedules := s.main.resources("AWS::Scheduler::Schedule")
-	if len(schedules) != 1 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") {
+	if len(schedules) != 2 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
+		!strings.Contains(js(schedules), "cron(0 5") || !strings.Contains(js(schedules), "Fndiscovery") {
 		t.Errorf("schedules = %s", js(schedules))
 	}
 	mappings := s.main.resources("AWS::Lambda::EventSourceMapping")

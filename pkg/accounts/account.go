@@ -90,6 +90,11 @@ type Account struct {
 	LastVerifiedAt     *time.Time  `json:"lastVerifiedAt,omitempty" dynamodbav:"lastVerifiedAt,omitempty"`
 	Health             Health      `json:"health" dynamodbav:"health"`
 
+	// Organization is what AWS Organizations says of a member account (set by discovery).
+	Organization *Membership `json:"organization,omitempty" dynamodbav:"organization,omitempty"`
+	// Discovery is a management account's discovery settings and latest run.
+	Discovery *Discovery `json:"discovery,omitempty" dynamodbav:"discovery,omitempty"`
+
 	CreatedAt time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt" dynamodbav:"updatedAt"`
 	Version   int64     `json:"version" dynamodbav:"version"`
@@ -100,6 +105,64 @@ type Account struct {
 	// gets the same answer without a second transition. Written in the same item as the transition it records.
 	Callbacks []CallbackAnswer `json:"-" dynamodbav:"callbacks,omitempty"`
 }
+
+// Ref names one account of one tenant (in queues and cross-tenant listings).
+type Ref struct {
+	TenantID  string `json:"tenantId"`
+	AccountID string `json:"accountId"`
+}
+
+// Membership is an account's place in its organization, as discovery last read it.
+type Membership struct {
+	// Name and Email are the organization's; the account's Gangplank name is the tenant's to change.
+	Name  string `json:"name" dynamodbav:"name"`
+	Email string `json:"email" dynamodbav:"email"`
+	// Status is Organizations' (ACTIVE, SUSPENDED, PENDING_CLOSURE), or LEFT once the account is no longer in it.
+	Status       string     `json:"status" dynamodbav:"status"`
+	JoinedMethod string     `json:"joinedMethod" dynamodbav:"joinedMethod"`
+	JoinedAt     *time.Time `json:"joinedAt,omitempty" dynamodbav:"joinedAt,omitempty"`
+	ParentID     string     `json:"parentId" dynamodbav:"parentId"`
+	// Path is the OU path from the root, by name ("Root/Workloads/Prod").
+	Path   string     `json:"path" dynamodbav:"path"`
+	LeftAt *time.Time `json:"leftAt,omitempty" dynamodbav:"leftAt,omitempty"`
+}
+
+// Membership statuses beyond Organizations' own.
+const MembershipLeft = "LEFT"
+
+// Discovery is a management account's discovery settings and the outcome of its latest run.
+type Discovery struct {
+	// IncludeOUs, when set, limits discovery to accounts under these OUs (nested OUs included).
+	IncludeOUs []string `json:"includeOuIds" dynamodbav:"includeOuIds"`
+	// ExcludeOUs and ExcludeAccounts are never added (nested OUs included).
+	ExcludeOUs      []string `json:"excludeOuIds" dynamodbav:"excludeOuIds"`
+	ExcludeAccounts []string `json:"excludeAccountIds" dynamodbav:"excludeAccountIds"`
+	// MemberRoleName is the role bulk activation assumes in member accounts (default OrganizationAccountAccessRole).
+	MemberRoleName string `json:"memberRoleName" dynamodbav:"memberRoleName"`
+	// AutoEnroll activates new accounts of included OUs as discovery finds them.
+	AutoEnroll bool          `json:"autoEnroll" dynamodbav:"autoEnroll"`
+	LastRun    *DiscoveryRun `json:"lastRun,omitempty" dynamodbav:"lastRun,omitempty"`
+}
+
+// DiscoveryRun is what one discovery found and did.
+type DiscoveryRun struct {
+	At      time.Time `json:"at" dynamodbav:"at"`
+	Status  string    `json:"status" dynamodbav:"status"`
+	Error   string    `json:"error,omitempty" dynamodbav:"error,omitempty"`
+	Calls   int       `json:"calls" dynamodbav:"calls"`
+	Retries int       `json:"retries" dynamodbav:"retries"`
+	OUs     int       `json:"ous" dynamodbav:"ous"`
+	Found   int       `json:"found" dynamodbav:"found"`
+	Added   int       `json:"added" dynamodbav:"added"`
+	Updated int       `json:"updated" dynamodbav:"updated"`
+	Left    int       `json:"left" dynamodbav:"left"`
+	// Excluded by the filters; ClaimedElsewhere: linked to another tenant (which is never named).
+	Excluded         int `json:"excluded" dynamodbav:"excluded"`
+	ClaimedElsewhere int `json:"claimedElsewhere" dynamodbav:"claimedElsewhere"`
+}
+
+// DefaultMemberRoleName is the role AWS Organizations creates in accounts it creates.
+const DefaultMemberRoleName = "OrganizationAccountAccessRole"
 
 // HealthStatus summarises whether Gangplank can use the account.
 type HealthStatus string

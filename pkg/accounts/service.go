@@ -78,6 +78,8 @@ type CreateInput struct {
 	ManagementAccountID string
 	// Link, when set, is stored with the account, so the account and its first activation link exist together.
 	Link *ActivationLink
+	// Discovered, when set, is a member account found by discovery: it starts not_activated.
+	Discovered *Membership
 }
 
 // DefaultAccessLevel is the least privilege: the platform starts read-only, as every seed vendor does.
@@ -97,6 +99,10 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput) (
 	a.TenantID, a.Status, a.CreatedAt, a.UpdatedAt, a.Version = tenantID, Pending, now, now, 1
 	a.Health = Health{Status: HealthUnknown, Reason: "not connected yet: launch the onboarding stack, or connect a role ARN"}
 	a.Link = in.Link
+	if in.Discovered != nil {
+		a.Status, a.Organization = NotActivated, in.Discovered
+		a.StatusReason = "Found in the organization; activate it from its management account, or connect it by hand."
+	}
 	entry := audit.New(ctx, tenantID, now, "account.created", Target(a.AccountID), audit.Diff(nil, &a, bookkeeping...))
 	switch err := s.store.Create(ctx, a, entry); {
 	case errors.Is(err, ErrManagementMissing):

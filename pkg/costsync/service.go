@@ -27,10 +27,7 @@ import (
 )
 
 // PayerRef names a payer whose recommendations are synced.
-type PayerRef struct {
-	TenantID  string `json:"tenantId"`
-	AccountID string `json:"accountId"`
-}
+type PayerRef = accounts.Ref
 
 // Accounts is what the sync reads and updates of accounts.
 type Accounts interface {

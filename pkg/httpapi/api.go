@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/cursor"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -36,6 +37,7 @@ type Config struct {
 	Audit      AuditLog
 	Onboarding *onboarding.Service
 	CostSync   *costsync.Service
+	Discovery  *discovery.Service
 	// Cursors signs the offsets of listings that are not DynamoDB pages.
 	Cursors       *cursor.Signer
 	Authenticator auth.Authenticator
@@ -61,7 +63,7 @@ type route struct {
 // New builds the API.
 func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
-	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes())
+	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes(), a.discoveryRoutes())
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.pattern, a.serve(rt))
 	}

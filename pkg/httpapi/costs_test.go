@@ -28,8 +28,7 @@ func (f *fixture) connectedPayer(t *testing.T, id string, members int) []string 
 func TestRecommendations(t *testing.T) {
 	f := newFixture(t)
 	members := f.connectedPayer(t, "710000000001", 12)
-	linked := members[0]
-	f.mustCreate(t, account("Member", linked, "linked", "managementAccountId", "710000000001"))
+	linked := members[0] // discovered (not_activated) when the payer was connected
 
 	r := f.do(t, http.MethodPost, "/v1/accounts/710000000001/recommendations/sync", f.admin, nil)
 	if r.Status != http.StatusAccepted {

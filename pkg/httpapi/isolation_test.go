@@ -57,6 +57,10 @@ func TestTenantIsolation(t *testing.T) {
 		{name: "acme's commitment", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/commitment"}, status: 404},
 		{name: "set acme's commitment", req: testkit.Request{Method: "PUT", Path: "/v1/accounts/111111111111/commitment",
 			Body: map[string]any{"amount": 1, "start": "2026-01-01", "end": "2027-01-01"}}, status: 404},
+		{name: "discover acme's organization", req: testkit.Request{Method: "POST", Path: "/v1/accounts/111111111111/discovery"}, status: 404},
+		{name: "acme's organization", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/organization"}, status: 404},
+		{name: "acme's discovery settings", req: testkit.Request{Method: "PUT", Path: "/v1/accounts/111111111111/discovery/settings",
+			Body: map[string]any{"autoEnroll": true}}, status: 404},
 		{name: "audit trail", req: testkit.Request{Method: "GET", Path: "/v1/audit"}, status: 200,
 			check: func(t *testing.T, r *testkit.Response) {
 				if strings.Contains(string(r.Body), "111111111111") || strings.Contains(string(r.Body), "acme") {

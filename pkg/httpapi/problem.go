@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -136,6 +137,14 @@ func problemFor(err error) Problem {
 		p := problem(http.StatusTooManyRequests, "sync-rate-limited", "A sync was requested moments ago", err.Error())
 		p.Extra = map[string]any{"retryAfterSeconds": int(limited.RetryAfter.Seconds()) + 1}
 		return p
+	case errors.Is(err, discovery.ErrNotManagement):
+		return problem(http.StatusUnprocessableEntity, "not-a-management-account", "Not a management account", err.Error())
+	case errors.Is(err, discovery.ErrNotActive):
+		return problem(http.StatusConflict, "not-connected", "The account is not connected yet", err.Error())
+	case errors.Is(err, discovery.ErrNeverDiscovered):
+		return problem(http.StatusNotFound, "never-discovered", "The organization has not been discovered yet", err.Error())
+	case errors.Is(err, discovery.ErrConcurrentRun):
+		return problem(http.StatusConflict, "concurrent-discovery", "Another discovery ran at the same time", err.Error())
 	case errors.Is(err, costsync.ErrNotPayer), errors.Is(err, costsync.ErrNotManagement):
 		return problem(http.StatusUnprocessableEntity, "not-a-payer", "Not a payer account", err.Error())
 	case errors.Is(err, costsync.ErrNotActive):

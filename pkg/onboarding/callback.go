@@ -85,7 +85,17 @@ func (s *Service) HandleCustomResource(ctx context.Context, req CustomResourceRe
 		log.WarnContext(ctx, "custom resource request with a ResponseURL outside CloudFormation's; ignored", "responseUrl", req.ResponseURL)
 		return nil
 	}
-	body := s.answer(ctx, req)
+	settled := &[]accounts.Account{}
+	body := s.answer(context.WithValue(ctx, settledKey{}, settled), req)
+	// Work that follows an activation (discovering a management account's organization) starts only once
+	// CloudFormation has its answer, so it never delays the customer's stack.
+	defer func() {
+		for _, a := range *settled {
+			for _, f := range s.afterAnswer {
+				f(ctx, a)
+			}
+		}
+	}()
 	if err := s.responder.Respond(ctx, req.ResponseURL, body); err != nil {
 		if errors.Is(err, ErrResponseRejected) {
 			log.ErrorContext(ctx, "CloudFormation refused the answer", "error", err.Error())
@@ -297,6 +307,9 @@ func (s *Service) settle(ctx context.Context, req CustomResourceRequest, p prope
 	for _, o := range s.observers {
 		o.Settled(ctx, a)
 	}
+	if list, ok := ctx.Value(settledKey{}).(*[]accounts.Account); ok {
+		*list = append(*list, a)
+	}
 	return resp
 }
 
@@ -362,4 +375,12 @@ func stackName(stackID string) string {
 		}
 	}
 	return stackID
+}
+
+// settledKey carries, through one request, the accounts its answer settled.
+type settledKey struct{}
+
+// AfterAnswer adds work to run for each account a callback settled, after CloudFormation has been answered.
+func (s *Service) AfterAnswer(f func(ctx context.Context, a accounts.Account)) {
+	s.afterAnswer = append(s.afterAnswer, f)
 }

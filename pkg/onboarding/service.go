@@ -49,6 +49,8 @@ type Service struct {
 	responder Responder
 	now       func() time.Time
 	observers []Observer
+	// afterAnswer runs for each account a callback settled, once CloudFormation has the answer.
+	afterAnswer []func(ctx context.Context, a accounts.Account)
 
 	// ConnectRetry bounds how long POST /connect waits for a role to become assumable (DefaultConnectRetry).
 	ConnectRetry time.Duration
@@ -151,7 +153,7 @@ func (s *Service) Connect(ctx context.Context, tenantID, accountID, roleARN stri
 		return accounts.Account{}, roleFailure(err)
 	}
 	now := s.now().UTC()
-	return s.accounts.Mutate(ctx, tenantID, accountID, "account.connected", func(a *accounts.Account) error {
+	connected, err := s.accounts.Mutate(ctx, tenantID, accountID, "account.connected", func(a *accounts.Account) error {
 		if a.Status != accounts.Active || a.RoleARN != roleARN {
 			a.ActivatedAt = &now
 		}
@@ -163,6 +165,12 @@ func (s *Service) Connect(ctx context.Context, tenantID, accountID, roleARN stri
 		a.Health = s.health(*a, v, tenant, now)
 		return nil
 	})
+	if err == nil {
+		for _, f := range s.afterAnswer {
+			f(ctx, connected)
+		}
+	}
+	return connected, err
 }
 
 // Verify checks the account's role again and records the outcome: health, lastVerifiedAt, and the status when

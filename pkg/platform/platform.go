@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/discovery"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -112,6 +114,7 @@ type Services struct {
 	Connector  *crossaccount.Connector
 	Onboarding *onboarding.Service
 	CostSync   *costsync.Service
+	Discovery  *discovery.Service
 }
 
 // NewServices builds the services. now is the clock (time.Now in production).
@@ -131,21 +134,35 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 	} else {
 		costs.Queue = costsync.InlineQueue{Service: costs}
 	}
+	disc := &discovery.Service{Accounts: accts, Tenants: t, Store: store.Organizations{DB: db}, Connector: connector, Now: now,
+		Managements: store.Accounts{DB: db}}
+	ob := onboarding.NewService(cfg.Onboarding, accts, t, connector, store.Accounts{DB: db}, onboarding.NewHTTPResponder(), now)
+	// A management account that becomes active has its organization discovered at once (after CloudFormation has
+	// its answer); failures are recorded on the account and retried by the daily discovery.
+	ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
+		if a.Type != accounts.Management || a.Status != accounts.Active {
+			return
+		}
+		if _, err := disc.Discover(ctx, a.TenantID, a.AccountID); err != nil {
+			slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
+		}
+	})
 	return &Services{
 		DB:         db,
 		Tenants:    t,
 		Accounts:   accts,
 		Audit:      store.AuditLog{DB: db},
 		Connector:  connector,
-		Onboarding: onboarding.NewService(cfg.Onboarding, accts, t, connector, store.Accounts{DB: db}, onboarding.NewHTTPResponder(), now),
+		Onboarding: ob,
 		CostSync:   costs,
+		Discovery:  disc,
 	}, nil
 }
 
 // NewAPI builds the HTTP API over the services, authenticating callers with authn.
 func NewAPI(s *Services, authn auth.Authenticator) *httpapi.API {
 	return httpapi.New(httpapi.Config{
-		Accounts: s.Accounts, Tenants: s.Tenants, Audit: s.Audit, Onboarding: s.Onboarding, CostSync: s.CostSync,
+		Accounts: s.Accounts, Tenants: s.Tenants, Audit: s.Audit, Onboarding: s.Onboarding, CostSync: s.CostSync, Discovery: s.Discovery,
 		Cursors: s.DB.Cursors, Authenticator: authn,
 	})
 }

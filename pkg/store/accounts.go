@@ -32,6 +32,8 @@ type accountItem struct {
 	GSI3SK   string `dynamodbav:"gsi3sk"`
 	GSI4PK   string `dynamodbav:"gsi4pk,omitempty"`
 	GSI4SK   string `dynamodbav:"gsi4sk,omitempty"`
+	GSI5PK   string `dynamodbav:"gsi5pk,omitempty"`
+	GSI5SK   string `dynamodbav:"gsi5sk,omitempty"`
 	// LinkedCount, on management accounts only, counts the linked accounts that name it. Creating or deleting a
 	// linked account adjusts it in the same transaction, so a management account can be deleted exactly when it
 	// reaches zero, with no window for a linked account to appear in between.
@@ -60,6 +62,9 @@ func newAccountItem(a accounts.Account) accountItem {
 	}
 	if costSyncPayer(a) {
 		it.GSI4PK, it.GSI4SK = costSyncPK, costSyncSK(a.TenantID, a.AccountID)
+	}
+	if a.Type == accounts.Management && a.Status == accounts.Active {
+		it.GSI5PK, it.GSI5SK = activeManagementPK, costSyncSK(a.TenantID, a.AccountID)
 	}
 	return it
 }
@@ -449,4 +454,9 @@ func (s Accounts) Owner(ctx context.Context, accountID string) (string, error) {
 		return "", fmt.Errorf("unmarshal claim: %w", err)
 	}
 	return c.TenantID, nil
+}
+
+// ActiveManagementAccounts lists every active management account, across tenants (the daily discovery's work).
+func (s Accounts) ActiveManagementAccounts(ctx context.Context) ([]accounts.Ref, error) {
+	return s.sparse(ctx, tables.AccountsByActiveManagement, tables.GSI5PK, activeManagementPK)
 }

@@ -250,9 +250,15 @@ func (s Costs) AcquireManualSync(ctx context.Context, tenantID string, now time.
 
 // CostSyncPayers lists every payer with cost sync on, across tenants, from the sparse byCostSync index.
 func (s Accounts) CostSyncPayers(ctx context.Context) ([]costsync.PayerRef, error) {
-	in := &dynamodb.QueryInput{TableName: aws.String(s.Tables.Accounts()), IndexName: aws.String(tables.AccountsByCostSync),
-		KeyConditionExpression:    aws.String("gsi4pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(costSyncPK)}}
+	return s.sparse(ctx, tables.AccountsByCostSync, tables.GSI4PK, costSyncPK)
+}
+
+// sparse lists the accounts in a sparse index's one partition (keys only), one Query a page.
+func (s Accounts) sparse(ctx context.Context, index, pkAttr, pk string) ([]costsync.PayerRef, error) {
+	in := &dynamodb.QueryInput{TableName: aws.String(s.Tables.Accounts()), IndexName: aws.String(index),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": pkAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)}}
 	var out []costsync.PayerRef
 	for {
 		page, err := s.Client.Query(ctx, in)

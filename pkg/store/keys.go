@@ -103,3 +103,14 @@ func generationPK(tenantID, payerID, generation string) string {
 }
 
 func recommendationSK(accountID, id string) string { return accountSK(accountID) + "#" + id }
+
+// An organization's OU tree, as its management account's latest discovery read it.
+const (
+	itemOrganization = "organization"
+	orgPrefix        = "ORG#"
+)
+
+func orgSK(managementID string) string { return orgPrefix + managementID }
+
+// byActiveManagement index (sparse): every active management account, across tenants, for the daily discovery.
+const activeManagementPK = "MANAGEMENT"

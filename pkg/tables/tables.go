@@ -60,6 +60,8 @@ const (
 	GSI3SK    = "gsi3sk"
 	GSI4PK    = "gsi4pk"
 	GSI4SK    = "gsi4sk"
+	GSI5PK    = "gsi5pk"
+	GSI5SK    = "gsi5sk"
 	ExpiresAt = "expiresAt"
 )
 
@@ -70,6 +72,8 @@ const (
 	AccountsByType       = "byType"
 	// AccountsByCostSync is sparse: only payers (active management or standalone accounts) with cost sync on.
 	AccountsByCostSync = "byCostSync"
+	// AccountsByActiveManagement is sparse: only active management accounts, across tenants (daily discovery).
+	AccountsByActiveManagement = "byActiveManagement"
 )
 
 // Tenants holds tenant profiles and each tenant's audit trail.
@@ -92,6 +96,7 @@ var Accounts = Table{
 		{Name: AccountsByManagement, PartitionKey: Attribute{GSI2PK, String}, SortKey: Attribute{GSI2SK, String}, Projection: ProjectAll},
 		{Name: AccountsByType, PartitionKey: Attribute{GSI3PK, String}, SortKey: Attribute{GSI3SK, String}, Projection: ProjectAll},
 		{Name: AccountsByCostSync, PartitionKey: Attribute{GSI4PK, String}, SortKey: Attribute{GSI4SK, String}, Projection: ProjectKeysOnly},
+		{Name: AccountsByActiveManagement, PartitionKey: Attribute{GSI5PK, String}, SortKey: Attribute{GSI5SK, String}, Projection: ProjectKeysOnly},
 	},
 	TTLAttribute: ExpiresAt,
 }
