@@ -78,6 +78,20 @@ func suppressFindings(a *App) {
 				"only during deployments")
 		}
 	}
+	if sm := p.StateMachine; sm != nil {
+		suppress(sm.Role(), "AwsSolutions-IAM5", "X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery "+
+			"and related) support no resource-level permissions", "Resource::*")
+		suppress(sm.Role(), "AwsSolutions-IAM5", "Invoking a function named by the definition covers its versions "+
+			"and aliases (<function ARN>:*)", regex(`^Resource::<[A-Za-z0-9]+Function[0-9A-F]{8}\.Arn>:\*$`))
+		suppress(sm.Role(), "AwsSolutions-IAM5", "A table named by the definition is queried through its indexes",
+			regex(`^Resource::<[A-Za-z0-9]+Table[0-9A-F]{8}\.Arn>/index/\*$`))
+	}
+	for _, c := range *p.Stack.Node().Children() {
+		if strings.HasPrefix(*c.Node().Id(), "SchedulerRoleForTarget") {
+			suppress(c, "AwsSolutions-IAM5", "EventBridge Scheduler's role invokes the scheduled function, including "+
+				"its versions and aliases (<function ARN>:*)", regex(`^Resource::<[A-Za-z0-9]+Function[0-9A-F]{8}\.Arn>:\*$`))
+		}
+	}
 	suppress(p.Stack.Node().FindChild(jsii.String("ConnectorRole")), "AwsSolutions-IAM5", "The platform's one "+
 		"cross-account permission by design: sts:AssumeRole on roles named Gangplank* in customers' accounts (which "+
 		"are not known in advance); each customer role also requires the tenant's External ID",

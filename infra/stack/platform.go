@@ -509,19 +509,23 @@ func (p *Platform) stateMachine(cfg Config, fns []Function) {
 	for _, m := range substitution.FindAllStringSubmatch(string(definition), -1) {
 		used[m[1]] = true
 	}
-	subs := map[string]*string{}
+	available := map[string]*string{}
 	for name, fn := range p.Functions {
-		subs[camel(name)+"FunctionArn"] = fn.FunctionArn()
+		available[camel(name)+"FunctionArn"] = fn.FunctionArn()
 	}
 	for id, t := range p.Tables {
-		subs[camel(id)+"TableName"] = t.TableName()
-		subs[camel(id)+"TableArn"] = t.TableArn()
+		available[camel(id)+"TableName"] = t.TableName()
+		available[camel(id)+"TableArn"] = t.TableArn()
 	}
-	// (Map order does not matter above: the substitutions become one JSON object.)
+	// Only what the definition uses: a substitution is a dependency, and the functions that start the workflow
+	// depend on it (a cycle if it depended on them for nothing).
+	subs := map[string]*string{}
 	for name := range used {
-		if _, ok := subs[name]; !ok && !strings.HasPrefix(name, "$") {
+		v, ok := available[name]
+		if !ok {
 			panic(fmt.Sprintf("%s uses ${%s}, which the stack does not provide (functions: <Camel>FunctionArn, tables: <Camel>TableName/TableArn)", StateMachineFile, name))
 		}
+		subs[name] = v
 	}
 	logs := awslogs.NewLogGroup(p.Stack, jsii.String("BulkActivationLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + cfg.Prefix + "-bulk-activation"),
