@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,6 +62,8 @@ type resource struct {
 }
 
 func TestMain(m *testing.M) {
+	// The API's request log lines are noise here.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	code := func() int {
 		defer jsii.Close()
 		tmp, err := os.MkdirTemp("", "gangplank-infra-")
@@ -179,11 +183,13 @@ func (t template) resolve(v any, region string) string {
 func platformTemplate() template { return templates["platform"] }
 
 // gangplankFunctions are the functions built from functions/ (not CDK's own providers), by folder name.
-func gangplankFunctions(t template) map[string]resource {
+func gangplankFunctions(t template) map[string]resource { return functionsNamed(t, testCfg.Prefix) }
+
+func functionsNamed(t template, prefix string) map[string]resource {
 	out := map[string]resource{}
 	for _, r := range t.ofType("AWS::Lambda::Function") {
-		if name, ok := r.Properties["FunctionName"].(string); ok && strings.HasPrefix(name, testCfg.Prefix+"-") {
-			out[strings.TrimPrefix(name, testCfg.Prefix+"-")] = r
+		if name, ok := r.Properties["FunctionName"].(string); ok && strings.HasPrefix(name, prefix+"-") {
+			out[strings.TrimPrefix(name, prefix+"-")] = r
 		}
 	}
 	return out
@@ -892,5 +898,46 @@ func TestConfig(t *testing.T) {
 				t.Fatalf("%+v, %v", got, err)
 			}
 		})
+	}
+}
+
+// TestExternalIssuer synthesizes a second, one-region app trusting an external identity provider: its JWT
+// authorizer names the issuer and audience, no user pool exists, and the functions read that provider's claims.
+func TestExternalIssuer(t *testing.T) {
+	cfg, err := Config{Prefix: "gp", Region: home, JWTIssuer: "https://id.example.com/", JWTAudience: []string{"gangplank-api"},
+		RepoRoot: testCfg.RepoRoot, BuildDir: testCfg.BuildDir}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	a, err := Build(app, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := load(a.Platform.Stack)
+	_, authorizer := tpl.one(t, "AWS::ApiGatewayV2::Authorizer", "Api")
+	want := map[string]any{"Audience": []any{"gangplank-api"}, "Issuer": "https://id.example.com/"}
+	if !equalJSON(authorizer.Properties["JwtConfiguration"], want) {
+		t.Errorf("JWT configuration %v, want %v", authorizer.Properties["JwtConfiguration"], want)
+	}
+	if n := len(tpl.ofType("AWS::Cognito::UserPool")); n != 0 {
+		t.Errorf("%d user pools", n)
+	}
+	vars := functionsNamed(tpl, "gp")
+	if len(vars) == 0 {
+		t.Fatal("no functions")
+	}
+	for _, fn := range vars {
+		env := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if env["TENANT_CLAIM"] != "tenant_id" || env["ROLE_CLAIM"] != "role" || !strings.HasPrefix(fn.Properties["FunctionName"].(string), "gp-") {
+			t.Errorf("%v: claims %v / %v", fn.Properties["FunctionName"], env["TENANT_CLAIM"], env["ROLE_CLAIM"])
+		}
+	}
+	if len(a.Callback) != 1 {
+		t.Errorf("%d callback stacks, want the home region's", len(a.Callback))
+	}
+	ann := assertions.Annotations_FromStack(a.Platform.Stack)
+	for _, m := range *ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
+		t.Errorf("%s: %v", *m.Id, m.Entry.Data)
 	}
 }
