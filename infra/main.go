@@ -1,5 +1,4 @@
-// Command infra is Gangplank's CDK app (cdk.json runs it from the repository's root): `make synth`, `make diff`,
-// `make deploy`. The stacks live in infra/stack; docs/deploy.md explains the configuration.
+// Command infra is Gangplank's CDK app: `make synth`, `make diff`, `make deploy` (cdk.json runs it).
 package main
 
 import (
@@ -14,22 +13,11 @@ import (
 
 func main() {
 	defer jsii.Close()
-	root, err := os.Getwd()
-	if err != nil {
-		fail(err)
-	}
 	app := awscdk.NewApp(nil)
-	cfg, err := stack.ConfigFromApp(app, root)
-	if err != nil {
-		fail(err)
-	}
-	if _, err := stack.Build(app, cfg); err != nil {
-		fail(err)
+	cfg := stack.ConfigFromContext(app, os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION"))
+	if _, err := stack.New(app, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "gangplank infra:", err)
+		os.Exit(1)
 	}
 	app.Synth(nil)
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "gangplank infra:", err)
-	os.Exit(1)
 }

@@ -1,12 +1,8 @@
-// Package stack is Gangplank's CDK app: the platform stack in the home region (API, functions, tables, workflow,
-// schedules, template bucket, secrets, connector role, alarms) and one small callback stack in every region
-// customers' onboarding stacks may run in (the custom resource's ServiceToken must be a topic in the stack's own
-// region). infra/main.go only reads the configuration and calls Build; the tests build the same app.
 package stack
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -15,123 +11,112 @@ import (
 	"github.com/gangplank/gangplank/pkg/awsid"
 )
 
-// Config is one deployment's configuration. Every field can come from CDK context (`cdk deploy -c key=value`,
-// cdk.json or cdk.context.json) or from the environment variable named in its comment; the environment wins.
+// Config is what an installation of Gangplank chooses. Every field can be set as CDK context
+// (`cdk deploy -c webOrigins=https://app.example.com`), in cdk.json, or left to its default.
 type Config struct {
-	// Prefix starts every physical name that must be known in advance (functions, topics, the connector role), so
-	// two deployments can share an account. Context gangplank:prefix, env GANGPLANK_PREFIX; default "gangplank".
-	Prefix string
-	// Account and Region place the platform stack. Account may be empty (an environment-agnostic synth, as offline).
-	// Region: context gangplank:region, env GANGPLANK_REGION, else CDK_DEFAULT_REGION, else us-east-1.
+	// Account and Region of the main stack (default: the CLI's, from CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION).
 	Account, Region string
-	// Regions get a callback topic each: the regions customers may launch the onboarding stack in. Each must be
-	// bootstrapped. Context gangplank:regions, env GANGPLANK_REGIONS (comma-separated); default: the home region.
-	Regions []string
-	// AllowedOrigins are the web origins CORS lets call the API. Context gangplank:allowedOrigins, env
-	// GANGPLANK_ALLOWED_ORIGINS (comma-separated). Empty: no browser origin is allowed.
-	AllowedOrigins []string
-	// JWTIssuer and JWTAudience name an external identity provider. Both empty: the stack creates a Cognito user
-	// pool and app client and trusts those. Context gangplank:jwtIssuer / gangplank:jwtAudience (comma-separated),
-	// env GANGPLANK_JWT_ISSUER / GANGPLANK_JWT_AUDIENCE.
+	// Prefix names every resource (default "gangplank").
+	Prefix string
+	// CallbackRegions are the regions whose customers can launch the onboarding stack: each gets a callback topic,
+	// since a custom resource's ServiceToken must be in the stack's region (default: every supported region).
+	CallbackRegions []string
+	// WebOrigins may call the API from a browser (CORS). Empty: no browser origin is allowed.
+	WebOrigins []string
+	// JWTIssuer and JWTAudience name an external identity provider; when empty, a Cognito user pool is created.
 	JWTIssuer   string
 	JWTAudience []string
-	// TenantClaim and RoleClaim name the token claims carrying the tenant and the role. Defaults: custom:tenant_id
-	// and custom:role with Cognito, tenant_id and role with an external issuer. Context gangplank:tenantClaim /
-	// gangplank:roleClaim, env GANGPLANK_TENANT_CLAIM / GANGPLANK_ROLE_CLAIM.
+	// TenantClaim and RoleClaim name the token claims carrying the tenant and role (default: the Cognito user
+	// pool's custom attributes, custom:tenant_id and custom:role).
 	TenantClaim, RoleClaim string
-	// AlarmEmail, when set, is subscribed to the alarm topics. Context gangplank:alarmEmail, env GANGPLANK_ALARM_EMAIL.
+	// AlarmEmail, if set, is subscribed to the alarm topic.
 	AlarmEmail string
-	// RepoRoot is the repository's root (functions/, statemachines/, pkg/onboarding/templates/). BuildDir receives
-	// the built function binaries. Both absolute.
+	// ThrottleRate and ThrottleBurst bound the API's requests per second (default 200 and 400).
+	ThrottleRate  float64
+	ThrottleBurst float64
+
+	// RepoRoot is the repository's root (where functions/ and pkg/ are); BuildDir receives the built functions.
 	RepoRoot, BuildDir string
 }
 
-// UsesCognito reports whether the stack creates its own user pool.
-func (c Config) UsesCognito() bool { return c.JWTIssuer == "" }
+// DefaultCallbackRegions are the regions enabled by default in every AWS account; opt-in regions are added with
+// the callbackRegions setting (each needs `cdk bootstrap` there, and the region enabled in the platform account).
+var DefaultCallbackRegions = []string{
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+	"eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+	"ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+}
 
-// ConfigFromApp reads the configuration from the app's context and the environment. repoRoot is the repository's
-// root; the function binaries are built under repoRoot/dist/functions.
-func ConfigFromApp(app awscdk.App, repoRoot string) (Config, error) {
-	get := func(ctxKey, envKey string) string {
-		if v := os.Getenv(envKey); v != "" {
-			return v
-		}
-		if v, ok := app.Node().TryGetContext(&ctxKey).(string); ok {
-			return v
+// ConfigFromContext reads the configuration from the app's context.
+func ConfigFromContext(app awscdk.App, account, region string) Config {
+	get := func(k string) string {
+		if v, ok := app.Node().TryGetContext(&k).(string); ok {
+			return strings.TrimSpace(v)
 		}
 		return ""
 	}
-	c := Config{
-		Prefix:         or(get("gangplank:prefix", "GANGPLANK_PREFIX"), "gangplank"),
-		Account:        os.Getenv("CDK_DEFAULT_ACCOUNT"),
-		Region:         or(get("gangplank:region", "GANGPLANK_REGION"), or(os.Getenv("CDK_DEFAULT_REGION"), "us-east-1")),
-		Regions:        list(get("gangplank:regions", "GANGPLANK_REGIONS")),
-		AllowedOrigins: list(get("gangplank:allowedOrigins", "GANGPLANK_ALLOWED_ORIGINS")),
-		JWTIssuer:      get("gangplank:jwtIssuer", "GANGPLANK_JWT_ISSUER"),
-		JWTAudience:    list(get("gangplank:jwtAudience", "GANGPLANK_JWT_AUDIENCE")),
-		TenantClaim:    get("gangplank:tenantClaim", "GANGPLANK_TENANT_CLAIM"),
-		RoleClaim:      get("gangplank:roleClaim", "GANGPLANK_ROLE_CLAIM"),
-		AlarmEmail:     get("gangplank:alarmEmail", "GANGPLANK_ALARM_EMAIL"),
-		RepoRoot:       repoRoot,
-		BuildDir:       repoRoot + "/dist/functions",
+	list := func(k string) []string {
+		var out []string
+		for _, v := range strings.Split(get(k), ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+		return out
 	}
-	return c.withDefaults()
+	cfg := Config{
+		Account: account, Region: region, Prefix: get("prefix"), CallbackRegions: list("callbackRegions"),
+		WebOrigins: list("webOrigins"), JWTIssuer: get("jwtIssuer"), JWTAudience: list("jwtAudience"),
+		TenantClaim: get("tenantClaim"), RoleClaim: get("roleClaim"), AlarmEmail: get("alarmEmail"),
+	}
+	return cfg
 }
 
-// withDefaults fills in what depends on other fields and reports every problem at once.
+// withDefaults fills what was left empty and reports every invalid setting at once.
 func (c Config) withDefaults() (Config, error) {
-	if len(c.Regions) == 0 {
-		c.Regions = []string{c.Region}
+	if c.Prefix == "" {
+		c.Prefix = "gangplank"
 	}
-	slices.Sort(c.Regions)
-	c.Regions = slices.Compact(c.Regions)
-	if c.UsesCognito() {
-		c.TenantClaim, c.RoleClaim = or(c.TenantClaim, "custom:tenant_id"), or(c.RoleClaim, "custom:role")
-	} else {
-		c.TenantClaim, c.RoleClaim = or(c.TenantClaim, "tenant_id"), or(c.RoleClaim, "role")
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if len(c.CallbackRegions) == 0 {
+		c.CallbackRegions = DefaultCallbackRegions
+	}
+	if !slices.Contains(c.CallbackRegions, c.Region) {
+		c.CallbackRegions = append([]string{c.Region}, c.CallbackRegions...)
+	}
+	if c.ThrottleRate == 0 {
+		c.ThrottleRate, c.ThrottleBurst = 200, 400
+	}
+	if c.RepoRoot == "" {
+		c.RepoRoot = "."
+	}
+	if c.BuildDir == "" {
+		c.BuildDir = "cdk.out/.build"
 	}
 	var problems []string
-	for _, r := range append([]string{c.Region}, c.Regions...) {
+	for _, r := range c.CallbackRegions {
 		if !awsid.IsRegion(r) {
-			problems = append(problems, fmt.Sprintf("%q is not a region Gangplank supports (pkg/awsid)", r))
+			problems = append(problems, fmt.Sprintf("callbackRegions: %q is not a supported region", r))
 		}
-	}
-	if !slices.Contains(c.Regions, c.Region) {
-		problems = append(problems, fmt.Sprintf("the regions (%s) must include the home region %s", strings.Join(c.Regions, ","), c.Region))
 	}
 	if (c.JWTIssuer == "") != (len(c.JWTAudience) == 0) {
-		problems = append(problems, "set both the JWT issuer and audience (an external identity provider), or neither (a Cognito user pool)")
+		problems = append(problems, "jwtIssuer and jwtAudience go together: set both (an external identity provider) or neither (a Cognito user pool)")
 	}
 	if c.JWTIssuer != "" && !strings.HasPrefix(c.JWTIssuer, "https://") {
-		problems = append(problems, "the JWT issuer must be an https:// URL")
+		problems = append(problems, "jwtIssuer must be an https:// URL")
 	}
-	for _, o := range c.AllowedOrigins {
+	for _, o := range c.WebOrigins {
 		if o == "*" || !(strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://localhost")) {
-			problems = append(problems, fmt.Sprintf("allowed origin %q must be https://host (or http://localhost:port), not a wildcard", o))
+			problems = append(problems, fmt.Sprintf("webOrigins: %q must be an https:// origin (or http://localhost for development); * is not allowed with credentials", o))
 		}
 	}
-	if c.Prefix == "" || strings.ToLower(c.Prefix) != c.Prefix || len(c.Prefix) > 20 {
-		problems = append(problems, "the prefix must be lower-case, 1-20 characters")
-	}
 	if len(problems) > 0 {
-		return Config{}, fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
+		return c, errors.New(strings.Join(problems, "; "))
 	}
 	return c, nil
 }
 
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
-func list(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+// cognito reports whether Gangplank creates its own user pool.
+func (c Config) cognito() bool { return c.JWTIssuer == "" }

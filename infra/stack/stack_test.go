@@ -1,943 +1,479 @@
-package stack
+package stack_test
 
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/gangplank/gangplank/pkg/auth"
-	"github.com/gangplank/gangplank/pkg/httpapi"
-	"github.com/gangplank/gangplank/pkg/onboarding"
-	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/infra/stack"
 	"github.com/gangplank/gangplank/pkg/tables"
 )
 
-// The app is built and synthesized once per test binary; every test reads the same templates.
-var (
-	testCfg   Config
-	built     *App
-	templates map[string]template // by stack: "platform", "callback-<region>"
-	outDir    string
-)
+const repoRoot = "../.."
 
-const (
-	home  = "us-east-1"
-	other = "eu-west-1"
-)
-
-type template struct {
-	stack     awscdk.Stack
-	assertion assertions.Template
-	Resources map[string]resource
-	Outputs   map[string]any
-}
-
-type resource struct {
-	Type           string
-	Properties     map[string]any
-	DeletionPolicy string
-	DependsOn      any
-}
+var testRegions = []string{"us-east-1", "eu-west-1"}
 
 func TestMain(m *testing.M) {
-	// The API's request log lines are noise here.
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	code := func() int {
-		defer jsii.Close()
-		tmp, err := os.MkdirTemp("", "gangplank-infra-")
-		if err != nil {
-			panic(err)
-		}
-		defer os.RemoveAll(tmp)
-		root, err := filepath.Abs("../..")
-		if err != nil {
-			panic(err)
-		}
-		testCfg, err = Config{
-			Prefix: "gangplank", Region: home, Regions: []string{other, home},
-			AllowedOrigins: []string{"https://app.example.com"}, AlarmEmail: "ops@example.com",
-			RepoRoot: root, BuildDir: filepath.Join(tmp, "functions"),
-		}.withDefaults()
-		if err != nil {
-			panic(err)
-		}
-		outDir = filepath.Join(tmp, "cdk.out")
-		start := time.Now()
-		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outDir)})
-		if built, err = Build(app, testCfg); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		builtAt := time.Now()
-		app.Synth(nil)
-		fmt.Printf("infra: built %d functions in %s, synthesized in %s\n", len(built.Code),
-			builtAt.Sub(start).Round(time.Millisecond), time.Since(builtAt).Round(time.Millisecond))
-		templates = map[string]template{"platform": load(built.Platform.Stack)}
-		for region, s := range built.Callback {
-			templates["callback-"+region] = load(s)
-		}
-		return m.Run()
-	}()
+	code := m.Run()
+	jsii.Close()
 	os.Exit(code)
 }
 
-func load(s awscdk.Stack) template {
-	a := assertions.Template_FromStack(s, nil)
-	raw, _ := json.Marshal(a.ToJSON())
-	t := template{stack: s, assertion: a}
-	if err := json.Unmarshal(raw, &t); err != nil {
-		panic(err)
+// synthesized is one synthesis of the app, shared by the tests (a synthesis builds every function).
+type synthesized struct {
+	g        *stack.Gangplank
+	main     template
+	regional map[string]template
+	outDir   string
+	buildDir string
+}
+
+var (
+	synthOnce sync.Once
+	synthed   *synthesized
+	synthErr  error
+)
+
+func synth(t *testing.T) *synthesized {
+	t.Helper()
+	synthOnce.Do(func() {
+		tmp, err := os.MkdirTemp("", "gangplank-infra-")
+		if err != nil {
+			synthErr = err
+			return
+		}
+		out := filepath.Join(tmp, "cdk.out")
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out)})
+		g, err := stack.New(app, stack.Config{Account: "123456789012", Region: "us-east-1", CallbackRegions: testRegions,
+			WebOrigins: []string{"https://app.example.com"}, AlarmEmail: "ops@example.com",
+			RepoRoot: repoRoot, BuildDir: filepath.Join(tmp, "build")})
+		if err != nil {
+			synthErr = err
+			return
+		}
+		app.Synth(nil)
+		s := &synthesized{g: g, main: toTemplate(g.Main), regional: map[string]template{}, outDir: out, buildDir: filepath.Join(tmp, "build")}
+		for r, rs := range g.Regional {
+			s.regional[r] = toTemplate(rs)
+		}
+		synthed = s
+	})
+	if synthErr != nil {
+		t.Fatalf("synth: %v", synthErr)
 	}
+	return synthed
+}
+
+// template is a synthesized CloudFormation template as plain JSON values.
+type template map[string]any
+
+func toTemplate(s awscdk.Stack) template {
+	raw := *assertions.Template_FromStack(s, nil).ToJSON()
+	b, _ := json.Marshal(raw)
+	var t template
+	_ = json.Unmarshal(b, &t)
 	return t
 }
 
-func (t template) ofType(typ string) map[string]resource {
-	out := map[string]resource{}
-	for id, r := range t.Resources {
-		if r.Type == typ {
-			out[id] = r
+// resources returns the resources of a type, by logical id.
+func (t template) resources(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range t["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			props, _ := res["Properties"].(map[string]any)
+			if props == nil {
+				props = map[string]any{}
+			}
+			out[id] = props
 		}
 	}
 	return out
 }
 
-// one returns the only resource of typ whose logical ID starts with prefix.
-func (t template) one(tb testing.TB, typ, prefix string) (string, resource) {
-	tb.Helper()
-	var ids []string
-	for id := range t.ofType(typ) {
-		if strings.HasPrefix(id, prefix) {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) != 1 {
-		tb.Fatalf("want one %s named %s*, found %v", typ, prefix, ids)
-	}
-	return ids[0], t.Resources[ids[0]]
-}
+func js(v any) string { b, _ := json.Marshal(v); return string(b) }
 
-// resolve evaluates the intrinsic functions CDK emits, in account 123456789012 and region: Refs of resources
-// become their logical IDs, GetAtt X.Arn an ARN naming X (roles: a role ARN), Fn::Join joins.
-func (t template) resolve(v any, region string) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case map[string]any:
-		if ref, ok := v["Ref"].(string); ok {
-			switch ref {
-			case "AWS::Partition":
-				return "aws"
-			case "AWS::AccountId":
-				return "123456789012"
-			case "AWS::Region":
-				return region
-			case "AWS::URLSuffix":
-				return "amazonaws.com"
-			}
-			return ref
-		}
-		if ga, ok := v["Fn::GetAtt"].([]any); ok {
-			id, attr := ga[0].(string), ga[1].(string)
-			switch {
-			case attr == "Arn" && t.Resources[id].Type == "AWS::IAM::Role":
-				return "arn:aws:iam::123456789012:role/" + id
-			case attr == "Arn":
-				return "arn:aws:" + id
-			}
-			return id + "." + attr
-		}
-		if j, ok := v["Fn::Join"].([]any); ok {
-			var parts []string
-			for _, p := range j[1].([]any) {
-				parts = append(parts, t.resolve(p, region))
-			}
-			return strings.Join(parts, j[0].(string))
-		}
-	}
-	raw, _ := json.Marshal(v)
-	return string(raw)
-}
-
-func platformTemplate() template { return templates["platform"] }
-
-// gangplankFunctions are the functions built from functions/ (not CDK's own providers), by folder name.
-func gangplankFunctions(t template) map[string]resource { return functionsNamed(t, testCfg.Prefix) }
-
-func functionsNamed(t template, prefix string) map[string]resource {
-	out := map[string]resource{}
-	for _, r := range t.ofType("AWS::Lambda::Function") {
-		if name, ok := r.Properties["FunctionName"].(string); ok && strings.HasPrefix(name, prefix+"-") {
-			out[strings.TrimPrefix(name, prefix+"-")] = r
-		}
-	}
-	return out
-}
-
+// TestEveryFunctionFolderIsDeployed: one Lambda per folder under functions/, no more, no fewer.
 func TestEveryFunctionFolderIsDeployed(t *testing.T) {
-	folders, err := FunctionFolders(testCfg.RepoRoot)
+	s := synth(t)
+	dirs, err := stack.FunctionDirs(repoRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fns := gangplankFunctions(platformTemplate())
-	deployed := sortedKeys(fns)
-	if !slices.Equal(deployed, folders) {
-		t.Fatalf("deployed functions %v, folders under functions/ %v", deployed, folders)
+	deployed := stack.Functions()
+	sort.Strings(deployed)
+	if !slices.Equal(dirs, deployed) {
+		t.Errorf("functions/ has %v, the stack deploys %v", dirs, deployed)
 	}
-	for _, name := range deployed {
-		row := Functions[slices.IndexFunc(Functions, func(f Function) bool { return f.Name == name })]
-		p := fns[name].Properties
-		checks := map[string][2]any{
-			"Runtime":      {p["Runtime"], "provided.al2023"},
-			"Handler":      {p["Handler"], "bootstrap"},
-			"Architecture": {p["Architectures"], []any{"arm64"}},
-			"Tracing":      {p["TracingConfig"], map[string]any{"Mode": "Active"}},
-			"LogFormat":    {p["LoggingConfig"].(map[string]any)["LogFormat"], "JSON"},
-			"Memory":       {p["MemorySize"], float64(row.Memory)},
-			"Timeout":      {p["Timeout"], row.Timeout.Seconds()},
+	var names []string
+	for _, props := range s.main.resources("AWS::Lambda::Function") {
+		if name, ok := props["FunctionName"].(string); ok {
+			names = append(names, strings.TrimPrefix(name, "gangplank-"))
 		}
-		if row.ReservedConcurrency > 0 {
-			checks["ReservedConcurrency"] = [2]any{p["ReservedConcurrentExecutions"], float64(row.ReservedConcurrency)}
+	}
+	sort.Strings(names)
+	if !slices.Equal(names, dirs) {
+		t.Errorf("Lambda functions %v, want %v", names, dirs)
+	}
+}
+
+// TestFunctions: Go on provided.al2023, arm64, JSON logs, tracing; the asynchronous callback has a dead-letter
+// queue and reserved concurrency (it calls STS in customers' accounts); every function reads its configuration.
+func TestFunctions(t *testing.T) {
+	s := synth(t)
+	for id, p := range s.main.resources("AWS::Lambda::Function") {
+		name, _ := p["FunctionName"].(string)
+		if !strings.HasPrefix(name, "gangplank-") {
+			continue // CDK's BucketDeployment helper
 		}
-		for what, c := range checks {
-			if !equalJSON(c[0], c[1]) {
-				t.Errorf("%s: %s = %v, want %v", name, what, c[0], c[1])
+		if p["Runtime"] != "provided.al2023" || js(p["Architectures"]) != `["arm64"]` || p["Handler"] != "bootstrap" {
+			t.Errorf("%s: runtime %v, architectures %v, handler %v", name, p["Runtime"], p["Architectures"], p["Handler"])
+		}
+		if js(p["TracingConfig"]) != `{"Mode":"Active"}` || !strings.Contains(js(p["LoggingConfig"]), `"LogFormat":"JSON"`) {
+			t.Errorf("%s: tracing %v, logging %v", name, p["TracingConfig"], p["LoggingConfig"])
+		}
+		env := js(p["Environment"])
+		for _, v := range []string{"TENANTS_TABLE", "ACCOUNTS_TABLE", "CURSOR_KEY_SECRET_ARN", "ONBOARDING_TEMPLATE_URL",
+			"PLATFORM_PRINCIPAL_ARN", "CALLBACK_TOPIC_ARN_PATTERN", "CONNECTOR_ROLE_ARN", "TENANT_CLAIM", "ROLE_CLAIM"} {
+			if !strings.Contains(env, `"`+v+`"`) {
+				t.Errorf("%s (%s) lacks %s", name, id, v)
+			}
+		}
+		if name == "gangplank-callback" {
+			if p["DeadLetterConfig"] == nil || p["ReservedConcurrentExecutions"] == nil || p["Timeout"].(float64) > 300 {
+				t.Errorf("callback: DLQ %v, reserved %v, timeout %v (must answer within the 300 s ServiceTimeout)",
+					p["DeadLetterConfig"], p["ReservedConcurrentExecutions"], p["Timeout"])
 			}
 		}
 	}
 }
 
-func equalJSON(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return bytes.Equal(x, y)
-}
-
-func TestFunctionTableIsConsistent(t *testing.T) {
-	for _, f := range Functions {
-		if f.Memory < 128 || f.Timeout <= 0 || f.Timeout > 15*time.Minute {
-			t.Errorf("%s: memory %d MB, timeout %s", f.Name, f.Memory, f.Timeout)
-		}
-		if (f.Trigger == Schedule) != (f.Schedule != "") {
-			t.Errorf("%s: a schedule expression goes with the Schedule trigger, and only with it", f.Name)
-		}
-		if f.Trigger == HTTP && f.Timeout > 29*time.Second {
-			t.Errorf("%s: API Gateway stops waiting after 30 s; timeout %s", f.Name, f.Timeout)
-		}
-		if f.Trigger == CallbackTopics && f.Timeout < onboarding.DefaultCallbackBudget+15*time.Second {
-			t.Errorf("%s: timeout %s leaves no time to answer CloudFormation after the %s verification budget", f.Name, f.Timeout, onboarding.DefaultCallbackBudget)
-		}
-	}
-	// A folder without a row fails the build, naming the file to edit.
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "functions", "newjob"), 0o755); err != nil {
+// TestRoutesNeedTokens: every operation of the OpenAPI document is a route, and every route but the public ones
+// (healthz, the document itself) goes through the JWT authorizer.
+func TestRoutesNeedTokens(t *testing.T) {
+	s := synth(t)
+	routes, err := stack.Routes()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "functions", "newjob", "main.go"), []byte("package main\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Deployed(root); err == nil || !strings.Contains(err.Error(), "functions/newjob has no row in infra/stack/functions.go") {
-		t.Errorf("Deployed with an unknown folder: %v", err)
-	}
-}
-
-// TestFunctionEnvironmentLoads hands each function's environment, as deployed, to the loader the functions run at
-// cold start: every variable it requires is set, and set to the right resource.
-func TestFunctionEnvironmentLoads(t *testing.T) {
-	tpl := platformTemplate()
-	connector, _ := tpl.one(t, "AWS::IAM::Role", "ConnectorRole")
-	secret, _ := tpl.one(t, "AWS::SecretsManager::Secret", "CursorKey")
-	for name, fn := range gangplankFunctions(tpl) {
-		vars := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
-		env := map[string]string{}
-		for k, v := range vars {
-			env[k] = tpl.resolve(v, home)
+	public := map[string]bool{}
+	for _, r := range routes {
+		if r.Public {
+			public[r.Method+" "+r.Path] = true
 		}
-		cfg, err := platform.LoadConfig(context.Background(), func(k string) string { return env[k] }, secretStub{})
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
+	}
+	if len(public) != 2 || !public["GET /healthz"] || !public["GET /v1/openapi.json"] {
+		t.Errorf("public routes = %v", public)
+	}
+	got := s.main.resources("AWS::ApiGatewayV2::Route")
+	if len(got) != len(routes) {
+		t.Errorf("%d routes, the OpenAPI document has %d operations", len(got), len(routes))
+	}
+	authorizers := s.main.resources("AWS::ApiGatewayV2::Authorizer")
+	if len(authorizers) != 1 {
+		t.Fatalf("authorizers = %v", authorizers)
+	}
+	for _, a := range authorizers {
+		if a["AuthorizerType"] != "JWT" || !strings.Contains(js(a["JwtConfiguration"]), "cognito-idp") {
+			t.Errorf("authorizer = %v", a)
+		}
+	}
+	for _, r := range got {
+		key := r["RouteKey"].(string)
+		if public[key] {
+			if r["AuthorizationType"] != nil && r["AuthorizationType"] != "NONE" {
+				t.Errorf("%s should be public: %v", key, r["AuthorizationType"])
+			}
 			continue
 		}
-		for _, tb := range tables.All() {
-			id, _ := tpl.one(t, "AWS::DynamoDB::Table", camel(tb.ID)+"Table")
-			if cfg.Tables[tb.ID] != id {
-				t.Errorf("%s: %s = %q, want the %s table", name, tb.EnvVar, cfg.Tables[tb.ID], id)
-			}
+		if r["AuthorizationType"] != "JWT" || r["AuthorizerId"] == nil {
+			t.Errorf("route %s is not behind the JWT authorizer: %v", key, r)
 		}
-		want := map[string]string{
-			"CONNECTOR_ROLE_ARN":         "arn:aws:iam::123456789012:role/" + connector,
-			"PLATFORM_PRINCIPAL_ARN":     "arn:aws:iam::123456789012:role/" + connector,
-			"CURSOR_KEY_SECRET_ARN":      secret,
-			"TENANT_CLAIM":               "custom:tenant_id",
-			"ROLE_CLAIM":                 "custom:role",
-			"CALLBACK_TOPIC_ARN_PATTERN": "arn:aws:sns:{region}:123456789012:gangplank-onboarding",
+	}
+	stages := s.main.resources("AWS::ApiGatewayV2::Stage")
+	for _, st := range stages {
+		if st["AccessLogSettings"] == nil || !strings.Contains(js(st["DefaultRouteSettings"]), "ThrottlingRateLimit") {
+			t.Errorf("stage without access logs or throttling: %v", st)
 		}
-		for k, v := range want {
-			if env[k] != v {
-				t.Errorf("%s: %s = %q, want %q", name, k, env[k], v)
-			}
-		}
-		if !regexp.MustCompile(`^https://Templates[0-9A-F]{8}\.RegionalDomainName/` + regexp.QuoteMeta(TemplateKey) + `$`).MatchString(env["ONBOARDING_TEMPLATE_URL"]) {
-			t.Errorf("%s: ONBOARDING_TEMPLATE_URL = %q", name, env["ONBOARDING_TEMPLATE_URL"])
+	}
+	for _, api := range s.main.resources("AWS::ApiGatewayV2::Api") {
+		if !strings.Contains(js(api["CorsConfiguration"]), "https://app.example.com") {
+			t.Errorf("CORS = %v", api["CorsConfiguration"])
 		}
 	}
 }
 
-type secretStub struct{}
-
-func (secretStub) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(strings.Repeat("k", 64))}, nil
+// TestTables: the tables of pkg/tables, on demand, with point-in-time recovery, deletion protection, KMS, TTL and
+// the same indexes the local runtime creates.
+func TestTables(t *testing.T) {
+	s := synth(t)
+	got := s.main.resources("AWS::DynamoDB::Table")
+	if len(got) != len(tables.All()) {
+		t.Fatalf("%d tables, want %d", len(got), len(tables.All()))
+	}
+	for _, def := range tables.All() {
+		var p map[string]any
+		for _, props := range got {
+			if props["TableName"] == "gangplank-"+def.ID {
+				p = props
+			}
+		}
+		if p == nil {
+			t.Fatalf("no table %s", def.ID)
+		}
+		checks := map[string]bool{
+			"on demand":           p["BillingMode"] == "PAY_PER_REQUEST",
+			"PITR":                js(p["PointInTimeRecoverySpecification"]) == `{"PointInTimeRecoveryEnabled":true}`,
+			"deletion protection": p["DeletionProtectionEnabled"] == true,
+			"KMS":                 strings.Contains(js(p["SSESpecification"]), `"SSEType":"KMS"`),
+			"TTL":                 def.TTLAttribute == "" || strings.Contains(js(p["TimeToLiveSpecification"]), def.TTLAttribute),
+			"indexes":             len(def.Indexes) == len(asList(p["GlobalSecondaryIndexes"])),
+		}
+		for what, ok := range checks {
+			if !ok {
+				t.Errorf("table %s: %s missing: %v", def.ID, what, p)
+			}
+		}
+	}
 }
 
-func TestLambdaPackagesUnder10MB(t *testing.T) {
-	const limit = 10 << 20
-	for _, name := range sortedKeys(built.Code) {
-		bin, err := os.ReadFile(filepath.Join(built.Code[name], "bootstrap"))
+func asList(v any) []any { l, _ := v.([]any); return l }
+
+// TestCrossAccountAccessIsTheConnectorOnly: the only cross-account permission in the whole app is the connector's
+// sts:AssumeRole on Gangplank* roles; functions may assume the connector and nothing else.
+func TestCrossAccountAccessIsTheConnectorOnly(t *testing.T) {
+	s := synth(t)
+	var connector map[string]any
+	for _, r := range s.main.resources("AWS::IAM::Role") {
+		if r["RoleName"] == "gangplank-platform-connector" {
+			connector = r
+		}
+	}
+	if connector == nil {
+		t.Fatal("no connector role")
+	}
+	want := `[{"PolicyDocument":{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Resource":"arn:aws:iam::*:role/Gangplank*"}],"Version":"2012-10-17"},"PolicyName":"AssumeGangplankRolesOnly"}]`
+	if got := js(connector["Policies"]); got != want {
+		t.Errorf("connector policies:\n got %s\nwant %s", got, want)
+	}
+	if strings.Contains(js(connector["AssumeRolePolicyDocument"]), `"*"`) {
+		t.Errorf("the connector trusts anyone: %v", connector["AssumeRolePolicyDocument"])
+	}
+	for _, tpl := range append([]template{s.main}, regionalTemplates(s)...) {
+		for id, p := range tpl.resources("AWS::IAM::Policy") {
+			for _, st := range asList(p["PolicyDocument"].(map[string]any)["Statement"]) {
+				stmt := st.(map[string]any)
+				if !strings.Contains(js(stmt["Action"]), "sts:AssumeRole") {
+					continue
+				}
+				if !strings.Contains(js(stmt["Resource"]), "role/gangplank-platform-connector") {
+					t.Errorf("%s may assume %v", id, stmt["Resource"])
+				}
+			}
+		}
+	}
+}
+
+func regionalTemplates(s *synthesized) []template {
+	var out []template
+	for _, r := range testRegions {
+		out = append(out, s.regional[r])
+	}
+	return out
+}
+
+// TestCallbackTopics: a topic in every callback region, encrypted, publishable by customers' CloudFormation over
+// TLS, subscribed by the main region's callback function with a dead-letter queue, whose depth is alarmed.
+func TestCallbackTopics(t *testing.T) {
+	s := synth(t)
+	permissions := js(s.main.resources("AWS::Lambda::Permission"))
+	for _, region := range testRegions {
+		tpl := s.regional[region]
+		topics := tpl.resources("AWS::SNS::Topic")
+		var callback map[string]any
+		for _, tp := range topics {
+			if tp["TopicName"] == "gangplank-onboarding" {
+				callback = tp
+			}
+		}
+		if callback == nil || callback["KmsMasterKeyId"] == nil {
+			t.Errorf("%s: callback topic %v", region, callback)
+		}
+		policy := js(tpl.resources("AWS::SNS::TopicPolicy"))
+		if !strings.Contains(policy, "sns:Publish") || !strings.Contains(policy, "aws:SecureTransport") {
+			t.Errorf("%s: topic policy %s", region, policy)
+		}
+		subs := tpl.resources("AWS::SNS::Subscription")
+		found := false
+		for _, sub := range subs {
+			if sub["Protocol"] == "lambda" && strings.Contains(js(sub["Endpoint"]), ":us-east-1:") &&
+				strings.Contains(js(sub["Endpoint"]), "function:gangplank-callback") && sub["RedrivePolicy"] != nil && sub["Region"] == region {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no callback subscription with a dead-letter queue: %s", region, js(subs))
+		}
+		if !strings.Contains(js(tpl.resources("AWS::CloudWatch::Alarm")), "ApproximateNumberOfMessagesVisible") {
+			t.Errorf("%s: no alarm on the dead-letter queue", region)
+		}
+		if !strings.Contains(permissions, "arn:aws:sns:"+region+":") {
+			t.Errorf("the callback function does not allow the %s topic to invoke it", region)
+		}
+	}
+}
+
+// TestAlarms: errors and throttles of every function, dead letters and API 5xx alarm to the alarm topic.
+func TestAlarms(t *testing.T) {
+	s := synth(t)
+	alarms := s.main.resources("AWS::CloudWatch::Alarm")
+	var metrics []string
+	for id, a := range alarms {
+		if !strings.Contains(js(a["AlarmActions"]), "Alarms") {
+			t.Errorf("alarm %s notifies %v, not the alarm topic", id, a["AlarmActions"])
+		}
+		metrics = append(metrics, fmt.Sprint(a["MetricName"]))
+	}
+	for _, want := range []string{"Errors", "Throttles", "5xx", "ApproximateNumberOfMessagesVisible"} {
+		if !slices.Contains(metrics, want) {
+			t.Errorf("no alarm on %s (alarms on %v)", want, metrics)
+		}
+	}
+	if n := len(stack.Functions()); len(alarms) < 2*n+2 {
+		t.Errorf("%d alarms for %d functions", len(alarms), n)
+	}
+}
+
+// TestTemplateBucket: versioned, encrypted, TLS only; only the onboarding/ prefix is readable by anyone.
+func TestTemplateBucket(t *testing.T) {
+	s := synth(t)
+	policies := js(s.main.resources("AWS::S3::BucketPolicy"))
+	if !strings.Contains(policies, `"aws:SecureTransport":"false"`) || !strings.Contains(policies, "/onboarding/*") {
+		t.Errorf("bucket policies: %s", policies)
+	}
+	for id, b := range s.main.resources("AWS::S3::Bucket") {
+		if b["BucketEncryption"] == nil || js(b["VersioningConfiguration"]) != `{"Status":"Enabled"}` {
+			t.Errorf("bucket %s: encryption %v versioning %v", id, b["BucketEncryption"], b["VersioningConfiguration"])
+		}
+	}
+}
+
+// TestNoUnsuppressedNagFindings: cdk-nag's AwsSolutions pack finds nothing that is not suppressed with a reason.
+func TestNoUnsuppressedNagFindings(t *testing.T) {
+	s := synth(t)
+	stacks := []awscdk.Stack{s.g.Main}
+	for _, r := range testRegions {
+		stacks = append(stacks, s.g.Regional[r])
+	}
+	for _, st := range stacks {
+		a := assertions.Annotations_FromStack(st)
+		match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+		for _, m := range append(*a.FindError(jsii.String("*"), match), *a.FindWarning(jsii.String("*"), match)...) {
+			t.Errorf("%s: %s %v", *st.StackName(), *m.Id, m.Entry.Data)
+		}
+	}
+}
+
+// TestCfnLint: the synthesized templates pass cfn-lint with no errors and no warnings (W3005, redundant DependsOn
+// that CDK emits, is noise).
+func TestCfnLint(t *testing.T) {
+	s := synth(t)
+	if _, err := exec.LookPath("cfn-lint"); err != nil {
+		t.Fatal(`cfn-lint is required: pip install "cfn-lint==1.51.0"`)
+	}
+	files, _ := filepath.Glob(filepath.Join(s.outDir, "*.template.json"))
+	if len(files) != 1+len(testRegions) {
+		t.Fatalf("templates: %v", files)
+	}
+	out, err := exec.Command("cfn-lint", append([]string{"--format", "parseable", "--ignore-checks", "W3005", "--"}, files...)...).CombinedOutput()
+	if err != nil {
+		t.Errorf("cfn-lint: %v\n%s", err, out)
+	}
+}
+
+// TestPackageSizes: every function's deployment package (the zipped bootstrap) is under 10 MB.
+func TestPackageSizes(t *testing.T) {
+	s := synth(t)
+	for _, name := range stack.Functions() {
+		bin := filepath.Join(s.buildDir, name, "bootstrap")
+		raw, err := os.ReadFile(bin)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var zipped bytes.Buffer
 		zw := zip.NewWriter(&zipped)
-		w, _ := zw.Create("bootstrap")
-		_, _ = w.Write(bin)
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: bootstrap %.1f MB, zip %.1f MB", name, float64(len(bin))/(1<<20), float64(zipped.Len())/(1<<20))
-		if zipped.Len() >= limit {
-			t.Errorf("%s: package is %d bytes, over 10 MB", name, zipped.Len())
-		}
-		if !bytes.HasPrefix(bin, []byte("\x7fELF")) || bin[18] != 0xb7 { // e_machine 183 = EM_AARCH64
-			t.Errorf("%s: bootstrap is not a linux/arm64 ELF binary", name)
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: "bootstrap", Method: zip.Deflate})
+		_, _ = io.Copy(w, bytes.NewReader(raw))
+		_ = zw.Close()
+		t.Logf("%s: binary %.1f MB, package %.1f MB", name, float64(len(raw))/1e6, float64(zipped.Len())/1e6)
+		if zipped.Len() >= 10<<20 {
+			t.Errorf("%s package is %d bytes, over 10 MB", name, zipped.Len())
 		}
 	}
 }
 
-func TestAPIAuthorizesEveryRouteButThePublicOnes(t *testing.T) {
-	tpl := platformTemplate()
-	_, authorizer := tpl.one(t, "AWS::ApiGatewayV2::Authorizer", "Api")
-	jwt := authorizer.Properties["JwtConfiguration"].(map[string]any)
-	if authorizer.Properties["AuthorizerType"] != "JWT" || !strings.Contains(tpl.resolve(jwt["Issuer"], home), "cognito-idp") {
-		t.Errorf("authorizer = %v", authorizer.Properties)
-	}
-	client, _ := tpl.one(t, "AWS::Cognito::UserPoolClient", "UserPool")
-	if !equalJSON(jwt["Audience"], []any{map[string]any{"Ref": client}}) {
-		t.Errorf("audience = %v, want the app client", jwt["Audience"])
-	}
-
-	methods := map[string]bool{}
-	var public []string
-	for _, r := range tpl.ofType("AWS::ApiGatewayV2::Route") {
-		key := r.Properties["RouteKey"].(string)
-		switch r.Properties["AuthorizationType"] {
-		case "JWT":
-			if r.Properties["AuthorizerId"] == nil {
-				t.Errorf("%s: JWT without an authorizer", key)
-			}
-			method, path, _ := strings.Cut(key, " ")
-			if path != "/{proxy+}" {
-				t.Errorf("%s: unexpected authorized route", key)
-			}
-			methods[method] = true
-		case "NONE":
-			public = append(public, key)
-		default:
-			t.Errorf("%s: authorization %v", key, r.Properties["AuthorizationType"])
-		}
-	}
-	sort.Strings(public)
-	if want := []string{"GET /healthz", "GET /v1/openapi.json"}; !slices.Equal(public, want) {
-		t.Errorf("public routes %v, want %v", public, want)
-	}
-
-	// The application's own view: a request without a token reaches only the public routes, and every route the
-	// application serves has a gateway route.
-	api := httpapi.New(httpapi.Config{Authenticator: auth.GatewayClaims{Claims: auth.Claims{Tenant: testCfg.TenantClaim, Role: testCfg.RoleClaim}}})
-	var appPublic []string
-	for _, rt := range api.Routes() {
-		method, pattern, _ := strings.Cut(rt, " ")
-		path := regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(pattern, "x")
-		rec := httptest.NewRecorder()
-		api.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
-		if rec.Code != http.StatusUnauthorized {
-			appPublic = append(appPublic, method+" "+pattern)
-		} else if !methods[method] {
-			t.Errorf("%s: no authorized gateway route for %s", rt, method)
-		}
-	}
-	sort.Strings(appPublic)
-	if !slices.Equal(appPublic, public) {
-		t.Errorf("routes the application serves without a token %v, public gateway routes %v", appPublic, public)
-	}
-
-	_, api2 := tpl.one(t, "AWS::ApiGatewayV2::Api", "Api")
-	cors := api2.Properties["CorsConfiguration"].(map[string]any)
-	if !equalJSON(cors["AllowOrigins"], testCfg.AllowedOrigins) {
-		t.Errorf("CORS origins %v", cors["AllowOrigins"])
-	}
-	_, stage := tpl.one(t, "AWS::ApiGatewayV2::Stage", "ApiStage")
-	logs, _ := stage.Properties["AccessLogSettings"].(map[string]any)
-	throttle, _ := stage.Properties["DefaultRouteSettings"].(map[string]any)
-	if logs == nil || !strings.Contains(logs["Format"].(string), "$context.requestId") || throttle["ThrottlingRateLimit"] == nil || throttle["ThrottlingBurstLimit"] == nil {
-		t.Errorf("stage = %v", stage.Properties)
-	}
-}
-
-func TestTablesComeFromTheirDefinitions(t *testing.T) {
-	tpl := platformTemplate()
-	if n := len(tpl.ofType("AWS::DynamoDB::Table")); n != len(tables.All()) {
-		t.Errorf("%d tables, pkg/tables defines %d", n, len(tables.All()))
-	}
-	for _, def := range tables.All() {
-		_, r := tpl.one(t, "AWS::DynamoDB::Table", camel(def.ID)+"Table")
-		p := r.Properties
-		keys := []any{map[string]any{"AttributeName": def.PartitionKey.Name, "KeyType": "HASH"}}
-		if def.SortKey.Name != "" {
-			keys = append(keys, map[string]any{"AttributeName": def.SortKey.Name, "KeyType": "RANGE"})
-		}
-		var indexes []string
-		for _, ix := range def.Indexes {
-			indexes = append(indexes, ix.Name)
-		}
-		var got []string
-		gsis, _ := p["GlobalSecondaryIndexes"].([]any)
-		for _, g := range gsis {
-			got = append(got, g.(map[string]any)["IndexName"].(string))
-		}
-		checks := map[string][2]any{
-			"keys":                {p["KeySchema"], keys},
-			"indexes":             {got, indexes},
-			"billing":             {p["BillingMode"], "PAY_PER_REQUEST"},
-			"PITR":                {p["PointInTimeRecoverySpecification"], map[string]any{"PointInTimeRecoveryEnabled": true}},
-			"deletion protection": {p["DeletionProtectionEnabled"], true},
-			"encryption":          {p["SSESpecification"], map[string]any{"SSEEnabled": true}},
-			"retained":            {r.DeletionPolicy, "Retain"},
-		}
-		if def.TTLAttribute != "" {
-			checks["TTL"] = [2]any{p["TimeToLiveSpecification"], map[string]any{"AttributeName": def.TTLAttribute, "Enabled": true}}
-		}
-		for what, c := range checks {
-			if !equalJSON(c[0], c[1]) {
-				t.Errorf("%s: %s = %v, want %v", def.ID, what, c[0], c[1])
-			}
-		}
-	}
-}
-
-// statements returns every IAM statement in the template with where it lives.
-func statements(tpl template) map[string][]map[string]any {
-	out := map[string][]map[string]any{}
-	add := func(where string, doc any) {
-		d, _ := doc.(map[string]any)
-		list, _ := d["Statement"].([]any)
-		for _, s := range list {
-			out[where] = append(out[where], s.(map[string]any))
-		}
-	}
-	for id, r := range tpl.Resources {
-		switch r.Type {
-		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy":
-			add(id, r.Properties["PolicyDocument"])
-		case "AWS::IAM::Role":
-			policies, _ := r.Properties["Policies"].([]any)
-			for _, p := range policies {
-				add(id, p.(map[string]any)["PolicyDocument"])
-			}
-		}
-	}
-	return out
-}
-
-func asList(v any) []any {
-	if l, ok := v.([]any); ok {
-		return l
-	}
-	return []any{v}
-}
-
-// TestTheOnlyCrossAccountPermission: sts:AssumeRole on Gangplank* roles exists once, in the connector role's policy
-// (alone), no policy anywhere grants sts:* or *, function roles may assume only the connector role, and only the
-// functions that reach customers may.
-func TestTheOnlyCrossAccountPermission(t *testing.T) {
-	tpl := platformTemplate()
-	connector, role := tpl.one(t, "AWS::IAM::Role", "ConnectorRole")
-	var holders []string
-	var assumers []string
-	for _, name := range sortedKeys(templates) {
-		for where, list2 := range statements(templates[name]) {
-			for _, s := range list2 {
-				for _, a := range asList(s["Action"]) {
-					action := a.(string)
-					if action == "*" || strings.HasPrefix(action, "sts:*") || strings.HasPrefix(action, "iam:") {
-						t.Errorf("%s/%s grants %s", name, where, action)
-					}
-					if action != "sts:AssumeRole" {
-						continue
-					}
-					for _, res := range asList(s["Resource"]) {
-						switch {
-						case res == ConnectorPolicyResource:
-							holders = append(holders, where)
-						case equalJSON(res, map[string]any{"Fn::GetAtt": []any{connector, "Arn"}}):
-							assumers = append(assumers, where)
-						default:
-							t.Errorf("%s/%s: sts:AssumeRole on %v", name, where, res)
-						}
-					}
-				}
-			}
-		}
-	}
-	if !slices.Equal(holders, []string{connector}) {
-		t.Errorf("sts:AssumeRole on %s is held by %v, want only the connector role", ConnectorPolicyResource, holders)
-	}
-	policies := role.Properties["Policies"].([]any)
-	if want := []any{map[string]any{"PolicyName": "AssumeGangplankRolesOnly", "PolicyDocument": map[string]any{"Version": "2012-10-17",
-		"Statement": []any{map[string]any{"Sid": "AssumeCustomerRolesNamedGangplank", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ConnectorPolicyResource}}}}}; !equalJSON(policies, want) {
-		t.Errorf("connector policies = %v", policies)
-	}
-	if role.Properties["RoleName"] != "gangplank-connector" || role.DeletionPolicy != "Retain" || role.Properties["ManagedPolicyArns"] != nil {
-		t.Errorf("connector role = %v (deletion policy %s)", role.Properties, role.DeletionPolicy)
-	}
-
-	// Who may assume the connector: exactly the roles of the functions that reach customers' accounts.
-	var wantRoles, trusted []string
-	for _, f := range Functions {
-		if _, deployed := built.Code[f.Name]; deployed && f.CustomerAccess {
-			id, _ := tpl.one(t, "AWS::IAM::Role", camel(f.Name)+"Role")
-			wantRoles = append(wantRoles, id)
-			policy, _ := tpl.one(t, "AWS::IAM::Policy", camel(f.Name)+"RoleDefaultPolicy")
-			if !slices.Contains(assumers, policy) {
-				t.Errorf("%s reaches customers but cannot assume the connector", f.Name)
-			}
-		}
-	}
-	for _, s := range role.Properties["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any) {
-		st := s.(map[string]any)
-		if st["Action"] != "sts:AssumeRole" || st["Condition"] != nil {
-			t.Errorf("connector trust statement %v", st)
-		}
-		for _, p := range asList(st["Principal"].(map[string]any)["AWS"]) {
-			trusted = append(trusted, strings.TrimPrefix(tpl.resolve(p, home), "arn:aws:iam::123456789012:role/"))
-		}
-	}
-	sort.Strings(wantRoles)
-	sort.Strings(trusted)
-	if !slices.Equal(trusted, wantRoles) {
-		t.Errorf("connector trusts %v, want %v", trusted, wantRoles)
-	}
-	if len(assumers) != len(wantRoles) {
-		t.Errorf("%d policies may assume the connector (%v), want %d", len(assumers), assumers, len(wantRoles))
-	}
-}
-
-func TestCallbackTopicInEveryRegion(t *testing.T) {
-	plat := platformTemplate()
-	callbackFn, _ := plat.one(t, "AWS::Lambda::Function", "CallbackFunction")
-	for _, region := range testCfg.Regions {
-		tpl, ok := templates["callback-"+region]
-		if !ok {
-			t.Fatalf("no callback stack in %s", region)
-		}
-		if got := *tpl.stack.Region(); got != region {
-			t.Errorf("callback stack of %s deploys to %s", region, got)
-		}
-		topicID, topic := tpl.one(t, "AWS::SNS::Topic", "CallbackTopic")
-		keyID, key := tpl.one(t, "AWS::KMS::Key", "TopicKey")
-		wantARN := "arn:aws:sns:" + region + ":123456789012:gangplank-onboarding"
-		if topic.Properties["TopicName"] != "gangplank-onboarding" || !equalJSON(topic.Properties["KmsMasterKeyId"], map[string]any{"Fn::GetAtt": []any{keyID, "Arn"}}) {
-			t.Errorf("%s: topic = %v", region, topic.Properties)
-		}
-		// The pattern the functions use finds this topic.
-		pattern := plat.resolve(gangplankFunctions(plat)["api"].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)["CALLBACK_TOPIC_ARN_PATTERN"], home)
-		if got := strings.ReplaceAll(pattern, "{region}", region); got != wantARN {
-			t.Errorf("%s: the pattern gives %s, the topic is %s", region, got, wantARN)
-		}
-
-		// Topic policy: anyone may publish (only publish), over TLS only.
-		_, policy := tpl.one(t, "AWS::SNS::TopicPolicy", "CallbackTopic")
-		var publish, denyPlain bool
-		for _, s := range policy.Properties["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-			st := s.(map[string]any)
-			switch {
-			case st["Effect"] == "Allow":
-				publish = st["Sid"] == "CustomersCloudFormationPublishes" && equalJSON(st["Principal"], map[string]any{"AWS": "*"}) &&
-					st["Action"] == "sns:Publish" && equalJSON(st["Resource"], map[string]any{"Ref": topicID})
-				if !publish {
-					t.Errorf("%s: topic policy allows %v", region, st)
-				}
-			case st["Effect"] == "Deny":
-				denyPlain = equalJSON(st["Condition"], map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}})
-			}
-		}
-		if !publish || !denyPlain {
-			t.Errorf("%s: topic policy %v", region, policy.Properties)
-		}
-
-		// Key: usable by anyone only through SNS here, only for this topic.
-		var viaSNS bool
-		for _, s := range key.Properties["KeyPolicy"].(map[string]any)["Statement"].([]any) {
-			st := s.(map[string]any)
-			if st["Sid"] == "PublishersUseTheKeyThroughSnsForTheCallbackTopicOnly" {
-				cond := st["Condition"].(map[string]any)["StringEquals"].(map[string]any)
-				viaSNS = cond["kms:ViaService"] == "sns."+region+".amazonaws.com" && tpl.resolve(cond["kms:EncryptionContext:aws:sns:topicArn"], region) == wantARN &&
-					equalJSON(st["Action"], []any{"kms:GenerateDataKey*", "kms:Decrypt"})
-			}
-		}
-		if !viaSNS || key.Properties["EnableKeyRotation"] != true {
-			t.Errorf("%s: key policy %v", region, key.Properties["KeyPolicy"])
-		}
-
-		// Subscription: the home region's callback function, with a dead-letter queue.
-		_, sub := tpl.one(t, "AWS::SNS::Subscription", "CallbackSubscription")
-		dlq, _ := tpl.one(t, "AWS::SQS::Queue", "CallbackDeliveryDLQ")
-		endpoint := tpl.resolve(sub.Properties["Endpoint"], region)
-		if sub.Properties["Protocol"] != "lambda" || endpoint != "arn:aws:lambda:"+home+":123456789012:function:gangplank-callback" ||
-			!equalJSON(sub.Properties["RedrivePolicy"], map[string]any{"deadLetterTargetArn": map[string]any{"Fn::GetAtt": []any{dlq, "Arn"}}}) {
-			t.Errorf("%s: subscription %v (endpoint %s)", region, sub.Properties, endpoint)
-		}
-		assertAlarmOn(t, tpl, "ApproximateNumberOfMessagesVisible", dlq, "Alarms")
-
-		// The callback function lets this topic invoke it.
-		var allowed bool
-		for _, p := range plat.ofType("AWS::Lambda::Permission") {
-			if equalJSON(p.Properties["FunctionName"], map[string]any{"Fn::GetAtt": []any{callbackFn, "Arn"}}) &&
-				p.Properties["Principal"] == "sns.amazonaws.com" && plat.resolve(p.Properties["SourceArn"], home) == wantARN {
-				allowed = true
-			}
-		}
-		if !allowed {
-			t.Errorf("%s: the callback function does not let %s invoke it", region, wantARN)
-		}
-	}
-	if len(templates) != len(testCfg.Regions)+1 {
-		t.Errorf("%d stacks for %d regions", len(templates), len(testCfg.Regions))
-	}
-}
-
-// assertAlarmOn checks an alarm watches metric for the resource (a dimension naming it) and notifies the topic
-// whose logical ID starts with topic.
-func assertAlarmOn(t *testing.T, tpl template, metric, resourceID, topic string) {
-	t.Helper()
-	topicID, _ := tpl.one(t, "AWS::SNS::Topic", topic)
-	for _, a := range tpl.ofType("AWS::CloudWatch::Alarm") {
-		p := a.Properties
-		if p["MetricName"] != metric || !strings.Contains(fmt.Sprint(p["Dimensions"]), resourceID) {
-			continue
-		}
-		if !equalJSON(p["AlarmActions"], []any{map[string]any{"Ref": topicID}}) || p["Threshold"] != 1.0 {
-			t.Errorf("alarm on %s %s: actions %v, threshold %v", resourceID, metric, p["AlarmActions"], p["Threshold"])
-		}
-		return
-	}
-	t.Errorf("no %s alarm on %s", metric, resourceID)
-}
-
-func TestAlarms(t *testing.T) {
-	tpl := platformTemplate()
-	for name := range gangplankFunctions(tpl) {
-		id, _ := tpl.one(t, "AWS::Lambda::Function", camel(name)+"Function")
-		assertAlarmOn(t, tpl, "Errors", id, "Alarms")
-		assertAlarmOn(t, tpl, "Throttles", id, "Alarms")
-	}
-	for id := range tpl.ofType("AWS::SQS::Queue") {
-		if isDeadLetterQueue(strings.TrimRight(id, "0123456789ABCDEF")) {
-			assertAlarmOn(t, tpl, "ApproximateNumberOfMessagesVisible", id, "Alarms")
-		}
-	}
-	apiID, _ := tpl.one(t, "AWS::ApiGatewayV2::Api", "Api")
-	assertAlarmOn(t, tpl, "5xx", apiID, "Alarms")
-	if sm := tpl.ofType("AWS::StepFunctions::StateMachine"); len(sm) > 0 {
-		id, _ := tpl.one(t, "AWS::StepFunctions::StateMachine", "BulkActivation")
-		assertAlarmOn(t, tpl, "ExecutionsFailed", id, "Alarms")
-	}
-	for _, name := range sortedKeys(templates) {
-		topicID, topic := templates[name].one(t, "AWS::SNS::Topic", "Alarms")
-		if topic.Properties["KmsMasterKeyId"] == nil {
-			t.Errorf("%s: alarm topic is not encrypted", name)
-		}
-		var mailed bool
-		for _, s := range templates[name].ofType("AWS::SNS::Subscription") {
-			mailed = mailed || (s.Properties["Protocol"] == "email" && s.Properties["Endpoint"] == testCfg.AlarmEmail &&
-				equalJSON(s.Properties["TopicArn"], map[string]any{"Ref": topicID}))
-		}
-		if !mailed {
-			t.Errorf("%s: the alarm topic does not mail %s", name, testCfg.AlarmEmail)
-		}
-	}
-}
-
-func TestAsynchronousFunctionsHaveFailureDestinations(t *testing.T) {
-	tpl := platformTemplate()
-	for name := range gangplankFunctions(tpl) {
-		row := Functions[slices.IndexFunc(Functions, func(f Function) bool { return f.Name == name })]
-		fnID, _ := tpl.one(t, "AWS::Lambda::Function", camel(name)+"Function")
-		var config *resource
-		for _, r := range tpl.ofType("AWS::Lambda::EventInvokeConfig") {
-			if equalJSON(r.Properties["FunctionName"], map[string]any{"Ref": fnID}) {
-				config = &r
-			}
-		}
-		async := row.Trigger == CallbackTopics || row.Trigger == Schedule
-		if (config != nil) != async {
-			t.Errorf("%s (%s): failure destination %v", name, row.Trigger, config)
-			continue
-		}
-		if async {
-			dlq, _ := tpl.one(t, "AWS::SQS::Queue", camel(name)+"Failures")
-			want := map[string]any{"OnFailure": map[string]any{"Destination": map[string]any{"Fn::GetAtt": []any{dlq, "Arn"}}}}
-			if !equalJSON(config.Properties["DestinationConfig"], want) || config.Properties["MaximumRetryAttempts"] != 2.0 {
-				t.Errorf("%s: %v", name, config.Properties)
-			}
-		}
-	}
-	for id, q := range tpl.ofType("AWS::SQS::Queue") {
-		if q.Properties["SqsManagedSseEnabled"] != true {
-			t.Errorf("queue %s is not encrypted", id)
-		}
-	}
-}
-
-// TestStateMachineIffDefinition: the workflow is deployed exactly when the repository has its definition, with
-// logging, tracing and only the substitutions it uses.
-func TestStateMachineIffDefinition(t *testing.T) {
-	tpl := platformTemplate()
-	machines := tpl.ofType("AWS::StepFunctions::StateMachine")
-	definition, err := os.ReadFile(filepath.Join(testCfg.RepoRoot, StateMachineFile))
-	if exists := err == nil; exists != (len(machines) == 1) || len(machines) > 1 {
-		t.Fatalf("%s exists: %v; state machines: %d", StateMachineFile, exists, len(machines))
-	}
-	if len(machines) == 0 {
-		for name, fn := range gangplankFunctions(tpl) {
-			if _, ok := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)[StateMachineEnv]; ok {
-				t.Errorf("%s is told about a workflow that is not deployed", name)
-			}
-		}
-		return
-	}
-	_, sm := tpl.one(t, "AWS::StepFunctions::StateMachine", "BulkActivation")
-	p := sm.Properties
-	logging := p["LoggingConfiguration"].(map[string]any)
-	if logging["Level"] != "ALL" || logging["Destinations"] == nil || !equalJSON(p["TracingConfiguration"], map[string]any{"Enabled": true}) ||
-		p["StateMachineType"] != "STANDARD" {
-		t.Errorf("state machine = %v", p)
-	}
-	var used []string
-	for _, m := range substitution.FindAllStringSubmatch(string(definition), -1) {
-		used = append(used, m[1])
-	}
-	slices.Sort(used)
-	used = slices.Compact(used)
-	subs, _ := p["DefinitionSubstitutions"].(map[string]any)
-	if got := sortedKeys(subs); !slices.Equal(got, used) {
-		t.Errorf("substitutions %v, the definition uses %v", got, used)
-	}
-	for _, f := range Functions {
-		if _, deployed := built.Code[f.Name]; deployed && f.StartsWorkflow {
-			if _, ok := gangplankFunctions(tpl)[f.Name].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)[StateMachineEnv]; !ok {
-				t.Errorf("%s starts the workflow but has no %s", f.Name, StateMachineEnv)
-			}
-		}
-	}
-}
-
-// TestSchedulesIffFunctions: each deployed Schedule function has a daily schedule with retries and a dead-letter
-// queue; there is no schedule for a function that is not deployed.
-func TestSchedulesIffFunctions(t *testing.T) {
-	tpl := platformTemplate()
-	schedules := tpl.ofType("AWS::Scheduler::Schedule")
-	want := 0
-	for _, f := range Functions {
-		if _, deployed := built.Code[f.Name]; !deployed || f.Trigger != Schedule {
-			continue
-		}
-		want++
-		fnID, _ := tpl.one(t, "AWS::Lambda::Function", camel(f.Name)+"Function")
-		_, s := tpl.one(t, "AWS::Scheduler::Schedule", camel(f.Name)+"Schedule")
-		target := s.Properties["Target"].(map[string]any)
-		if s.Properties["ScheduleExpression"] != f.Schedule || !equalJSON(target["Arn"], map[string]any{"Fn::GetAtt": []any{fnID, "Arn"}}) ||
-			target["DeadLetterConfig"] == nil || target["RetryPolicy"] == nil {
-			t.Errorf("%s: schedule %v", f.Name, s.Properties)
-		}
-	}
-	if len(schedules) != want {
-		t.Errorf("%d schedules, want %d", len(schedules), want)
-	}
-}
-
-func TestTemplateBucket(t *testing.T) {
-	tpl := platformTemplate()
-	bucketID, bucket := tpl.one(t, "AWS::S3::Bucket", "Templates")
-	p := bucket.Properties
-	if !equalJSON(p["VersioningConfiguration"], map[string]any{"Status": "Enabled"}) || p["BucketEncryption"] == nil ||
-		p["LoggingConfiguration"] == nil || bucket.DeletionPolicy != "Retain" {
-		t.Errorf("bucket = %v", p)
-	}
-	pab := p["PublicAccessBlockConfiguration"].(map[string]any)
-	if pab["BlockPublicAcls"] != true || pab["IgnorePublicAcls"] != true {
-		t.Errorf("public access block = %v", pab)
-	}
-	var policy resource
-	for _, r := range tpl.ofType("AWS::S3::BucketPolicy") {
-		if equalJSON(r.Properties["Bucket"], map[string]any{"Ref": bucketID}) {
-			policy = r
-		}
-	}
-	var tlsOnly, publicRead bool
-	for _, s := range policy.Properties["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-		st := s.(map[string]any)
-		if st["Effect"] == "Deny" && equalJSON(st["Condition"], map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}) {
-			tlsOnly = true
-		}
-		if st["Effect"] == "Allow" && equalJSON(st["Principal"], map[string]any{"AWS": "*"}) {
-			publicRead = st["Action"] == "s3:GetObject" && strings.HasSuffix(tpl.resolve(st["Resource"], home), "/onboarding/*")
-			if !publicRead {
-				t.Errorf("public statement %v", st)
-			}
-		}
-	}
-	if !tlsOnly || !publicRead {
-		t.Errorf("bucket policy %v", policy.Properties)
-	}
-	_, deployment := tpl.one(t, "Custom::CDKBucketDeployment", "OnboardingTemplate")
-	if deployment.Properties["DestinationBucketKeyPrefix"] != "onboarding/"+onboarding.TemplateVersion+"/" || deployment.Properties["Prune"] != false {
-		t.Errorf("deployment = %v", deployment.Properties)
-	}
-	if _, err := os.Stat(filepath.Join(testCfg.RepoRoot, "pkg/onboarding/templates", filepath.Base(TemplateKey))); err != nil {
-		t.Errorf("the deployed folder lacks %s: %v", filepath.Base(TemplateKey), err)
-	}
-}
-
-func TestCursorKeySecret(t *testing.T) {
-	_, s := platformTemplate().one(t, "AWS::SecretsManager::Secret", "CursorKey")
-	gen := s.Properties["GenerateSecretString"].(map[string]any)
-	if gen["PasswordLength"].(float64) < 32 || gen["ExcludePunctuation"] != true {
-		t.Errorf("secret = %v", s.Properties)
-	}
-}
-
-func TestNoUnsuppressedNagFindings(t *testing.T) {
-	for _, name := range sortedKeys(templates) {
-		ann := assertions.Annotations_FromStack(templates[name].stack)
-		pattern := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
-		for _, found := range []*[]*cxapi.SynthesisMessage{ann.FindError(jsii.String("*"), pattern), ann.FindWarning(jsii.String("*"), pattern)} {
-			for _, m := range *found {
-				t.Errorf("%s: %s: %v", name, *m.Id, m.Entry.Data)
-			}
-		}
-	}
-}
-
-// TestCfnLint lints the synthesized templates: no errors, no warnings (W3005, redundant DependsOn that CDK emits,
-// is noise).
-func TestCfnLint(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(outDir, "*.template.json"))
-	if len(files) != len(templates) {
-		t.Fatalf("%d templates in %s, want %d", len(files), outDir, len(templates))
-	}
-	args := append([]string{"--format", "parseable", "--ignore-checks", "W3005", "--"}, files...)
-	out, err := exec.Command("cfn-lint", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("cfn-lint %v: %v\n%s", files, err, out)
-	}
-}
-
-func TestConfig(t *testing.T) {
-	base := Config{Prefix: "gangplank", Region: "us-east-1"}
-	with := func(f func(*Config)) Config { c := base; f(&c); return c }
+// TestConfigValidation: a bad setting stops the synthesis with every problem named.
+func TestConfigValidation(t *testing.T) {
 	tests := []struct {
-		name    string
-		cfg     Config
-		problem string
-		check   func(Config) bool
+		name string
+		cfg  stack.Config
+		want string
 	}{
-		{"defaults", base, "", func(c Config) bool {
-			return slices.Equal(c.Regions, []string{"us-east-1"}) && c.UsesCognito() && c.TenantClaim == "custom:tenant_id" && c.RoleClaim == "custom:role"
-		}},
-		{"external issuer", with(func(c *Config) { c.JWTIssuer, c.JWTAudience = "https://id.example.com", []string{"gangplank"} }), "", func(c Config) bool {
-			return !c.UsesCognito() && c.TenantClaim == "tenant_id" && c.RoleClaim == "role"
-		}},
-		{"issuer without audience", with(func(c *Config) { c.JWTIssuer = "https://id.example.com" }), "set both the JWT issuer and audience", nil},
-		{"plain-http issuer", with(func(c *Config) { c.JWTIssuer, c.JWTAudience = "http://id.example.com", []string{"a"} }), "https:// URL", nil},
-		{"wildcard origin", with(func(c *Config) { c.AllowedOrigins = []string{"*"} }), "not a wildcard", nil},
-		{"unknown region", with(func(c *Config) { c.Regions = []string{"us-east-1", "mars-1"} }), `"mars-1" is not a region`, nil},
-		{"regions without home", with(func(c *Config) { c.Regions = []string{"eu-west-1"} }), "must include the home region", nil},
-		{"upper-case prefix", with(func(c *Config) { c.Prefix = "Gangplank" }), "lower-case", nil},
+		{"unknown region", stack.Config{CallbackRegions: []string{"mars-north-1"}}, "mars-north-1"},
+		{"issuer without audience", stack.Config{JWTIssuer: "https://idp.example.com"}, "go together"},
+		{"plain http issuer", stack.Config{JWTIssuer: "http://idp.example.com", JWTAudience: []string{"x"}}, "https://"},
+		{"wildcard origin", stack.Config{WebOrigins: []string{"*"}}, "webOrigins"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.cfg.withDefaults()
-			if tt.problem != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.problem) {
-					t.Fatalf("err = %v, want %q", err, tt.problem)
-				}
-				return
-			}
-			if err != nil || !tt.check(got) {
-				t.Fatalf("%+v, %v", got, err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			app := awscdk.NewApp(nil)
+			_, err := stack.New(app, tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
 	}
 }
 
-// TestExternalIssuer synthesizes a second, one-region app trusting an external identity provider: its JWT
-// authorizer names the issuer and audience, no user pool exists, and the functions read that provider's claims.
-func TestExternalIssuer(t *testing.T) {
-	cfg, err := Config{Prefix: "gp", Region: home, JWTIssuer: "https://id.example.com/", JWTAudience: []string{"gangplank-api"},
-		RepoRoot: testCfg.RepoRoot, BuildDir: testCfg.BuildDir}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
+// TestCostSyncWiring: a daily schedule starts the scheduler; the worker consumes the queue one payer per message
+// with partial batch responses and bounded concurrency; failed payers end in a dead-letter queue.
+func TestCostSyncWiring(t *testing.T) {
+	s := synth(t)
+	schedules := s.main.resources("AWS::Scheduler::Schedule")
+	if len(schedules) != 1 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") {
+		t.Errorf("schedules = %s", js(schedules))
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-	a, err := Build(app, cfg)
-	if err != nil {
-		t.Fatal(err)
+	mappings := s.main.resources("AWS::Lambda::EventSourceMapping")
+	if len(mappings) != 1 {
+		t.Fatalf("event source mappings = %s", js(mappings))
 	}
-	tpl := load(a.Platform.Stack)
-	_, authorizer := tpl.one(t, "AWS::ApiGatewayV2::Authorizer", "Api")
-	want := map[string]any{"Audience": []any{"gangplank-api"}, "Issuer": "https://id.example.com/"}
-	if !equalJSON(authorizer.Properties["JwtConfiguration"], want) {
-		t.Errorf("JWT configuration %v, want %v", authorizer.Properties["JwtConfiguration"], want)
-	}
-	if n := len(tpl.ofType("AWS::Cognito::UserPool")); n != 0 {
-		t.Errorf("%d user pools", n)
-	}
-	vars := functionsNamed(tpl, "gp")
-	if len(vars) == 0 {
-		t.Fatal("no functions")
-	}
-	for _, fn := range vars {
-		env := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
-		if env["TENANT_CLAIM"] != "tenant_id" || env["ROLE_CLAIM"] != "role" || !strings.HasPrefix(fn.Properties["FunctionName"].(string), "gp-") {
-			t.Errorf("%v: claims %v / %v", fn.Properties["FunctionName"], env["TENANT_CLAIM"], env["ROLE_CLAIM"])
+	for _, m := range mappings {
+		if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || js(m["ScalingConfig"]) != `{"MaximumConcurrency":5}` ||
+			!strings.Contains(js(m["FunctionName"]), "Fncostsyncworker") {
+			t.Errorf("mapping = %s", js(m))
 		}
 	}
-	if len(a.Callback) != 1 {
-		t.Errorf("%d callback stacks, want the home region's", len(a.Callback))
+	var queue map[string]any
+	for _, q := range s.main.resources("AWS::SQS::Queue") {
+		if q["QueueName"] == "gangplank-costsync" {
+			queue = q
+		}
 	}
-	ann := assertions.Annotations_FromStack(a.Platform.Stack)
-	for _, m := range *ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
-		t.Errorf("%s: %v", *m.Id, m.Entry.Data)
+	if queue == nil || queue["RedrivePolicy"] == nil || queue["KmsMasterKeyId"] == nil {
+		t.Errorf("cost sync queue = %v", queue)
 	}
 }

@@ -45,7 +45,7 @@ func (c *CallCounter) register(stack *middleware.Stack) error {
 			c.spent[awsmiddleware.GetServiceID(ctx)] += time.Since(start)
 			c.mu.Unlock()
 			return out, md, err
-		}), middleware.Before); err != nil {
+		}), middleware.After); err != nil { // after the client's own Initialize steps, which put the service ID in the context
 		return err
 	}
 	// Finalize runs once per attempt when placed after the retry middleware.

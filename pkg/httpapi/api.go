@@ -6,6 +6,8 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/cursor"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -29,10 +31,13 @@ type AuditLog interface {
 
 // Config holds the API's dependencies, built once per cold start.
 type Config struct {
-	Accounts      *accounts.Service
-	Tenants       *tenants.Service
-	Audit         AuditLog
-	Onboarding    *onboarding.Service
+	Accounts   *accounts.Service
+	Tenants    *tenants.Service
+	Audit      AuditLog
+	Onboarding *onboarding.Service
+	CostSync   *costsync.Service
+	// Cursors signs the offsets of listings that are not DynamoDB pages.
+	Cursors       *cursor.Signer
 	Authenticator auth.Authenticator
 }
 
@@ -56,7 +61,7 @@ type route struct {
 // New builds the API.
 func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
-	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes())
+	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes())
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.pattern, a.serve(rt))
 	}

@@ -50,6 +50,13 @@ func TestTenantIsolation(t *testing.T) {
 					t.Errorf("rotated tenant = %s", r.Body)
 				}
 			}},
+		{name: "sync acme's recommendations", req: testkit.Request{Method: "POST", Path: "/v1/accounts/111111111111/recommendations/sync"}, status: 404},
+		{name: "acme's recommendations", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/recommendations"}, status: 404},
+		{name: "tenant recommendations", req: testkit.Request{Method: "GET", Path: "/v1/recommendations"}, status: 200,
+			check: func(t *testing.T, r *testkit.Response) { wantNoItems(t, r) }},
+		{name: "acme's commitment", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/commitment"}, status: 404},
+		{name: "set acme's commitment", req: testkit.Request{Method: "PUT", Path: "/v1/accounts/111111111111/commitment",
+			Body: map[string]any{"amount": 1, "start": "2026-01-01", "end": "2027-01-01"}}, status: 404},
 		{name: "audit trail", req: testkit.Request{Method: "GET", Path: "/v1/audit"}, status: 200,
 			check: func(t *testing.T, r *testkit.Response) {
 				if strings.Contains(string(r.Body), "111111111111") || strings.Contains(string(r.Body), "acme") {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gangplank/gangplank/pkg/costsync"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/auth"
@@ -83,6 +85,8 @@ func problemFor(err error) Problem {
 		se      *statusError
 		linked  *accounts.LinkedAccountsError
 		roleErr *onboarding.RoleError
+		limited *costsync.RateLimitedError
+		denied  *costsync.AccessDeniedError
 	)
 	switch {
 	case errors.As(err, &se):
@@ -128,6 +132,20 @@ func problemFor(err error) Problem {
 		return problem(http.StatusServiceUnavailable, "aws-unreachable", "AWS could not be reached", err.Error())
 	case errors.Is(err, onboarding.ErrNotConnected):
 		return problem(http.StatusConflict, "not-connected", "The account is not connected yet", err.Error())
+	case errors.As(err, &limited):
+		p := problem(http.StatusTooManyRequests, "sync-rate-limited", "A sync was requested moments ago", err.Error())
+		p.Extra = map[string]any{"retryAfterSeconds": int(limited.RetryAfter.Seconds()) + 1}
+		return p
+	case errors.Is(err, costsync.ErrNotPayer), errors.Is(err, costsync.ErrNotManagement):
+		return problem(http.StatusUnprocessableEntity, "not-a-payer", "Not a payer account", err.Error())
+	case errors.Is(err, costsync.ErrNotActive):
+		return problem(http.StatusConflict, "not-connected", "The account is not connected yet", err.Error())
+	case errors.Is(err, costsync.ErrSyncOff):
+		return problem(http.StatusConflict, "cost-sync-off", "Cost sync is off for this account", err.Error())
+	case errors.Is(err, costsync.ErrNoCommitment):
+		return problem(http.StatusNotFound, "no-commitment", "No commitment recorded", err.Error())
+	case errors.As(err, &denied):
+		return problem(http.StatusConflict, "permission-missing", "The role lacks a Cost Explorer permission", err.Error())
 	case errors.Is(err, accounts.ErrConfirmationMismatch):
 		p := problem(http.StatusUnprocessableEntity, "confirmation-required", "Confirm the deletion", err.Error())
 		p.Errors = []validation.FieldError{{Field: "confirm", Message: "must be the account's exact name"}}
@@ -154,6 +172,9 @@ func writeProblem(ctx context.Context, w http.ResponseWriter, r *http.Request, e
 	}
 	if p.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "60")
+	}
+	if v, ok := p.Extra["retryAfterSeconds"].(int); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(v))
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gangplank"`)

@@ -28,6 +28,8 @@ type patchTenantRequest struct {
 		DefaultRegion       *string `json:"defaultRegion"`
 		CostSyncDefault     *bool   `json:"costSyncDefault"`
 		ExternalIDGraceDays *int    `json:"externalIdGraceDays"`
+		// Recommendations replaces the whole recommendation settings.
+		Recommendations *tenants.RecommendationSettings `json:"recommendations"`
 	} `json:"settings"`
 }
 
@@ -39,7 +41,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Princip
 	var patch tenants.SettingsPatch
 	if req.Settings != nil {
 		patch = tenants.SettingsPatch{DefaultRegion: req.Settings.DefaultRegion, CostSyncDefault: req.Settings.CostSyncDefault,
-			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays}
+			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations}
 	}
 	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, ifMatch(r), patch)
 	if err != nil {

@@ -79,6 +79,7 @@ type Env struct {
 	tmpDir       string
 	trust        *trustEnforcer
 	cfn          *cfnEmulator
+	ce           *costExplorer
 	invocations  invocations
 }
 
@@ -121,8 +122,9 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	// AWS's own rules come after the caller's interceptors, so a test can still inject a fault ahead of them.
 	e.trust = &trustEnforcer{env: e, sessions: map[string]session{}}
 	e.cfn = newCFNEmulator(e)
+	e.ce = newCostExplorer(e)
 	e.serveConsole()
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn))
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn, e.ce))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/gangplank/gangplank/pkg/costsync"
 	"strings"
 	"time"
 
@@ -35,6 +37,8 @@ type Config struct {
 	// ConnectorRoleARN is the role the platform assumes before assuming customers' roles (empty: act directly).
 	ConnectorRoleARN string
 	Onboarding       onboarding.Config
+	// CostSyncQueueURL is the queue of payers to sync (empty: sync in the caller, as the local runtime does).
+	CostSyncQueueURL string
 }
 
 // SecretReader is the part of Secrets Manager the configuration loader uses.
@@ -49,6 +53,7 @@ type SecretReader interface {
 //	CURSOR_KEY_SECRET_ARN           a Secrets Manager secret holding it (read once, here)
 //	TENANT_CLAIM, ROLE_CLAIM        claim names (default tenant_id, role)
 //	CONNECTOR_ROLE_ARN              the connector role (optional)
+//	COSTSYNC_QUEUE_URL              the cost sync queue (optional: without it, syncs run in the caller)
 //	and the onboarding settings of onboarding.ConfigFromEnv
 //
 // Every problem is reported at once, so a misconfigured function fails its cold start with one clear message.
@@ -58,7 +63,8 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 	for _, m := range missing {
 		problems = append(problems, m+" is not set")
 	}
-	cfg := Config{Tables: names, Claims: auth.DefaultClaims, ConnectorRoleARN: getenv("CONNECTOR_ROLE_ARN")}
+	cfg := Config{Tables: names, Claims: auth.DefaultClaims, ConnectorRoleARN: getenv("CONNECTOR_ROLE_ARN"),
+		CostSyncQueueURL: getenv("COSTSYNC_QUEUE_URL")}
 	if ob, err := onboarding.ConfigFromEnv(getenv); err != nil {
 		problems = append(problems, err.Error())
 	} else {
@@ -105,6 +111,7 @@ type Services struct {
 	Audit      store.AuditLog
 	Connector  *crossaccount.Connector
 	Onboarding *onboarding.Service
+	CostSync   *costsync.Service
 }
 
 // NewServices builds the services. now is the clock (time.Now in production).
@@ -117,6 +124,13 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 	t := tenants.NewService(store.Tenants{DB: db}, now)
 	accts := accounts.NewService(store.Accounts{DB: db}, t, now)
 	connector := crossaccount.New(awsCfg, cfg.ConnectorRoleARN)
+	costs := &costsync.Service{Accounts: accts, Tenants: t, Store: store.Costs{DB: db}, Payers: store.Accounts{DB: db},
+		Connector: connector, Now: now}
+	if cfg.CostSyncQueueURL != "" {
+		costs.Queue = costsync.SQSQueue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.CostSyncQueueURL}
+	} else {
+		costs.Queue = costsync.InlineQueue{Service: costs}
+	}
 	return &Services{
 		DB:         db,
 		Tenants:    t,
@@ -124,12 +138,14 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 		Audit:      store.AuditLog{DB: db},
 		Connector:  connector,
 		Onboarding: onboarding.NewService(cfg.Onboarding, accts, t, connector, store.Accounts{DB: db}, onboarding.NewHTTPResponder(), now),
+		CostSync:   costs,
 	}, nil
 }
 
 // NewAPI builds the HTTP API over the services, authenticating callers with authn.
 func NewAPI(s *Services, authn auth.Authenticator) *httpapi.API {
 	return httpapi.New(httpapi.Config{
-		Accounts: s.Accounts, Tenants: s.Tenants, Audit: s.Audit, Onboarding: s.Onboarding, Authenticator: authn,
+		Accounts: s.Accounts, Tenants: s.Tenants, Audit: s.Audit, Onboarding: s.Onboarding, CostSync: s.CostSync,
+		Cursors: s.DB.Cursors, Authenticator: authn,
 	})
 }

@@ -33,8 +33,9 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "CURSOR_KEY_SECRET_ARN": aws.ToString(secret.ARN),
-		"TENANT_CLAIM": "custom:tenant_id", "ROLE_CLAIM": "custom:role",
+	full := map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "COSTS_TABLE": "c", "COSTSYNC_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-costsync",
+		"CURSOR_KEY_SECRET_ARN": aws.ToString(secret.ARN),
+		"TENANT_CLAIM":          "custom:tenant_id", "ROLE_CLAIM": "custom:role",
 		"ONBOARDING_TEMPLATE_URL":    "https://gangplank-templates.s3.us-east-1.amazonaws.com/onboarding/1.0.0/onboarding.yaml",
 		"PLATFORM_PRINCIPAL_ARN":     "arn:aws:iam::123456789012:role/gangplank-connector",
 		"CALLBACK_TOPIC_ARN_PATTERN": "arn:aws:sns:{region}:123456789012:gangplank-onboarding",
@@ -44,7 +45,8 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(got.CursorKey) != strings.Repeat("s", 40) || got.Tables.Accounts() != "a" || got.Claims != (auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}) ||
-		got.Onboarding.CallbackTopic("eu-west-1") != "arn:aws:sns:eu-west-1:123456789012:gangplank-onboarding" || got.Onboarding.LinkTTL != 7*24*time.Hour {
+		got.Onboarding.CallbackTopic("eu-west-1") != "arn:aws:sns:eu-west-1:123456789012:gangplank-onboarding" || got.Onboarding.LinkTTL != 7*24*time.Hour ||
+		got.Tables.Costs() != "c" || got.CostSyncQueueURL == "" {
 		t.Errorf("config = %+v", got)
 	}
 
@@ -53,7 +55,7 @@ func TestLoadConfig(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"nothing set", map[string]string{}, []string{"TENANTS_TABLE is not set", "ACCOUNTS_TABLE is not set", "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set",
+		{"nothing set", map[string]string{}, []string{"TENANTS_TABLE is not set", "ACCOUNTS_TABLE is not set", "COSTS_TABLE is not set", "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set",
 			"ONBOARDING_TEMPLATE_URL", "PLATFORM_PRINCIPAL_ARN", "CALLBACK_TOPIC_ARN_PATTERN must contain {region}"}},
 		{"short key", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "CURSOR_KEY": "short"}, []string{"at least 32 bytes"}},
 		{"missing secret", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a",

@@ -30,6 +30,8 @@ type accountItem struct {
 	GSI2SK   string `dynamodbav:"gsi2sk,omitempty"`
 	GSI3PK   string `dynamodbav:"gsi3pk"`
 	GSI3SK   string `dynamodbav:"gsi3sk"`
+	GSI4PK   string `dynamodbav:"gsi4pk,omitempty"`
+	GSI4SK   string `dynamodbav:"gsi4sk,omitempty"`
 	// LinkedCount, on management accounts only, counts the linked accounts that name it. Creating or deleting a
 	// linked account adjusts it in the same transaction, so a management account can be deleted exactly when it
 	// reaches zero, with no window for a linked account to appear in between.
@@ -55,6 +57,9 @@ func newAccountItem(a accounts.Account) accountItem {
 	}
 	if a.Type == accounts.Management {
 		it.LinkedCount = new(int64)
+	}
+	if costSyncPayer(a) {
+		it.GSI4PK, it.GSI4SK = costSyncPK, costSyncSK(a.TenantID, a.AccountID)
 	}
 	return it
 }

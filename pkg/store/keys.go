@@ -69,3 +69,37 @@ func managementSK(s accounts.Status, accountID string) string {
 func typePK(tenantID string, t accounts.Type) string {
 	return tenantPK(tenantID) + typeSegment + string(t)
 }
+
+// byCostSync index (sparse): every payer whose Cost Explorer recommendations are synced, across tenants, so the
+// daily schedule finds them with one Query a page. An account is in it while it is an active management or
+// standalone account with cost sync on; any change to those fields moves it in or out in the same write.
+const costSyncPK = "COSTSYNC"
+
+func costSyncSK(tenantID, accountID string) string {
+	return tenantPK(tenantID) + "#" + accountSK(accountID)
+}
+
+func costSyncPayer(a accounts.Account) bool {
+	return a.CostSync && a.Status == accounts.Active && (a.Type == accounts.Management || a.Type == accounts.Standalone)
+}
+
+// Costs table: a tenant's sync statuses, commitments and rate limit live in its partition; each generation of a
+// payer's recommendations in its own partition, sorted by account so one account's are one Query.
+const (
+	itemSyncStatus     = "costSyncStatus"
+	itemRecommendation = "recommendation"
+	itemCommitment     = "commitment"
+	itemRateLimit      = "costSyncRateLimit"
+	syncPrefix         = "SYNC#"
+	commitmentPrefix   = "COMMITMENT#"
+	rateLimitSK        = "SYNC-RATE-LIMIT"
+)
+
+func syncSK(payerID string) string       { return syncPrefix + payerID }
+func commitmentSK(payerID string) string { return commitmentPrefix + payerID }
+
+func generationPK(tenantID, payerID, generation string) string {
+	return tenantPK(tenantID) + "#PAYER#" + payerID + "#GEN#" + generation
+}
+
+func recommendationSK(accountID, id string) string { return accountSK(accountID) + "#" + id }

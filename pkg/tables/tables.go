@@ -58,6 +58,8 @@ const (
 	GSI2SK    = "gsi2sk"
 	GSI3PK    = "gsi3pk"
 	GSI3SK    = "gsi3sk"
+	GSI4PK    = "gsi4pk"
+	GSI4SK    = "gsi4sk"
 	ExpiresAt = "expiresAt"
 )
 
@@ -66,6 +68,8 @@ const (
 	AccountsByStatus     = "byStatus"
 	AccountsByManagement = "byManagement"
 	AccountsByType       = "byType"
+	// AccountsByCostSync is sparse: only payers (active management or standalone accounts) with cost sync on.
+	AccountsByCostSync = "byCostSync"
 )
 
 // Tenants holds tenant profiles and each tenant's audit trail.
@@ -87,12 +91,23 @@ var Accounts = Table{
 		{Name: AccountsByStatus, PartitionKey: Attribute{GSI1PK, String}, SortKey: Attribute{GSI1SK, String}, Projection: ProjectAll},
 		{Name: AccountsByManagement, PartitionKey: Attribute{GSI2PK, String}, SortKey: Attribute{GSI2SK, String}, Projection: ProjectAll},
 		{Name: AccountsByType, PartitionKey: Attribute{GSI3PK, String}, SortKey: Attribute{GSI3SK, String}, Projection: ProjectAll},
+		{Name: AccountsByCostSync, PartitionKey: Attribute{GSI4PK, String}, SortKey: Attribute{GSI4SK, String}, Projection: ProjectKeysOnly},
 	},
 	TTLAttribute: ExpiresAt,
 }
 
+// Costs holds Cost Explorer data per payer: the sync status (which points at the current generation of
+// recommendations), the recommendations of each generation, EDP commitments, and the per-tenant sync rate limit.
+var Costs = Table{
+	ID:           "costs",
+	EnvVar:       "COSTS_TABLE",
+	PartitionKey: Attribute{PK, String},
+	SortKey:      Attribute{SK, String},
+	TTLAttribute: ExpiresAt,
+}
+
 // All lists every table, in creation order.
-func All() []Table { return []Table{Tenants, Accounts} }
+func All() []Table { return []Table{Tenants, Accounts, Costs} }
 
 // Names maps a table's logical ID to its physical name in one environment.
 type Names map[string]string
@@ -102,6 +117,9 @@ func (n Names) Tenants() string { return n[Tenants.ID] }
 
 // Accounts returns the physical name of the accounts table.
 func (n Names) Accounts() string { return n[Accounts.ID] }
+
+// Costs returns the physical name of the costs table.
+func (n Names) Costs() string { return n[Costs.ID] }
 
 // FromEnv reads every table's physical name from its environment variable through getenv.
 // It reports the variables that are missing, so a misconfigured function fails at cold start.

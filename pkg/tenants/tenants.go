@@ -68,6 +68,16 @@ type Settings struct {
 	CostSyncDefault bool `json:"costSyncDefault" dynamodbav:"costSyncDefault"`
 	// ExternalIDGraceDays is how long a rotated-out External ID keeps working (default 30).
 	ExternalIDGraceDays int `json:"externalIdGraceDays" dynamodbav:"externalIdGraceDays"`
+	// Recommendations chooses what the cost sync asks Cost Explorer for; empty fields take the defaults.
+	Recommendations RecommendationSettings `json:"recommendations" dynamodbav:"recommendations"`
+}
+
+// RecommendationSettings are the terms, payment options and lookback of Cost Explorer's purchase
+// recommendations. Each term and payment option multiplies the requests of a sync (at $0.01 each).
+type RecommendationSettings struct {
+	Terms          []string `json:"terms" dynamodbav:"terms"`
+	PaymentOptions []string `json:"paymentOptions" dynamodbav:"paymentOptions"`
+	LookbackDays   int      `json:"lookbackDays" dynamodbav:"lookbackDays"`
 }
 
 // DefaultExternalIDGraceDays leaves a month to update every stack after a rotation.
@@ -182,6 +192,39 @@ type SettingsPatch struct {
 	DefaultRegion       *string
 	CostSyncDefault     *bool
 	ExternalIDGraceDays *int
+	Recommendations     *RecommendationSettings
+}
+
+// MarshalJSON shows unset lists as empty ones (the defaults apply).
+func (r RecommendationSettings) MarshalJSON() ([]byte, error) {
+	type plain RecommendationSettings
+	if r.Terms == nil {
+		r.Terms = []string{}
+	}
+	if r.PaymentOptions == nil {
+		r.PaymentOptions = []string{}
+	}
+	return json.Marshal(plain(r))
+}
+
+func validRecommendationSettings(r RecommendationSettings) error {
+	for _, t := range r.Terms {
+		if t != "ONE_YEAR" && t != "THREE_YEARS" {
+			return validation.Field("settings.recommendations.terms", "%q is not a term: use ONE_YEAR or THREE_YEARS", t)
+		}
+	}
+	for _, p := range r.PaymentOptions {
+		if p != "NO_UPFRONT" && p != "PARTIAL_UPFRONT" && p != "ALL_UPFRONT" {
+			return validation.Field("settings.recommendations.paymentOptions", "%q is not a payment option: use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT", p)
+		}
+	}
+	if d := r.LookbackDays; d != 0 && d != 7 && d != 30 && d != 60 {
+		return validation.Field("settings.recommendations.lookbackDays", "Cost Explorer looks back 7, 30 or 60 days")
+	}
+	if len(r.Terms) > 2 || len(r.PaymentOptions) > 3 {
+		return validation.Field("settings.recommendations", "name each term and payment option once")
+	}
+	return nil
 }
 
 // UpdateSettings applies patch if the tenant's ETag is one of ifMatch ("*" matches any).
@@ -212,6 +255,19 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 			return Tenant{}, validation.Field("settings.externalIdGraceDays", "must be between 0 and %d days", MaxExternalIDGraceDays)
 		}
 		after.Settings.ExternalIDGraceDays = *p.ExternalIDGraceDays
+	}
+	if p.Recommendations != nil {
+		if err := validRecommendationSettings(*p.Recommendations); err != nil {
+			return Tenant{}, err
+		}
+		r := *p.Recommendations
+		if r.Terms == nil {
+			r.Terms = []string{}
+		}
+		if r.PaymentOptions == nil {
+			r.PaymentOptions = []string{}
+		}
+		after.Settings.Recommendations = r
 	}
 	changes := audit.Diff(&before.Settings, &after.Settings)
 	if len(changes) == 0 {

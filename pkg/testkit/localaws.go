@@ -112,3 +112,23 @@ func UniqueName(prefix string) string { return prefix + "-" + uniquePrefix() }
 func Organizations(t testing.TB, accountID string) *organizations.Client {
 	return organizations.NewFromConfig(LocalAWS(t).AccountConfig(accountID))
 }
+
+// NewOrganization creates an organization managed by managementID in the local AWS with n member accounts and
+// returns the members' IDs (moto gives each an OrganizationAccountAccessRole trusting the management account).
+func NewOrganization(t testing.TB, managementID string, n int) []string {
+	t.Helper()
+	org := Organizations(t, managementID)
+	if _, err := org.CreateOrganization(t.Context(), &organizations.CreateOrganizationInput{FeatureSet: "ALL"}); err != nil {
+		t.Fatalf("create organization: %v", err)
+	}
+	ids := make([]string, 0, n)
+	for i := range n {
+		out, err := org.CreateAccount(t.Context(), &organizations.CreateAccountInput{
+			AccountName: aws.String(fmt.Sprintf("member-%04d", i)), Email: aws.String(fmt.Sprintf("member-%04d@example.com", i))})
+		if err != nil {
+			t.Fatalf("create account: %v", err)
+		}
+		ids = append(ids, aws.ToString(out.CreateAccountStatus.AccountId))
+	}
+	return ids
+}

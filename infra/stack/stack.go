@@ -1,0 +1,577 @@
+// Package stack is Gangplank's CDK app: a main stack (API, functions, tables, template bucket, secrets, alarms) in
+// the platform's region, and one small stack per callback region (the topic customers' stacks notify, its
+// dead-letter queue and alarm), since a custom resource's ServiceToken must be in the customer stack's region.
+package stack
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/gangplank/gangplank/pkg/crossaccount"
+	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/onboarding"
+	"github.com/gangplank/gangplank/pkg/tables"
+)
+
+// Gangplank is the synthesized app's stacks and the constructs tests look at.
+type Gangplank struct {
+	Main      awscdk.Stack
+	Regional  map[string]awscdk.Stack
+	Functions map[string]awslambda.Function
+	Config    Config
+}
+
+// New adds Gangplank's stacks to app.
+func New(app awscdk.App, cfg Config) (*Gangplank, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	// Server access logs are delivered under a bucket policy, not the legacy LogDeliveryWrite ACL (which needs ACLs
+	// enabled on the log bucket).
+	app.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
+	env := func(region string) *awscdk.Environment {
+		e := &awscdk.Environment{Region: jsii.String(region)}
+		if cfg.Account != "" {
+			e.Account = jsii.String(cfg.Account)
+		}
+		return e
+	}
+	main := awscdk.NewStack(app, jsii.String(stackName(cfg.Prefix)), &awscdk.StackProps{Env: env(cfg.Region),
+		Description: jsii.String("Gangplank: connects customers' AWS accounts to the platform (API, functions, data)")})
+	g := &Gangplank{Main: main, Regional: map[string]awscdk.Stack{}, Functions: map[string]awslambda.Function{}, Config: cfg}
+	m := &mainStack{Gangplank: g, stack: main, cfg: cfg}
+	if err := m.build(); err != nil {
+		return nil, err
+	}
+	for _, region := range cfg.CallbackRegions {
+		rs := awscdk.NewStack(app, jsii.String(stackName(cfg.Prefix)+"-callback-"+region), &awscdk.StackProps{Env: env(region),
+			Description: jsii.String("Gangplank: the onboarding callback topic customers' stacks in " + region + " notify")})
+		rs.AddDependency(main, jsii.String("the callback function must exist before topics subscribe it"))
+		newCallbackRegion(rs, cfg, region)
+		g.Regional[region] = rs
+	}
+	stacks := []awscdk.Stack{main}
+	for _, region := range cfg.CallbackRegions {
+		stacks = append(stacks, g.Regional[region])
+	}
+	addNagChecks(app, stacks...)
+	return g, nil
+}
+
+func stackName(prefix string) string { return strings.ToUpper(prefix[:1]) + prefix[1:] }
+
+// Names shared by the main and the regional stacks (which cannot reference each other across regions).
+func callbackFunctionName(prefix string) string { return prefix + "-callback" }
+func callbackTopicName(prefix string) string    { return prefix + "-onboarding" }
+
+type mainStack struct {
+	*Gangplank
+	stack awscdk.Stack
+	cfg   Config
+
+	key         awskms.Key
+	tables      map[string]awsdynamodb.Table
+	cursorKey   awssecretsmanager.Secret
+	costQueue   awssqs.Queue
+	templateURL string
+	alarms      awssns.Topic
+	connector   awsiam.Role
+	api         awsapigatewayv2.HttpApi
+}
+
+func (m *mainStack) build() error {
+	s := m.stack
+	m.key = awskms.NewKey(s, jsii.String("DataKey"), &awskms.KeyProps{
+		Alias: jsii.String("alias/" + m.cfg.Prefix + "-data"), EnableKeyRotation: jsii.Bool(true),
+		Description:   jsii.String("Encrypts Gangplank's tables, secrets, queues and alarm topic"),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	m.buildTables()
+	m.cursorKey = awssecretsmanager.NewSecret(s, jsii.String("CursorKey"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("Signs Gangplank's pagination cursors (at least 32 bytes; every function shares it)"),
+		EncryptionKey: m.key,
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
+		},
+	})
+	m.buildTemplateBucket()
+	m.alarms = awssns.NewTopic(s, jsii.String("Alarms"), &awssns.TopicProps{
+		TopicName: jsii.String(m.cfg.Prefix + "-alarms"), MasterKey: m.key, EnforceSSL: jsii.Bool(true),
+	})
+	m.key.GrantEncryptDecrypt(awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil))
+	if m.cfg.AlarmEmail != "" {
+		m.alarms.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(m.cfg.AlarmEmail), nil))
+	}
+	m.costQueue = m.buildCostQueue()
+	if err := m.buildFunctions(); err != nil {
+		return err
+	}
+	m.buildConnector()
+	m.buildCostSync()
+	if err := m.buildAPI(); err != nil {
+		return err
+	}
+	m.allowCallbackTopics()
+	m.buildAlarms()
+	m.outputs()
+	return nil
+}
+
+// buildTables creates every table of pkg/tables, the definitions the local runtime uses too.
+func (m *mainStack) buildTables() {
+	m.tables = map[string]awsdynamodb.Table{}
+	attr := func(a tables.Attribute) *awsdynamodb.Attribute {
+		t := awsdynamodb.AttributeType_STRING
+		if a.Type == tables.Number {
+			t = awsdynamodb.AttributeType_NUMBER
+		}
+		return &awsdynamodb.Attribute{Name: jsii.String(a.Name), Type: t}
+	}
+	for _, def := range tables.All() {
+		props := &awsdynamodb.TableProps{
+			TableName:    jsii.String(m.cfg.Prefix + "-" + def.ID),
+			PartitionKey: attr(def.PartitionKey), BillingMode: awsdynamodb.BillingMode_PAY_PER_REQUEST,
+			PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
+			DeletionProtection:               jsii.Bool(true),
+			Encryption:                       awsdynamodb.TableEncryption_CUSTOMER_MANAGED, EncryptionKey: m.key,
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		}
+		if def.SortKey.Name != "" {
+			props.SortKey = attr(def.SortKey)
+		}
+		if def.TTLAttribute != "" {
+			props.TimeToLiveAttribute = jsii.String(def.TTLAttribute)
+		}
+		t := awsdynamodb.NewTable(m.stack, jsii.String("Table"+strings.ToUpper(def.ID[:1])+def.ID[1:]), props)
+		for _, ix := range def.Indexes {
+			gsi := &awsdynamodb.GlobalSecondaryIndexProps{IndexName: jsii.String(ix.Name), PartitionKey: attr(ix.PartitionKey),
+				ProjectionType: awsdynamodb.ProjectionType_ALL}
+			if ix.SortKey.Name != "" {
+				gsi.SortKey = attr(ix.SortKey)
+			}
+			if ix.Projection == tables.ProjectKeysOnly {
+				gsi.ProjectionType = awsdynamodb.ProjectionType_KEYS_ONLY
+			}
+			t.AddGlobalSecondaryIndex(gsi)
+		}
+		m.tables[def.ID] = t
+	}
+}
+
+// buildTemplateBucket holds the onboarding template customers' CloudFormation reads through quick-create links and
+// `create-stack --template-url`. Customers' accounts are unknown in advance, so the template prefix (and only it)
+// is world-readable; the template is public by nature (it is also in the docs). SSE-S3 rather than KMS: a
+// KMS-encrypted object could not be read by CloudFormation in customers' accounts.
+func (m *mainStack) buildTemplateBucket() {
+	s := m.stack
+	logs := awss3.NewBucket(s, jsii.String("TemplateAccessLogs"), &awss3.BucketProps{
+		Encryption: awss3.BucketEncryption_S3_MANAGED, EnforceSSL: jsii.Bool(true), Versioned: jsii.Bool(true),
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(), ObjectOwnership: awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	bucket := awss3.NewBucket(s, jsii.String("Templates"), &awss3.BucketProps{
+		Encryption: awss3.BucketEncryption_S3_MANAGED, EnforceSSL: jsii.Bool(true), Versioned: jsii.Bool(true),
+		BlockPublicAccess: awss3.NewBlockPublicAccess(&awss3.BlockPublicAccessOptions{
+			BlockPublicAcls: jsii.Bool(true), IgnorePublicAcls: jsii.Bool(true),
+			BlockPublicPolicy: jsii.Bool(false), RestrictPublicBuckets: jsii.Bool(false),
+		}),
+		ServerAccessLogsBucket: logs, ServerAccessLogsPrefix: jsii.String("templates/"),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("CustomersCloudFormationReadsTheOnboardingTemplate"), Effect: awsiam.Effect_ALLOW,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()}, Actions: jsii.Strings("s3:GetObject"),
+		Resources: jsii.Strings(*bucket.ArnForObjects(jsii.String("onboarding/*"))),
+	}))
+	prefix := "onboarding/" + onboarding.TemplateVersion + "/"
+	awss3deployment.NewBucketDeployment(s, jsii.String("OnboardingTemplate"), &awss3deployment.BucketDeploymentProps{
+		DestinationBucket: bucket, DestinationKeyPrefix: jsii.String(prefix),
+		Sources: &[]awss3deployment.ISource{awss3deployment.Source_Asset(jsii.String(filepath.Join(m.cfg.RepoRoot, "pkg/onboarding/templates")), nil)},
+		// Earlier template versions stay: stacks customers launched from them keep working and can be updated.
+		Prune: jsii.Bool(false), ContentType: jsii.String("application/x-yaml"),
+	})
+	m.templateURL = fmt.Sprintf("https://%s.s3.%s.amazonaws.com/%sonboarding.yaml", *bucket.BucketName(), *m.stack.Region(), prefix)
+}
+
+// function is one Lambda function: one folder under functions/.
+type function struct {
+	name        string
+	description string
+	memoryMB    float64
+	timeoutSec  float64
+	// reserved caps concurrency where it protects customers' APIs (STS in their accounts) and ours.
+	reserved float64
+	// async functions (SNS, schedules) get a dead-letter queue for events that fail every retry.
+	async bool
+}
+
+// functions is every Lambda Gangplank deploys; a test checks it names exactly the folders under functions/.
+var functions = []function{
+	{name: "api", description: "Gangplank's HTTP API (API Gateway HTTP API, payload v2)", memoryMB: 512, timeoutSec: 29},
+	// The callback verifies roles for up to 90 s (IAM propagation) and keeps 15 s to answer CloudFormation, well
+	// within the custom resource's 300 s ServiceTimeout.
+	{name: "callback", description: "Answers onboarding stacks' custom resources and reads their notifications (SNS)",
+		memoryMB: 256, timeoutSec: 120, reserved: 50, async: true},
+	// The scheduler only queries an index and sends messages.
+	{name: "costsync-scheduler", description: "Daily: enqueues every payer whose Cost Explorer recommendations are synced",
+		memoryMB: 256, timeoutSec: 120, async: true},
+	// A sync reads 12+ Cost Explorer pages and writes a few hundred items for a large organization; the queue's
+	// visibility timeout is six times this.
+	{name: "costsync-worker", description: "Syncs one payer's Cost Explorer recommendations per message (SQS)",
+		memoryMB: 512, timeoutSec: 300, reserved: 5},
+}
+
+// Functions lists the names of the functions the stack deploys.
+func Functions() []string {
+	var names []string
+	for _, f := range functions {
+		names = append(names, f.name)
+	}
+	return names
+}
+
+func (m *mainStack) buildFunctions() error {
+	s := m.stack
+	for _, f := range functions {
+		dir, err := BuildFunction(m.cfg.RepoRoot, m.cfg.BuildDir, f.name)
+		if err != nil {
+			return err
+		}
+		logs := awslogs.NewLogGroup(s, jsii.String("Logs-"+f.name), &awslogs.LogGroupProps{
+			LogGroupName: jsii.String("/aws/lambda/" + m.cfg.Prefix + "-" + f.name), Retention: awslogs.RetentionDays_THREE_MONTHS,
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		})
+		props := &awslambda.FunctionProps{
+			FunctionName: jsii.String(m.cfg.Prefix + "-" + f.name), Description: jsii.String(f.description),
+			Runtime: awslambda.Runtime_PROVIDED_AL2023(), Architecture: awslambda.Architecture_ARM_64(),
+			Handler: jsii.String("bootstrap"), Code: awslambda.Code_FromAsset(jsii.String(dir), nil),
+			MemorySize: jsii.Number(f.memoryMB), Timeout: awscdk.Duration_Seconds(jsii.Number(f.timeoutSec)),
+			LoggingFormat: awslambda.LoggingFormat_JSON, LogGroup: logs, Tracing: awslambda.Tracing_ACTIVE,
+			Environment: m.environment(),
+		}
+		if f.reserved > 0 {
+			props.ReservedConcurrentExecutions = jsii.Number(f.reserved)
+		}
+		if f.async {
+			dlq := awssqs.NewQueue(s, jsii.String("DeadLetters-"+f.name), &awssqs.QueueProps{
+				QueueName: jsii.String(m.cfg.Prefix + "-" + f.name + "-dlq"), EncryptionMasterKey: m.key,
+				Encryption: awssqs.QueueEncryption_KMS, EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+			})
+			props.DeadLetterQueue, props.DeadLetterQueueEnabled = dlq, jsii.Bool(true)
+			props.RetryAttempts = jsii.Number(2)
+			m.alarm("DeadLetters-"+f.name, dlq.MetricApproximateNumberOfMessagesVisible(nil),
+				f.name+" has events that failed every retry: read them from "+m.cfg.Prefix+"-"+f.name+"-dlq")
+		}
+		fn := awslambda.NewFunction(s, jsii.String("Fn-"+f.name), props)
+		for _, t := range m.tables {
+			t.GrantReadWriteData(fn)
+		}
+		m.cursorKey.GrantRead(fn, nil)
+		m.Functions[f.name] = fn
+	}
+	return nil
+}
+
+// environment is what platform.LoadConfig reads, for every function.
+func (m *mainStack) environment() *map[string]*string {
+	env := map[string]*string{
+		"CURSOR_KEY_SECRET_ARN":      m.cursorKey.SecretArn(),
+		"ONBOARDING_TEMPLATE_URL":    jsii.String(m.templateURL),
+		"CALLBACK_TOPIC_ARN_PATTERN": jsii.String(fmt.Sprintf("arn:aws:sns:{region}:%s:%s", *awscdk.Aws_ACCOUNT_ID(), callbackTopicName(m.cfg.Prefix))),
+		"PLATFORM_PRINCIPAL_ARN":     jsii.String(m.connectorARN()),
+		"CONNECTOR_ROLE_ARN":         jsii.String(m.connectorARN()),
+		"TENANT_CLAIM":               jsii.String(m.tenantClaim()),
+		"ROLE_CLAIM":                 jsii.String(m.roleClaim()),
+		"COSTSYNC_QUEUE_URL":         m.costQueue.QueueUrl(),
+	}
+	for _, def := range tables.All() {
+		env[def.EnvVar] = m.tables[def.ID].TableName()
+	}
+	return &env
+}
+
+// connectorARN is known before the role exists: customers' trust policies name it, and it must never change.
+func (m *mainStack) connectorARN() string {
+	return fmt.Sprintf("arn:aws:iam::%s:role/%s", *awscdk.Aws_ACCOUNT_ID(), m.connectorName())
+}
+
+func (m *mainStack) connectorName() string { return m.cfg.Prefix + "-platform-connector" }
+
+func (m *mainStack) tenantClaim() string {
+	switch {
+	case m.cfg.TenantClaim != "":
+		return m.cfg.TenantClaim
+	case m.cfg.cognito():
+		return "custom:tenant_id"
+	}
+	return "tenant_id"
+}
+
+func (m *mainStack) roleClaim() string {
+	switch {
+	case m.cfg.RoleClaim != "":
+		return m.cfg.RoleClaim
+	case m.cfg.cognito():
+		return "custom:role"
+	}
+	return "role"
+}
+
+// buildConnector is the one principal customers' roles trust. Its only permission is sts:AssumeRole on roles named
+// Gangplank*; only Gangplank's functions may assume it. It is retained on stack deletion: customers' trust
+// policies name it, and a re-created role would not match them.
+func (m *mainStack) buildConnector() {
+	var principals []awsiam.IPrincipal
+	for _, name := range Functions() {
+		principals = append(principals, m.Functions[name].Role())
+	}
+	m.connector = awsiam.NewRole(m.stack, jsii.String("Connector"), &awsiam.RoleProps{
+		RoleName:           jsii.String(m.connectorName()),
+		Description:        jsii.String("Gangplank's connector: the principal customers' roles trust (with their External ID)"),
+		AssumedBy:          awsiam.NewCompositePrincipal(principals...),
+		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{"AssumeGangplankRolesOnly": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
+			Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings("sts:AssumeRole"),
+				Resources: jsii.Strings("arn:aws:iam::*:role/" + crossaccount.RolePrefix + "*"),
+			})},
+		})},
+	})
+	m.connector.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+	for _, name := range Functions() {
+		m.Functions[name].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings("sts:AssumeRole"), Resources: jsii.Strings(m.connectorARN()),
+		}))
+	}
+}
+
+// buildAPI is the HTTP API: one route per operation of the OpenAPI document, each with the JWT authorizer except
+// the document's public ones (security: []); API Gateway answers anything else 404 before a Lambda runs.
+func (m *mainStack) buildAPI() error {
+	s := m.stack
+	issuer, audience := m.cfg.JWTIssuer, m.cfg.JWTAudience
+	if m.cfg.cognito() {
+		pool, client := m.buildUserPool()
+		issuer = fmt.Sprintf("https://cognito-idp.%s.amazonaws.com/%s", *s.Region(), *pool.UserPoolId())
+		audience = []string{*client.UserPoolClientId()}
+	}
+	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Jwt"), jsii.String(issuer),
+		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(audience...)})
+	cors := &awsapigatewayv2.CorsPreflightOptions{
+		AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "If-Match", "Idempotency-Key"),
+		ExposeHeaders: jsii.Strings("ETag", "Retry-After", "Location"),
+		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
+			awsapigatewayv2.CorsHttpMethod_PATCH, awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_DELETE},
+		MaxAge: awscdk.Duration_Hours(jsii.Number(1)),
+	}
+	props := &awsapigatewayv2.HttpApiProps{ApiName: jsii.String(m.cfg.Prefix), CreateDefaultStage: jsii.Bool(false)}
+	if len(m.cfg.WebOrigins) > 0 {
+		cors.AllowOrigins = jsii.Strings(m.cfg.WebOrigins...)
+		props.CorsPreflight = cors
+	}
+	m.api = awsapigatewayv2.NewHttpApi(s, jsii.String("Api"), props)
+	accessLogs := awslogs.NewLogGroup(s, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention: awslogs.RetentionDays_ONE_YEAR, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	format, _ := jsonString(map[string]string{
+		"requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "time": "$context.requestTime",
+		"method": "$context.httpMethod", "route": "$context.routeKey", "status": "$context.status",
+		"latencyMs": "$context.responseLatency", "integrationError": "$context.integrationErrorMessage",
+		"authorizerError": "$context.authorizer.error", "sub": "$context.authorizer.claims.sub",
+	})
+	awsapigatewayv2.NewCfnStage(s, jsii.String("DefaultStage"), &awsapigatewayv2.CfnStageProps{
+		ApiId: m.api.ApiId(), StageName: jsii.String("$default"), AutoDeploy: jsii.Bool(true),
+		AccessLogSettings: &awsapigatewayv2.CfnStage_AccessLogSettingsProperty{DestinationArn: accessLogs.LogGroupArn(), Format: jsii.String(format)},
+		DefaultRouteSettings: &awsapigatewayv2.CfnStage_RouteSettingsProperty{
+			ThrottlingRateLimit: jsii.Number(m.cfg.ThrottleRate), ThrottlingBurstLimit: jsii.Number(m.cfg.ThrottleBurst),
+			DetailedMetricsEnabled: jsii.Bool(true),
+		},
+	})
+	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiHandler"), m.Functions["api"],
+		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0()})
+	routes, err := Routes()
+	if err != nil {
+		return err
+	}
+	for _, r := range routes {
+		opts := &awsapigatewayv2.AddRoutesOptions{Path: jsii.String(r.Path), Methods: &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
+			Integration: integration}
+		if !r.Public {
+			opts.Authorizer = authorizer
+		}
+		added := m.api.AddRoutes(opts)
+		if r.Public {
+			for _, route := range *added {
+				cdknag.NagSuppressions_AddResourceSuppressions(route, &[]*cdknag.NagPackSuppression{
+					finding("AwsSolutions-APIG4", "Public by design in the OpenAPI document (security: []): "+r.Method+" "+r.Path+" serves no tenant data.")}, jsii.Bool(true))
+			}
+		}
+	}
+	return nil
+}
+
+// Route is one API operation as API Gateway routes it.
+type Route struct {
+	Method, Path string
+	Public       bool
+}
+
+// Routes reads the operations of the OpenAPI document the handler serves.
+func Routes() ([]Route, error) {
+	doc, err := httpapi.LoadOpenAPI()
+	if err != nil {
+		return nil, err
+	}
+	var routes []Route
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			public := op.Security != nil && len(*op.Security) == 0
+			routes = append(routes, Route{Method: method, Path: path, Public: public})
+		}
+	}
+	sort.Slice(routes, func(i, j int) bool {
+		return routes[i].Path+routes[i].Method < routes[j].Path+routes[j].Method
+	})
+	return routes, nil
+}
+
+// buildUserPool is the default identity provider: users carry their tenant and role as custom attributes that
+// only the platform (an admin API, not the user) can set.
+func (m *mainStack) buildUserPool() (awscognito.UserPool, awscognito.UserPoolClient) {
+	pool := awscognito.NewUserPool(m.stack, jsii.String("Users"), &awscognito.UserPoolProps{
+		UserPoolName: jsii.String(m.cfg.Prefix + "-users"), SelfSignUpEnabled: jsii.Bool(false),
+		SignInAliases: &awscognito.SignInAliases{Email: jsii.Bool(true)},
+		PasswordPolicy: &awscognito.PasswordPolicy{MinLength: jsii.Number(12), RequireDigits: jsii.Bool(true),
+			RequireLowercase: jsii.Bool(true), RequireUppercase: jsii.Bool(true), RequireSymbols: jsii.Bool(true)},
+		Mfa: awscognito.Mfa_REQUIRED, MfaSecondFactor: &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		FeaturePlan:                  awscognito.FeaturePlan_PLUS,
+		StandardThreatProtectionMode: awscognito.StandardThreatProtectionMode_FULL_FUNCTION,
+		CustomAttributes: &map[string]awscognito.ICustomAttribute{
+			"tenant_id": awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(false), MaxLen: jsii.Number(64)}),
+			"role":      awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true), MaxLen: jsii.Number(16)}),
+		},
+		AccountRecovery: awscognito.AccountRecovery_EMAIL_ONLY, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	// Users may read but never write their tenant and role.
+	readable := awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true)}).
+		WithCustomAttributes(jsii.String("tenant_id"), jsii.String("role"))
+	writable := awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true)})
+	client := pool.AddClient(jsii.String("Web"), &awscognito.UserPoolClientOptions{
+		AuthFlows:      &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		ReadAttributes: readable, WriteAttributes: writable, GenerateSecret: jsii.Bool(false),
+		IdTokenValidity: awscdk.Duration_Hours(jsii.Number(1)), PreventUserExistenceErrors: jsii.Bool(true),
+	})
+	awscdk.NewCfnOutput(m.stack, jsii.String("UserPoolId"), &awscdk.CfnOutputProps{Value: pool.UserPoolId()})
+	awscdk.NewCfnOutput(m.stack, jsii.String("UserPoolClientId"), &awscdk.CfnOutputProps{Value: client.UserPoolClientId()})
+	return pool, client
+}
+
+// allowCallbackTopics lets each region's callback topic invoke the callback function (the subscriptions live in
+// the regional stacks, with their dead-letter queues).
+func (m *mainStack) allowCallbackTopics() {
+	fn := m.Functions["callback"]
+	for _, region := range m.cfg.CallbackRegions {
+		awslambda.NewCfnPermission(m.stack, jsii.String("CallbackFrom-"+region), &awslambda.CfnPermissionProps{
+			Action: jsii.String("lambda:InvokeFunction"), FunctionName: fn.FunctionArn(), Principal: jsii.String("sns.amazonaws.com"),
+			SourceArn: jsii.String(fmt.Sprintf("arn:aws:sns:%s:%s:%s", region, *awscdk.Aws_ACCOUNT_ID(), callbackTopicName(m.cfg.Prefix))),
+		})
+	}
+}
+
+func (m *mainStack) buildAlarms() {
+	for _, name := range Functions() {
+		fn := m.Functions[name]
+		m.alarm("Errors-"+name, fn.MetricErrors(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}),
+			"the "+name+" function failed")
+		m.alarm("Throttles-"+name, fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}),
+			"the "+name+" function was throttled")
+	}
+	m.alarm("Api5xx", m.api.MetricServerError(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}),
+		"the API answered 5xx")
+}
+
+// alarm fires when metric's sum exceeds zero in a period, notifying the alarm topic.
+func (m *mainStack) alarm(id string, metric awscloudwatch.IMetric, what string) {
+	alarmOn(m.stack, m.alarms, id, metric, what)
+}
+
+func alarmOn(scope constructs.Construct, topic awssns.ITopic, id string, metric awscloudwatch.IMetric, what string) {
+	a := awscloudwatch.NewAlarm(scope, jsii.String("Alarm-"+id), &awscloudwatch.AlarmProps{
+		Metric: metric, Threshold: jsii.Number(0), EvaluationPeriods: jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING, AlarmDescription: jsii.String("Gangplank: " + what),
+	})
+	a.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+}
+
+func (m *mainStack) outputs() {
+	out := func(id string, v *string) {
+		awscdk.NewCfnOutput(m.stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v})
+	}
+	out("ApiUrl", m.api.ApiEndpoint())
+	out("ConnectorRoleArn", m.connector.RoleArn())
+	out("OnboardingTemplateUrl", jsii.String(m.templateURL))
+	out("AlarmTopicArn", m.alarms.TopicArn())
+}
+
+// buildCostQueue is the queue of payers to sync: the scheduler and the API's on-demand syncs send, the worker
+// consumes; a payer whose sync fails five times lands in the dead-letter queue (alarmed).
+func (m *mainStack) buildCostQueue() awssqs.Queue {
+	dlq := awssqs.NewQueue(m.stack, jsii.String("CostSyncDeadLetters"), &awssqs.QueueProps{
+		QueueName: jsii.String(m.cfg.Prefix + "-costsync-dlq"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
+		EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	m.alarm("CostSyncDeadLetters", dlq.MetricApproximateNumberOfMessagesVisible(nil),
+		"a payer's cost sync failed five times: read it from "+m.cfg.Prefix+"-costsync-dlq")
+	return awssqs.NewQueue(m.stack, jsii.String("CostSync"), &awssqs.QueueProps{
+		QueueName: jsii.String(m.cfg.Prefix + "-costsync"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
+		EnforceSSL: jsii.Bool(true), VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * 300)),
+		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(5)},
+	})
+}
+
+// buildCostSync wires the daily schedule, the queue and the worker. The worker's concurrency is capped (reserved
+// concurrency and the event source's maximum): Cost Explorer allows few requests per second per account, and the
+// schedule should drain steadily rather than throttle itself.
+func (m *mainStack) buildCostSync() {
+	m.costQueue.GrantSendMessages(m.Functions["costsync-scheduler"])
+	m.costQueue.GrantSendMessages(m.Functions["api"])
+	m.Functions["costsync-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.costQueue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(5),
+	}))
+	awsscheduler.NewSchedule(m.stack, jsii.String("DailyCostSync"), &awsscheduler.ScheduleProps{
+		Description: jsii.String("Daily Cost Explorer recommendations sync (06:00 UTC, after Cost Explorer's daily refresh)"),
+		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("6")}),
+		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["costsync-scheduler"], &awsschedulertargets.ScheduleTargetBaseProps{
+			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
+		}),
+	})
+}

@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/awsid"
+	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/validation"
+)
+
+func (a *API) costRoutes() []route {
+	return []route{
+		{method: http.MethodPost, pattern: "/v1/accounts/{accountId}/recommendations/sync", write: true, handle: a.syncRecommendations},
+		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/recommendations", handle: a.accountRecommendations},
+		{method: http.MethodGet, pattern: "/v1/recommendations", handle: a.tenantRecommendations},
+		{method: http.MethodPut, pattern: "/v1/accounts/{accountId}/commitment", write: true, handle: a.putCommitment},
+		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/commitment", handle: a.getCommitment},
+	}
+}
+
+func accountParam(r *http.Request) (string, error) {
+	id := r.PathValue("accountId")
+	if _, err := awsid.ParseAccountID(id); err != nil {
+		return "", accounts.ErrNotFound
+	}
+	return id, nil
+}
+
+func (a *API) syncRecommendations(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	if err := a.cfg.CostSync.RequestSync(r.Context(), p.TenantID, id); err != nil {
+		return err
+	}
+	st, err := a.cfg.CostSync.Store.Status(r.Context(), p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, map[string]any{"accountId": id, "sync": st})
+}
+
+func filterFrom(r *http.Request, extra ...string) (costsync.Filter, map[string]string, error) {
+	params, err := queryParams(r, append([]string{"service", "term", "paymentOption"}, extra...)...)
+	if err != nil {
+		return costsync.Filter{}, nil, err
+	}
+	return costsync.Filter{Service: params["service"], Term: params["term"], PaymentOption: params["paymentOption"]}, params, nil
+}
+
+func (a *API) accountRecommendations(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	f, _, err := filterFrom(r)
+	if err != nil {
+		return err
+	}
+	out, err := a.cfg.CostSync.AccountRecommendations(r.Context(), p.TenantID, id, f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+const (
+	defaultRecommendationsPage = 50
+	maxRecommendationsPage     = 500
+	recommendationsScope       = "recommendations"
+)
+
+func (a *API) tenantRecommendations(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	f, params, err := filterFrom(r, "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(params, defaultRecommendationsPage, maxRecommendationsPage)
+	if err != nil {
+		return err
+	}
+	// The cursor is a signed offset, bound to the tenant and the filter, so it cannot be replayed elsewhere.
+	scope := recommendationsScope + "|" + p.TenantID + "|" + f.Service + "|" + f.Term + "|" + f.PaymentOption
+	offset := 0
+	if c := params["cursor"]; c != "" {
+		k, err := a.cfg.Cursors.Decode(scope, c)
+		if err != nil {
+			return err
+		}
+		if n, ok := k["offset"].(*types.AttributeValueMemberS); ok {
+			offset, _ = strconv.Atoi(n.Value)
+		}
+	}
+	page, err := a.cfg.CostSync.TenantRecommendations(r.Context(), p.TenantID, f, offset, limit)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"totals": page.Totals, "items": page.Items}
+	if page.Next > 0 {
+		next, err := a.cfg.Cursors.Encode(scope, map[string]types.AttributeValue{"offset": &types.AttributeValueMemberS{Value: strconv.Itoa(page.Next)}})
+		if err != nil {
+			return err
+		}
+		out["nextCursor"] = next
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// CommitmentRequest is the body of PUT /v1/accounts/{accountId}/commitment.
+type CommitmentRequest struct {
+	Amount   float64 `json:"amount"`
+	Currency string  `json:"currency"`
+	Start    string  `json:"start"`
+	End      string  `json:"end"`
+}
+
+func (a *API) putCommitment(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	var req CommitmentRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	start, err1 := time.Parse("2006-01-02", req.Start)
+	end, err2 := time.Parse("2006-01-02", req.End)
+	var fields []validation.FieldError
+	if err1 != nil {
+		fields = append(fields, validation.FieldError{Field: "start", Message: "a date such as 2026-01-01"})
+	}
+	if err2 != nil {
+		fields = append(fields, validation.FieldError{Field: "end", Message: "a date such as 2028-12-31"})
+	}
+	if len(fields) > 0 {
+		return &validation.Error{Fields: fields}
+	}
+	c, err := a.cfg.CostSync.SetCommitment(r.Context(), p.TenantID, id, costsync.CommitmentInput{Amount: req.Amount, Currency: req.Currency, Start: start, End: end})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (a *API) getCommitment(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	rep, err := a.cfg.CostSync.CommitmentReport(r.Context(), p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
+}
