@@ -136,6 +136,9 @@ func (m *mainStack) build() error {
 	}
 	m.buildConnector()
 	m.buildCostSync()
+	if err := m.buildStateMachine(); err != nil {
+		return err
+	}
 	if err := m.buildAPI(); err != nil {
 		return err
 	}

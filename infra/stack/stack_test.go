@@ -478,3 +478,55 @@ func TestCostSyncWiring(t *testing.T) {
 		t.Errorf("cost sync queue = %v", queue)
 	}
 }
+
+// TestStateMachineIffDefinition: the bulk-activation workflow is deployed exactly when the repository has its
+// definition, with every event logged, tracing, the substitutions it uses and no others, and its ARN handed to the
+// functions that start it.
+func TestStateMachineIffDefinition(t *testing.T) {
+	s := synth(t)
+	machines := s.main.resources("AWS::StepFunctions::StateMachine")
+	definition, err := os.ReadFile(filepath.Join(repoRoot, stack.StateMachineFile))
+	exists := err == nil
+	if exists != (len(machines) == 1) || len(machines) > 1 {
+		t.Fatalf("%s exists: %v; state machines: %d", stack.StateMachineFile, exists, len(machines))
+	}
+	for name, fn := range s.main.resources("AWS::Lambda::Function") {
+		vars, _ := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if _, told := vars[stack.StateMachineEnv]; told && !exists {
+			t.Errorf("%s is told about a workflow that is not deployed", name)
+		}
+	}
+	for _, p := range machines {
+		logging := p["LoggingConfiguration"].(map[string]any)
+		if logging["Level"] != "ALL" || logging["Destinations"] == nil || js(p["TracingConfiguration"]) != `{"Enabled":true}` || p["StateMachineType"] != "STANDARD" {
+			t.Errorf("state machine = %s", js(p))
+		}
+		var got []string
+		for k := range p["DefinitionSubstitutions"].(map[string]any) {
+			got = append(got, k)
+		}
+		sort.Strings(got)
+		if want := stack.Substitutions(definition); js(got) != js(want) {
+			t.Errorf("substitutions %v, the definition uses %v", got, want)
+		}
+		for _, fn := range []string{"api", "callback"} {
+			vars := s.main.resources("AWS::Lambda::Function")
+			var found bool
+			for _, props := range vars {
+				if props["FunctionName"] == "gangplank-"+fn {
+					_, found = props["Environment"].(map[string]any)["Variables"].(map[string]any)[stack.StateMachineEnv]
+				}
+			}
+			if !found {
+				t.Errorf("%s starts the workflow but has no %s", fn, stack.StateMachineEnv)
+			}
+		}
+	}
+}
+
+func TestSubstitutions(t *testing.T) {
+	got := stack.Substitutions([]byte(`{"a":"${ActivationFunctionArn}","b":"${AccountsTableName}","c":"${ActivationFunctionArn}","d":"$.x"}`))
+	if js(got) != `["AccountsTableName","ActivationFunctionArn"]` {
+		t.Errorf("Substitutions = %v", got)
+	}
+}
