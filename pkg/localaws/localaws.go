@@ -80,6 +80,7 @@ type Env struct {
 	trust        *trustEnforcer
 	cfn          *cfnEmulator
 	ce           *costExplorer
+	lambdas      lambdas
 	invocations  invocations
 }
 
@@ -152,6 +153,10 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	if err := waitReady(ctx, motoURL, timeout, exited); err != nil {
 		e.Stop()
 		return nil, fmt.Errorf("moto_server did not start: %w\n%s", err, tail.String())
+	}
+	if err := e.enableStepFunctions(ctx); err != nil {
+		e.Stop()
+		return nil, fmt.Errorf("enable Step Functions: %w", err)
 	}
 	return e, nil
 }

@@ -157,9 +157,48 @@ def _fix_cloudformation_role_updates():
     role_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
+def _fix_stepfunctions_executions():
+    """Step Functions (execute_state_machine mode): every StartExecution after the first fails with "cannot pickle
+    '_thread.RLock'" (getmoto/moto#10077): the deep copy of the state machine reaches earlier executions through its
+    executions list and its backend. Copy the machine without them. And an unnamed execution gets an ARN ending in
+    ":None", so a second one collides: name it as AWS does, with a UUID."""
+    import uuid
+
+    import moto.stepfunctions.parser.models as parser_models
+
+    real_copy = parser_models.copy
+
+    class _MachineCopy:
+        @staticmethod
+        def deepcopy(value, memo=None):
+            if hasattr(value, "executions") and hasattr(value, "backend"):
+                saved = (value.executions, value.backend)
+                value.executions, value.backend = [], None
+                try:
+                    clone = real_copy.deepcopy(value, memo)
+                finally:
+                    value.executions, value.backend = saved
+                clone.executions, clone.backend = [], saved[1]
+                return clone
+            return real_copy.deepcopy(value, memo)
+
+        def __getattr__(self, name):
+            return getattr(real_copy, name)
+
+    parser_models.copy = _MachineCopy()
+    backend = parser_models.StepFunctionsParserBackend
+    original = backend.start_execution
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+    backend.start_execution = start_execution
+
+
 _fix_dynamodb_transaction_snapshots()
 _fix_cloudformation_novalue_in_lists()
 _fix_cloudformation_role_updates()
+_fix_stepfunctions_executions()
 
 if __name__ == "__main__":
     main(sys.argv[1:])
