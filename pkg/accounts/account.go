@@ -123,8 +123,10 @@ type Membership struct {
 	JoinedAt     *time.Time `json:"joinedAt,omitempty" dynamodbav:"joinedAt,omitempty"`
 	ParentID     string     `json:"parentId" dynamodbav:"parentId"`
 	// Path is the OU path from the root, by name ("Root/Workloads/Prod").
-	Path   string     `json:"path" dynamodbav:"path"`
-	LeftAt *time.Time `json:"leftAt,omitempty" dynamodbav:"leftAt,omitempty"`
+	Path string `json:"path" dynamodbav:"path"`
+	// AncestorIDs are the ids from the root down to the parent ("r-ab12/ou-ab12-1/ou-ab12-2"), for OU filters.
+	AncestorIDs string     `json:"ancestorIds" dynamodbav:"ancestorIds"`
+	LeftAt      *time.Time `json:"leftAt,omitempty" dynamodbav:"leftAt,omitempty"`
 }
 
 // Membership statuses beyond Organizations' own.

@@ -101,6 +101,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	RegisterActivation(env, prov, services)
 	// The callback function, subscribed to the callback topic of every region as the CDK stack subscribes it.
 	for region, topic := range prov.TopicARNs {
 		if _, err := env.SubscribeLambda(ctx, localaws.SNSSubscription{TopicARN: topic, Name: "callback-" + region,

@@ -5,7 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/gangplank/gangplank/pkg/activation"
+	"github.com/gangplank/gangplank/statemachines"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -29,6 +33,9 @@ type Provisioned struct {
 	TemplateBucket string
 	// TopicARNs maps each served region to its callback topic.
 	TopicARNs map[string]string
+	// ActivationFunction is the name under which the bulk activation task function must be registered
+	// (RegisterActivation does it).
+	ActivationFunction string
 }
 
 // Provision creates in the local AWS what the CDK stack creates in the cloud: the tables, the connector role (the
@@ -67,7 +74,17 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 		return Provisioned{}, fmt.Errorf("upload the onboarding template: %w", err)
 	}
 
+	p.ActivationFunction = prefix + "-activation"
+	definition := statemachines.Substitute(statemachines.BulkActivation, map[string]string{
+		"ActivationFunctionArn": fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localaws.Region, localaws.PlatformAccountID, p.ActivationFunction)})
+	sm, err := sfn.NewFromConfig(awsCfg).CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(prefix + "-bulk-activation"),
+		Definition: aws.String(definition), RoleArn: aws.String(role)})
+	if err != nil {
+		return Provisioned{}, fmt.Errorf("create the bulk activation state machine: %w", err)
+	}
+
 	p.Config = platform.Config{
+		StateMachineARN:  aws.ToString(sm.StateMachineArn),
 		Tables:           names,
 		ConnectorRoleARN: role,
 		Onboarding: onboarding.Config{
@@ -105,3 +122,14 @@ func createConnectorRole(ctx context.Context, client *iam.Client, name string) (
 
 // LocalRegions are the regions the local platform serves: every region Gangplank supports.
 func LocalRegions() []string { return awsid.Regions() }
+
+// RegisterActivation serves the bulk activation workflow's task function in-process, as Lambda does in the cloud.
+func RegisterActivation(env *localaws.Env, p Provisioned, s *platform.Services) {
+	env.RegisterLambda(p.ActivationFunction, 5*time.Minute, func(ctx context.Context, payload json.RawMessage) (any, error) {
+		var b activation.Batch
+		if err := json.Unmarshal(payload, &b); err != nil {
+			return nil, err
+		}
+		return s.Activation.Handle(ctx, b)
+	})
+}

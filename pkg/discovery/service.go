@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -202,8 +203,10 @@ func inScope(t Tree, m Member, d accounts.Discovery) bool {
 }
 
 func membership(t Tree, m Member) *accounts.Membership {
+	up := t.ancestors(m.ParentID)
+	slices.Reverse(up)
 	return &accounts.Membership{Name: m.Name, Email: m.Email, Status: m.Status, JoinedMethod: m.JoinedMethod,
-		JoinedAt: m.JoinedAt, ParentID: m.ParentID, Path: t.OUs[m.ParentID].Path}
+		JoinedAt: m.JoinedAt, ParentID: m.ParentID, Path: t.OUs[m.ParentID].Path, AncestorIDs: strings.Join(up, "/")}
 }
 
 // apply brings the tenant's accounts in step with the tree: one transaction per new account, one per changed one,
@@ -316,7 +319,7 @@ func (s *Service) update(ctx context.Context, tenantID, id string, want *account
 
 func sameMembership(a, b accounts.Membership) bool {
 	return a.Name == b.Name && a.Email == b.Email && a.Status == b.Status && a.JoinedMethod == b.JoinedMethod &&
-		a.ParentID == b.ParentID && a.Path == b.Path && a.LeftAt == nil
+		a.ParentID == b.ParentID && a.Path == b.Path && a.AncestorIDs == b.AncestorIDs && a.LeftAt == nil
 }
 
 // linked lists the tenant's accounts under the management account (one Query a page).

@@ -6,6 +6,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
@@ -38,6 +39,7 @@ type Config struct {
 	Onboarding *onboarding.Service
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
+	Activation *activation.Service
 	// Cursors signs the offsets of listings that are not DynamoDB pages.
 	Cursors       *cursor.Signer
 	Authenticator auth.Authenticator
@@ -63,7 +65,7 @@ type route struct {
 // New builds the API.
 func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
-	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes(), a.discoveryRoutes())
+	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes(), a.discoveryRoutes(), a.activationRoutes())
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.pattern, a.serve(rt))
 	}

@@ -15,6 +15,8 @@ func TestTenantIsolation(t *testing.T) {
 	f.mustCreate(t, account("Payer", "111111111111", "management"))
 	f.mustCreate(t, account("Dev", "222222222222", "linked", "managementAccountId", "111111111111"))
 	acmeCursor := f.do(t, http.MethodGet, "/v1/accounts?limit=1", f.admin, nil).Map(t)["nextCursor"].(string)
+	// acme's activation id is derived from its request: globex cannot reach it even knowing it.
+	acmeActivation := "act-000000000000000000000000"
 	before := f.snapshot(t)
 
 	tests := []struct {
@@ -61,6 +63,12 @@ func TestTenantIsolation(t *testing.T) {
 		{name: "acme's organization", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/organization"}, status: 404},
 		{name: "acme's discovery settings", req: testkit.Request{Method: "PUT", Path: "/v1/accounts/111111111111/discovery/settings",
 			Body: map[string]any{"autoEnroll": true}}, status: 404},
+		{name: "activate acme's accounts", req: testkit.Request{Method: "POST", Path: "/v1/accounts/111111111111/activations",
+			Body: map[string]any{"all": true}}, status: 404},
+		{name: "activations", req: testkit.Request{Method: "GET", Path: "/v1/activations"}, status: 200,
+			check: func(t *testing.T, r *testkit.Response) { wantNoItems(t, r) }},
+		{name: "acme's activation", req: testkit.Request{Method: "GET", Path: "/v1/activations/" + acmeActivation}, status: 404},
+		{name: "cancel acme's activation", req: testkit.Request{Method: "DELETE", Path: "/v1/activations/" + acmeActivation}, status: 404},
 		{name: "audit trail", req: testkit.Request{Method: "GET", Path: "/v1/audit"}, status: 200,
 			check: func(t *testing.T, r *testkit.Response) {
 				if strings.Contains(string(r.Body), "111111111111") || strings.Contains(string(r.Body), "acme") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"log/slog"
@@ -137,6 +138,16 @@ func problemFor(err error) Problem {
 		p := problem(http.StatusTooManyRequests, "sync-rate-limited", "A sync was requested moments ago", err.Error())
 		p.Extra = map[string]any{"retryAfterSeconds": int(limited.RetryAfter.Seconds()) + 1}
 		return p
+	case errors.Is(err, activation.ErrNotFound):
+		return problem(http.StatusNotFound, "not-found", "Activation not found", err.Error())
+	case errors.Is(err, activation.ErrNothingSelected):
+		return problem(http.StatusUnprocessableEntity, "nothing-selected", "No account to activate", err.Error())
+	case errors.Is(err, activation.ErrNotManagement):
+		return problem(http.StatusUnprocessableEntity, "not-a-management-account", "Not a management account", err.Error())
+	case errors.Is(err, activation.ErrManagementNotActive):
+		return problem(http.StatusConflict, "not-connected", "The account is not connected yet", err.Error())
+	case errors.Is(err, activation.ErrNotConfigured):
+		return problem(http.StatusServiceUnavailable, "not-configured", "Bulk activation is not configured", err.Error())
 	case errors.Is(err, discovery.ErrNotManagement):
 		return problem(http.StatusUnprocessableEntity, "not-a-management-account", "Not a management account", err.Error())
 	case errors.Is(err, discovery.ErrNotActive):

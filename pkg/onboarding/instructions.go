@@ -74,6 +74,14 @@ func (c Config) build(in linkInput) (Instructions, error) {
 	if roleName == "" {
 		roleName = DefaultRoleName
 	}
+	// Management accounts are set up for bulk activation (their role may assume the member access role of their
+	// own organization's accounts, and nothing else), with the member role their discovery settings name.
+	if a.Type == accounts.Management {
+		in.BulkActivation = true
+		if in.MemberAccessRole == "" && a.Discovery != nil {
+			in.MemberAccessRole = a.Discovery.MemberRoleName
+		}
+	}
 	memberRole := in.MemberAccessRole
 	if memberRole == "" {
 		memberRole = DefaultMemberAccessRole

@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"log/slog"
@@ -41,6 +43,8 @@ type Config struct {
 	Onboarding       onboarding.Config
 	// CostSyncQueueURL is the queue of payers to sync (empty: sync in the caller, as the local runtime does).
 	CostSyncQueueURL string
+	// StateMachineARN is the bulk activation workflow (empty: bulk activation is off).
+	StateMachineARN string
 }
 
 // SecretReader is the part of Secrets Manager the configuration loader uses.
@@ -56,6 +60,7 @@ type SecretReader interface {
 //	TENANT_CLAIM, ROLE_CLAIM        claim names (default tenant_id, role)
 //	CONNECTOR_ROLE_ARN              the connector role (optional)
 //	COSTSYNC_QUEUE_URL              the cost sync queue (optional: without it, syncs run in the caller)
+//	BULK_ACTIVATION_STATE_MACHINE_ARN  the bulk activation workflow (optional)
 //	and the onboarding settings of onboarding.ConfigFromEnv
 //
 // Every problem is reported at once, so a misconfigured function fails its cold start with one clear message.
@@ -66,7 +71,7 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 		problems = append(problems, m+" is not set")
 	}
 	cfg := Config{Tables: names, Claims: auth.DefaultClaims, ConnectorRoleARN: getenv("CONNECTOR_ROLE_ARN"),
-		CostSyncQueueURL: getenv("COSTSYNC_QUEUE_URL")}
+		CostSyncQueueURL: getenv("COSTSYNC_QUEUE_URL"), StateMachineARN: getenv("BULK_ACTIVATION_STATE_MACHINE_ARN")}
 	if ob, err := onboarding.ConfigFromEnv(getenv); err != nil {
 		problems = append(problems, err.Error())
 	} else {
@@ -115,6 +120,7 @@ type Services struct {
 	Onboarding *onboarding.Service
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
+	Activation *activation.Service
 }
 
 // NewServices builds the services. now is the clock (time.Now in production).
@@ -147,6 +153,9 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 			slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
 		}
 	})
+	act := &activation.Service{Store: store.Activations{DB: db}, Accounts: accts, Tenants: t, Links: ob, Connector: connector,
+		StepFunctions: sfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN, Now: now}
+	disc.Enroller = act
 	return &Services{
 		DB:         db,
 		Tenants:    t,
@@ -156,13 +165,14 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 		Onboarding: ob,
 		CostSync:   costs,
 		Discovery:  disc,
+		Activation: act,
 	}, nil
 }
 
 // NewAPI builds the HTTP API over the services, authenticating callers with authn.
 func NewAPI(s *Services, authn auth.Authenticator) *httpapi.API {
 	return httpapi.New(httpapi.Config{
-		Accounts: s.Accounts, Tenants: s.Tenants, Audit: s.Audit, Onboarding: s.Onboarding, CostSync: s.CostSync, Discovery: s.Discovery,
+		Accounts: s.Accounts, Tenants: s.Tenants, Audit: s.Audit, Onboarding: s.Onboarding, CostSync: s.CostSync, Discovery: s.Discovery, Activation: s.Activation,
 		Cursors: s.DB.Cursors, Authenticator: authn,
 	})
 }

@@ -131,6 +131,11 @@ func (s Costs) DeleteGeneration(ctx context.Context, tenantID, payerID, generati
 }
 
 func (s Costs) batch(ctx context.Context, requests []types.WriteRequest) error {
+	return s.batchTo(ctx, s.Tables.Costs(), requests)
+}
+
+// batchTo writes requests to table 25 at a time, resending what DynamoDB leaves unprocessed.
+func (s Costs) batchTo(ctx context.Context, table string, requests []types.WriteRequest) error {
 	for len(requests) > 0 {
 		n := min(25, len(requests))
 		pending := requests[:n]
@@ -141,11 +146,11 @@ func (s Costs) batch(ctx context.Context, requests []types.WriteRequest) error {
 			if attempt > 0 {
 				time.Sleep(time.Duration(1<<attempt) * 10 * time.Millisecond)
 			}
-			out, err := s.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.Tables.Costs(): pending}})
+			out, err := s.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: pending}})
 			if err != nil {
 				return err
 			}
-			pending = out.UnprocessedItems[s.Tables.Costs()]
+			pending = out.UnprocessedItems[table]
 		}
 		requests = requests[n:]
 	}

@@ -114,3 +114,16 @@ func orgSK(managementID string) string { return orgPrefix + managementID }
 
 // byActiveManagement index (sparse): every active management account, across tenants, for the daily discovery.
 const activeManagementPK = "MANAGEMENT"
+
+// Bulk activations: the header in the tenant's partition, each account's progress in the activation's own.
+const (
+	itemActivation     = "activation"
+	itemActivationItem = "activationItem"
+	activationPrefix   = "ACTIVATION#"
+)
+
+func activationSK(id string) string { return activationPrefix + id }
+
+func activationPK(tenantID, id string) string {
+	return tenantPK(tenantID) + "#" + activationPrefix + id
+}

@@ -1,0 +1,624 @@
+// Package activation activates many member accounts of an organization at once: a Step Functions workflow
+// (statemachines/bulk-activation.asl.json) maps over batches of accounts; for each batch a task creates the
+// onboarding stack in every member account (platform → management account's role with the External ID → the
+// member access role → CreateStack, notifying the callback topic), then polls until each account's callback has
+// settled it or the deadline passed. Each account is isolated from the others' failures.
+package activation
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/onboarding"
+	"github.com/gangplank/gangplank/pkg/tenants"
+	"github.com/gangplank/gangplank/pkg/validation"
+)
+
+// Item statuses.
+const (
+	Pending    = "pending"
+	InProgress = "in_progress"
+	Succeeded  = "succeeded"
+	Failed     = "failed"
+	Cancelled  = "cancelled"
+)
+
+// Activation statuses.
+const (
+	Running   = "running"
+	Completed = "completed"
+	Stopped   = "cancelled"
+)
+
+// Activation is one bulk activation request.
+type Activation struct {
+	ID                  string     `json:"activationId" dynamodbav:"activationId"`
+	ManagementAccountID string     `json:"managementAccountId" dynamodbav:"managementAccountId"`
+	Status              string     `json:"status" dynamodbav:"status"`
+	Total               int        `json:"total" dynamodbav:"total"`
+	CreatedAt           time.Time  `json:"createdAt" dynamodbav:"createdAt"`
+	FinishedAt          *time.Time `json:"finishedAt,omitempty" dynamodbav:"finishedAt,omitempty"`
+	ExecutionARN        string     `json:"-" dynamodbav:"executionArn"`
+}
+
+// Item is one account of an activation.
+type Item struct {
+	AccountID  string     `json:"accountId" dynamodbav:"accountId"`
+	Status     string     `json:"status" dynamodbav:"status"`
+	Reason     string     `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
+	StackID    string     `json:"stackId,omitempty" dynamodbav:"stackId,omitempty"`
+	StartedAt  *time.Time `json:"startedAt,omitempty" dynamodbav:"startedAt,omitempty"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty" dynamodbav:"finishedAt,omitempty"`
+}
+
+// Progress is an activation with its counts: what a web client shows as a progress bar.
+type Progress struct {
+	Activation
+	Succeeded  int    `json:"succeeded"`
+	Failed     int    `json:"failed"`
+	InProgress int    `json:"inProgress"`
+	Pending    int    `json:"pending"`
+	Cancelled  int    `json:"cancelled"`
+	Items      []Item `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// Store keeps activations and their items.
+type Store interface {
+	Create(ctx context.Context, tenantID string, a Activation, items []Item) error
+	Get(ctx context.Context, tenantID, id string) (Activation, bool, error)
+	List(ctx context.Context, tenantID string) ([]Activation, error)
+	SetStatus(ctx context.Context, tenantID, id, status string, finishedAt *time.Time) error
+	Items(ctx context.Context, tenantID, id string) ([]Item, error)
+	PutItem(ctx context.Context, tenantID, id string, it Item, from ...string) error
+}
+
+// Accounts is what activation reads and changes of accounts.
+type Accounts interface {
+	Get(ctx context.Context, tenantID, accountID string) (accounts.Account, error)
+	List(ctx context.Context, tenantID string, q accounts.ListQuery) (accounts.Page, error)
+	Mutate(ctx context.Context, tenantID, accountID, action string, fn func(a *accounts.Account) error) (accounts.Account, error)
+}
+
+// Tenants gives the External ID.
+type Tenants interface {
+	Get(ctx context.Context, tenantID string) (tenants.Tenant, error)
+}
+
+// Links issues an activation link (and its launch parameters) for an account.
+type Links interface {
+	IssueLink(ctx context.Context, tenantID, accountID string) (onboarding.Instructions, error)
+}
+
+// Connector gives an AWS configuration acting in a customer's account.
+type Connector interface {
+	Config(roleARN, externalID, purpose string) aws.Config
+}
+
+// StepFunctions starts and stops executions.
+type StepFunctions interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+	StopExecution(ctx context.Context, in *sfn.StopExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
+}
+
+// Service is bulk activation. Build one per cold start.
+type Service struct {
+	Store           Store
+	Accounts        Accounts
+	Tenants         Tenants
+	Links           Links
+	Connector       Connector
+	StepFunctions   StepFunctions
+	StateMachineARN string
+	Now             func() time.Time
+	// BatchSize accounts share one task and one wait loop (default 50): 5,000 accounts stay far under Step
+	// Functions' 25,000 history events (docs/bulk-activation.md).
+	BatchSize int
+	// PollSeconds is the wait between checks of a batch (default 30); Deadline how long a batch waits for its
+	// callbacks (default 10 minutes, twice the custom resource's 5-minute ServiceTimeout).
+	PollSeconds int
+	Deadline    time.Duration
+	// MaxBackoff bounds retries of throttled STS and CloudFormation calls (default 5 s).
+	MaxBackoff time.Duration
+}
+
+// Request selects the accounts to activate; without any selector, nothing is selected (all must be explicit).
+type Request struct {
+	AccountIDs        []string `json:"accountIds"`
+	OUIDs             []string `json:"ouIds"`
+	All               bool     `json:"all"`
+	ExcludeAccountIDs []string `json:"excludeAccountIds"`
+	ExcludeOUIDs      []string `json:"excludeOuIds"`
+}
+
+// MaxAccounts bounds one request.
+const MaxAccounts = 5000
+
+var (
+	// ErrNotFound: no such activation in the tenant.
+	ErrNotFound = errors.New("no such activation in your tenant")
+	// ErrNothingSelected: the request selects no account that can be activated.
+	ErrNothingSelected = errors.New("the request selects no account that is not active yet: name accountIds, ouIds or all")
+	// ErrNotManagement: bulk activation goes through a management account.
+	ErrNotManagement = errors.New("bulk activation goes through an organization's management account; this account is not one")
+	// ErrManagementNotActive: the management account must be connected first.
+	ErrManagementNotActive = errors.New("connect the management account first: bulk activation assumes roles through it")
+	// ErrNotConfigured: no state machine is configured.
+	ErrNotConfigured = errors.New("bulk activation is not configured (BULK_ACTIVATION_STATE_MACHINE_ARN)")
+)
+
+// ID derives an activation's id from the request, so a retried request (same Idempotency-Key, or the same body)
+// names the same activation and starts nothing twice.
+func ID(tenantID, managementID, idempotencyKey string, req Request) string {
+	h := sha256.New()
+	body, _ := json.Marshal(req)
+	if idempotencyKey != "" {
+		body = []byte("key:" + idempotencyKey)
+	}
+	fmt.Fprintf(h, "%s|%s|%s", tenantID, managementID, body)
+	return "act-" + hex.EncodeToString(h.Sum(nil))[:24]
+}
+
+// Start selects the accounts and starts the workflow (idempotently), returning the activation's id.
+func (s *Service) Start(ctx context.Context, tenantID, managementID, idempotencyKey string, req Request) (string, error) {
+	if s.StepFunctions == nil || s.StateMachineARN == "" {
+		return "", ErrNotConfigured
+	}
+	mgmt, err := s.Accounts.Get(ctx, tenantID, managementID)
+	if err != nil {
+		return "", err
+	}
+	if mgmt.Type != accounts.Management {
+		return "", ErrNotManagement
+	}
+	if mgmt.Status != accounts.Active {
+		return "", ErrManagementNotActive
+	}
+	id := ID(tenantID, managementID, idempotencyKey, req)
+	if existing, ok, err := s.Store.Get(ctx, tenantID, id); err != nil {
+		return "", err
+	} else if ok {
+		return existing.ID, s.startExecution(ctx, tenantID, existing, nil)
+	}
+	selected, err := s.selectAccounts(ctx, tenantID, managementID, req)
+	if err != nil {
+		return "", err
+	}
+	now := s.Now().UTC()
+	a := Activation{ID: id, ManagementAccountID: managementID, Status: Running, Total: len(selected), CreatedAt: now}
+	items := make([]Item, len(selected))
+	for i, acct := range selected {
+		items[i] = Item{AccountID: acct, Status: Pending}
+	}
+	if err := s.Store.Create(ctx, tenantID, a, items); err != nil {
+		return "", err
+	}
+	return id, s.startExecution(ctx, tenantID, a, selected)
+}
+
+// Batch is the unit of work of the workflow's Map.
+type Batch struct {
+	Action              string   `json:"action,omitempty"`
+	TenantID            string   `json:"tenantId"`
+	ActivationID        string   `json:"activationId"`
+	ManagementAccountID string   `json:"managementAccountId"`
+	AccountIDs          []string `json:"accountIds"`
+	WaitSeconds         int      `json:"waitSeconds"`
+	Deadline            int64    `json:"deadline,omitempty"`
+	Done                bool     `json:"done"`
+}
+
+func (s *Service) startExecution(ctx context.Context, tenantID string, a Activation, selected []string) error {
+	if selected == nil {
+		items, err := s.Store.Items(ctx, tenantID, a.ID)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			selected = append(selected, it.AccountID)
+		}
+	}
+	size := s.BatchSize
+	if size <= 0 {
+		size = 50
+	}
+	poll := s.PollSeconds
+	if poll <= 0 {
+		poll = 30
+	}
+	var batches [][]string
+	for start := 0; start < len(selected); start += size {
+		batches = append(batches, selected[start:min(start+size, len(selected))])
+	}
+	input, _ := json.Marshal(map[string]any{"tenantId": tenantID, "activationId": a.ID, "managementAccountId": a.ManagementAccountID,
+		"batches": batches, "waitSeconds": poll})
+	_, err := s.StepFunctions.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(s.StateMachineARN),
+		Name: aws.String(a.ID), Input: aws.String(string(input))})
+	var exists *sfntypes.ExecutionAlreadyExists
+	if errors.As(err, &exists) {
+		return nil // a retried request: the execution is already running (or ran)
+	}
+	return err
+}
+
+// selectAccounts picks the management account's linked accounts the request names that are not active yet.
+func (s *Service) selectAccounts(ctx context.Context, tenantID, managementID string, req Request) ([]string, error) {
+	var c validation.Collector
+	for _, id := range append(slices.Clone(req.AccountIDs), req.ExcludeAccountIDs...) {
+		if len(id) != 12 {
+			c.Add("accountIds", "%q is not a 12-digit AWS account ID", id)
+		}
+	}
+	if len(req.AccountIDs)+len(req.OUIDs) == 0 && !req.All {
+		c.Add("all", "name accountIds, ouIds, or set all: true")
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	var out []string
+	q := accounts.ListQuery{ManagementAccountID: managementID, Limit: 100}
+	for {
+		page, err := s.Accounts.List(ctx, tenantID, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range page.Items {
+			if a.Status == accounts.Active || slices.Contains(req.ExcludeAccountIDs, a.AccountID) {
+				continue
+			}
+			if a.Organization != nil && a.Organization.Status == accounts.MembershipLeft {
+				continue
+			}
+			if underAny(a, req.ExcludeOUIDs) {
+				continue
+			}
+			if req.All || slices.Contains(req.AccountIDs, a.AccountID) || underAny(a, req.OUIDs) {
+				out = append(out, a.AccountID)
+			}
+		}
+		if q.Cursor = page.NextCursor; q.Cursor == "" {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return nil, ErrNothingSelected
+	}
+	if len(out) > MaxAccounts {
+		return nil, validation.Field("accountIds", "one request activates at most %d accounts (%d selected)", MaxAccounts, len(out))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// underAny reports whether the account sits in one of the OUs (directly, or under it: the OU ids of the account's
+// ancestors are recorded by discovery in its path of ids).
+func underAny(a accounts.Account, ous []string) bool {
+	if a.Organization == nil || len(ous) == 0 {
+		return false
+	}
+	for _, ou := range ous {
+		if a.Organization.ParentID == ou || strings.Contains("/"+a.Organization.AncestorIDs+"/", "/"+ou+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// Handle is the workflow's task function: it dispatches on the batch's action.
+func (s *Service) Handle(ctx context.Context, b Batch) (Batch, error) {
+	switch b.Action {
+	case "activate":
+		return s.activate(ctx, b)
+	case "check":
+		return s.check(ctx, b)
+	case "finish":
+		return b, s.finish(ctx, b)
+	}
+	return b, fmt.Errorf("unknown action %q", b.Action)
+}
+
+func (s *Service) backoff() time.Duration {
+	if s.MaxBackoff > 0 {
+		return s.MaxBackoff
+	}
+	return 5 * time.Second
+}
+
+// activate creates the onboarding stack in each account of the batch. A failure is that account's alone.
+func (s *Service) activate(ctx context.Context, b Batch) (Batch, error) {
+	deadline := s.Deadline
+	if deadline <= 0 {
+		deadline = 10 * time.Minute
+	}
+	b.Action, b.Deadline = "", s.Now().Add(deadline).Unix()
+	mgmt, err := s.Accounts.Get(ctx, b.TenantID, b.ManagementAccountID)
+	if err != nil {
+		return b, err
+	}
+	t, err := s.Tenants.Get(ctx, b.TenantID)
+	if err != nil {
+		return b, err
+	}
+	memberRole := accounts.DefaultMemberRoleName
+	if mgmt.Discovery != nil && mgmt.Discovery.MemberRoleName != "" {
+		memberRole = mgmt.Discovery.MemberRoleName
+	}
+	cfg := s.Connector.Config(mgmt.RoleARN, t.ExternalID, "activation")
+	stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) { o.Retryer = s.retryer(); o.RetryMaxAttempts = 8 })
+	items, err := s.itemsByID(ctx, b)
+	if err != nil {
+		return b, err
+	}
+	for _, id := range b.AccountIDs {
+		it := items[id]
+		if it.Status != Pending {
+			continue // cancelled, or already started by an earlier attempt of this task
+		}
+		now := s.Now().UTC()
+		it.StartedAt = &now
+		if err := s.activateOne(ctx, b, stsClient, cfg, memberRole, &it); err != nil {
+			fin := s.Now().UTC()
+			it.Status, it.Reason, it.FinishedAt = Failed, err.Error(), &fin
+			s.markAccount(ctx, b.TenantID, id, accounts.Failed, err.Error(), "")
+		}
+		if err := s.Store.PutItem(ctx, b.TenantID, b.ActivationID, it, Pending); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func (s *Service) retryer() aws.Retryer {
+	return retry.AddWithErrorCodes(retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts, o.MaxBackoff, o.RateLimiter = 8, s.backoff(), ratelimit.None
+	}), "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
+}
+
+func (s *Service) activateOne(ctx context.Context, b Batch, stsClient *sts.Client, base aws.Config, memberRole string, it *Item) error {
+	account, err := s.Accounts.Get(ctx, b.TenantID, it.AccountID)
+	if err != nil {
+		return err
+	}
+	if account.Status == accounts.Active {
+		fin := s.Now().UTC()
+		it.Status, it.Reason, it.FinishedAt = Succeeded, "already active", &fin
+		return nil
+	}
+	roleARN := fmt.Sprintf("arn:aws:iam::%s:role/%s", it.AccountID, memberRole)
+	out, err := stsClient.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("gangplank-activation")})
+	if err != nil {
+		if isAccessDenied(err) {
+			return fmt.Errorf("Gangplank could not assume %s from the management account: accounts invited into an organization "+
+				"(rather than created by it) have no such role. Create the role, or connect this account with its own link "+
+				"(GET /v1/accounts/%s/onboarding)", roleARN, it.AccountID)
+		}
+		return fmt.Errorf("STS: %w", err)
+	}
+	member := base.Copy()
+	member.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(out.Credentials.AccessKeyId),
+		aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+	ins, err := s.Links.IssueLink(ctx, b.TenantID, it.AccountID)
+	if err != nil {
+		return err
+	}
+	var params []cfntypes.Parameter
+	for k, v := range ins.Parameters {
+		params = append(params, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(v)})
+	}
+	cfn := cloudformation.NewFromConfig(member, func(o *cloudformation.Options) {
+		o.Region, o.Retryer, o.RetryMaxAttempts = ins.Region, s.retryer(), 8
+	})
+	stack, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{
+		StackName: aws.String(ins.StackName), TemplateURL: aws.String(ins.TemplateURL), Parameters: params,
+		Capabilities:       []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
+		NotificationARNs:   []string{ins.Parameters["CallbackTopicArn"]},
+		ClientRequestToken: aws.String(b.ActivationID),
+	})
+	if err != nil {
+		return fmt.Errorf("CloudFormation refused the onboarding stack in %s: %w", it.AccountID, err)
+	}
+	it.Status, it.StackID = InProgress, aws.ToString(stack.StackId)
+	s.markAccount(ctx, b.TenantID, it.AccountID, accounts.Activating, "The onboarding stack is being created by bulk activation.", it.StackID)
+	return nil
+}
+
+func isAccessDenied(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "AccessDenied" || apiErr.ErrorCode() == "AccessDeniedException")
+}
+
+// markAccount records the account's new status (and the stack Gangplank launched, so its notifications count).
+func (s *Service) markAccount(ctx context.Context, tenantID, id string, status accounts.Status, reason, stackID string) {
+	_, _ = s.Accounts.Mutate(ctx, tenantID, id, "account.bulk_activation", func(a *accounts.Account) error {
+		if a.Status == accounts.Active {
+			return accounts.ErrNoChange
+		}
+		a.Status, a.StatusReason = status, reason
+		if stackID != "" {
+			a.StackID = stackID
+		}
+		return nil
+	})
+}
+
+func (s *Service) itemsByID(ctx context.Context, b Batch) (map[string]Item, error) {
+	items, err := s.Store.Items(ctx, b.TenantID, b.ActivationID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Item{}
+	for _, it := range items {
+		out[it.AccountID] = it
+	}
+	return out, nil
+}
+
+// check settles the batch's accounts whose callback (or stack notification) has come; past the deadline, the rest
+// fail with the reason.
+func (s *Service) check(ctx context.Context, b Batch) (Batch, error) {
+	b.Action = ""
+	items, err := s.itemsByID(ctx, b)
+	if err != nil {
+		return b, err
+	}
+	late := s.Now().Unix() >= b.Deadline
+	b.Done = true
+	for _, id := range b.AccountIDs {
+		it := items[id]
+		if it.Status != InProgress {
+			continue
+		}
+		a, err := s.Accounts.Get(ctx, b.TenantID, id)
+		if err != nil {
+			return b, err
+		}
+		now := s.Now().UTC()
+		switch {
+		case a.Status == accounts.Active:
+			it.Status, it.FinishedAt = Succeeded, &now
+		case a.Status == accounts.Failed:
+			it.Status, it.Reason, it.FinishedAt = Failed, a.StatusReason, &now
+		case late:
+			reason := "The onboarding stack did not report back in time: no callback arrived from its custom resource. " +
+				"Check the stack in the account's CloudFormation console, then activate the account again."
+			it.Status, it.Reason, it.FinishedAt = Failed, reason, &now
+			s.markAccount(ctx, b.TenantID, id, accounts.Failed, reason, "")
+		default:
+			b.Done = false
+			continue
+		}
+		if err := s.Store.PutItem(ctx, b.TenantID, b.ActivationID, it, InProgress); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func (s *Service) finish(ctx context.Context, b Batch) error {
+	a, ok, err := s.Store.Get(ctx, b.TenantID, b.ActivationID)
+	if err != nil || !ok || a.Status != Running {
+		return err
+	}
+	now := s.Now().UTC()
+	return s.Store.SetStatus(ctx, b.TenantID, b.ActivationID, Completed, &now)
+}
+
+// Get returns an activation's progress and one page of its items.
+func (s *Service) Get(ctx context.Context, tenantID, id string, offset, limit int) (Progress, int, error) {
+	a, ok, err := s.Store.Get(ctx, tenantID, id)
+	if err != nil {
+		return Progress{}, 0, err
+	}
+	if !ok {
+		return Progress{}, 0, ErrNotFound
+	}
+	items, err := s.Store.Items(ctx, tenantID, id)
+	if err != nil {
+		return Progress{}, 0, err
+	}
+	p := Progress{Activation: a, Items: []Item{}}
+	for _, it := range items {
+		switch it.Status {
+		case Succeeded:
+			p.Succeeded++
+		case Failed:
+			p.Failed++
+		case InProgress:
+			p.InProgress++
+		case Pending:
+			p.Pending++
+		case Cancelled:
+			p.Cancelled++
+		}
+	}
+	next := 0
+	if offset < len(items) {
+		end := min(offset+limit, len(items))
+		p.Items = items[offset:end]
+		if end < len(items) {
+			next = end
+		}
+	}
+	return p, next, nil
+}
+
+// List returns the tenant's activations, newest first.
+func (s *Service) List(ctx context.Context, tenantID string) ([]Activation, error) {
+	list, err := s.Store.List(ctx, tenantID)
+	sort.Slice(list, func(i, j int) bool { return list[i].CreatedAt.After(list[j].CreatedAt) })
+	return list, err
+}
+
+// Cancel stops the workflow; accounts not started yet are cancelled and stay not_activated.
+func (s *Service) Cancel(ctx context.Context, tenantID, id string) (Progress, error) {
+	a, ok, err := s.Store.Get(ctx, tenantID, id)
+	if err != nil {
+		return Progress{}, err
+	}
+	if !ok {
+		return Progress{}, ErrNotFound
+	}
+	if a.Status == Running && s.StepFunctions != nil {
+		arn := strings.Replace(s.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + id
+		if _, err := s.StepFunctions.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(arn),
+			Cause: aws.String("cancelled by the tenant")}); err != nil {
+			var missing *sfntypes.ExecutionDoesNotExist
+			if !errors.As(err, &missing) {
+				return Progress{}, err
+			}
+		}
+	}
+	items, err := s.Store.Items(ctx, tenantID, id)
+	if err != nil {
+		return Progress{}, err
+	}
+	now := s.Now().UTC()
+	for _, it := range items {
+		if it.Status == Pending {
+			it.Status, it.FinishedAt, it.Reason = Cancelled, &now, "cancelled before it started"
+			if err := s.Store.PutItem(ctx, tenantID, id, it, Pending); err != nil && !errors.Is(err, ErrItemChanged) {
+				return Progress{}, err
+			}
+		}
+	}
+	if a.Status == Running {
+		if err := s.Store.SetStatus(ctx, tenantID, id, Stopped, &now); err != nil {
+			return Progress{}, err
+		}
+	}
+	p, _, err := s.Get(ctx, tenantID, id, 0, 0)
+	return p, err
+}
+
+// ErrItemChanged: an item moved on since it was read (another worker, or a cancel).
+var ErrItemChanged = errors.New("the activation item changed concurrently")
+
+// Enroll activates accounts discovery just found (auto-enrolment); a failure is retried at the next discovery,
+// since the accounts stay not_activated.
+func (s *Service) Enroll(ctx context.Context, tenantID, managementID string, accountIDs []string) error {
+	if s.StepFunctions == nil || s.StateMachineARN == "" {
+		return ErrNotConfigured
+	}
+	_, err := s.Start(ctx, tenantID, managementID, "auto-enrol-"+strings.Join(accountIDs, ","), Request{AccountIDs: accountIDs})
+	return err
+}
