@@ -6,7 +6,7 @@ TENANT   ?= demo
 ROLE     ?= admin
 BENCHTIME ?= 50x
 
-.PHONY: local token test test-go lint lint-templates bench tools synth diff deploy
+.PHONY: local token test test-go lint lint-templates lint-statemachines bench tools synth diff deploy
 
 ## local: run the whole platform on 127.0.0.1 (local AWS + API on :8080), printing an admin token
 local:
@@ -16,8 +16,12 @@ local:
 token:
 	@$(GO) run ./cmd/token -tenant '$(TENANT)' -role '$(ROLE)'
 
-## test: every check: formatting, vet, the onboarding template (cfn-lint), unit and integration tests (against moto_server), fuzz seed corpora
-test: lint lint-templates test-go
+## test: every check: formatting, vet, the onboarding template (cfn-lint), the state machines (asl-validator), unit and integration tests (against moto_server), fuzz seed corpora
+test: lint lint-templates lint-statemachines test-go
+
+# The Step Functions definitions must be valid Amazon States Language (moto accepts invalid ASL, AWS does not).
+lint-statemachines: .tools/node_modules/.package-lock.json
+	for f in statemachines/*.asl.json; do .tools/node_modules/.bin/asl-validator --json-path "$$f" || exit 1; done
 
 # The template customers deploy must be cfn-lint clean: no errors and no warnings (exit code 0).
 lint-templates:

@@ -247,6 +247,11 @@ var functions = []function{
 	// each; 15 minutes covers organizations of several thousand accounts.
 	{name: "discovery", description: "Daily: discovers every active management account's organization",
 		memoryMB: 512, timeoutSec: 900, reserved: 1, async: true},
+	// One batch of bulk activation: up to 50 CreateStack calls through two role hops (throttling retried), or one
+	// check of their accounts. Reserved concurrency bounds the calls into customers' accounts (and the workflow's
+	// Map runs at most 4 batches at once per activation).
+	{name: "activation", description: "Bulk activation's task: creates the onboarding stacks of a batch of member accounts and checks on them",
+		memoryMB: 512, timeoutSec: 600, reserved: 20},
 	// The scheduler only queries an index and sends messages.
 	{name: "costsync-scheduler", description: "Daily: enqueues every payer whose Cost Explorer recommendations are synced",
 		memoryMB: 256, timeoutSec: 120, async: true},

@@ -3,6 +3,7 @@ package activation_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,13 +33,13 @@ func wait(t *testing.T, p *testkit.Platform, id string) activation.Progress {
 	return activation.Progress{}
 }
 
-// TestBulkActivation: one request activates the organization's member accounts through Step Functions; the ones
-// without the member access role and the one whose callback never comes fail with their reasons, every other one is
-// active; a retried request starts nothing twice.
+// TestBulkActivation: one request activates the organization's 100 member accounts through Step Functions; the 3
+// without the member access role and the one whose callback never comes fail with their reasons, the 5 throttled
+// by CloudFormation are retried and succeed like the other 91; a retried request starts nothing twice.
 func TestBulkActivation(t *testing.T) {
 	p := testkit.NewPlatform(t)
 	env := testkit.LocalAWS(t)
-	members := testkit.NewOrganization(t, "750000000001", 8)
+	members := testkit.NewOrganization(t, "750000000001", 100)
 	if err := p.Services.Tenants.Ensure(t.Context(), "acme"); err != nil {
 		t.Fatal(err)
 	}
@@ -49,16 +50,37 @@ func TestBulkActivation(t *testing.T) {
 	if _, err := p.Services.Onboarding.Connect(t.Context(), "acme", "750000000001", p.CreateRole(t, ins)); err != nil {
 		t.Fatal(err)
 	}
-	// Two invited accounts: no OrganizationAccountAccessRole.
-	noRole := members[:2]
+	// Three invited accounts: no OrganizationAccountAccessRole.
+	noRole := members[:3]
 	for _, id := range noRole {
 		if _, err := env.AccountIAM(id).DeleteRole(t.Context(), &iam.DeleteRoleInput{RoleName: aws.String("OrganizationAccountAccessRole")}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// One account's custom resource request is lost: its callback never comes.
-	lost := members[2]
-	defer env.SetCustomResourceTimeoutCap(12 * time.Second)() // longer than the batch deadline below
+	lost := members[3]
+	// Five accounts whose CloudFormation throttles the first two CreateStack calls.
+	throttled := map[string]int{}
+	for _, id := range members[4:9] {
+		throttled[id] = 2
+	}
+	var mu sync.Mutex
+	defer env.Intercept(localaws.InterceptorFunc(func(w http.ResponseWriter, c *localaws.Call) bool {
+		if !c.Is("cloudformation", "CreateStack") {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for id, n := range throttled {
+			if n > 0 && accountOf(env, c) == id {
+				throttled[id] = n - 1
+				localaws.WriteQueryError(w, http.StatusBadRequest, "Throttling", "Rate exceeded")
+				return true
+			}
+		}
+		return false
+	}))()
+	defer env.SetCustomResourceTimeoutCap(30 * time.Second)() // longer than the batch deadline below
 	defer env.Intercept(localaws.InterceptorFunc(func(w http.ResponseWriter, c *localaws.Call) bool {
 		if c.Is("sns", "Publish") && strings.Contains(c.Form("Message"), `"RequestType":"Create"`) && strings.Contains(c.Form("Message"), ":"+lost+":stack/") {
 			w.Header().Set("Content-Type", "text/xml")
@@ -67,7 +89,7 @@ func TestBulkActivation(t *testing.T) {
 		}
 		return false
 	}))()
-	p.Services.Activation.BatchSize, p.Services.Activation.Deadline = 3, 6*time.Second
+	p.Services.Activation.BatchSize, p.Services.Activation.Deadline = 25, 20*time.Second
 
 	id, err := p.Services.Activation.Start(t.Context(), "acme", "750000000001", "", activation.Request{All: true})
 	if err != nil {
@@ -78,13 +100,20 @@ func TestBulkActivation(t *testing.T) {
 		t.Fatalf("retried request: %s %v, want %s", again, err, id)
 	}
 	pr := wait(t, p, id)
-	if pr.Total != 8 || pr.Succeeded != 5 || pr.Failed != 3 || pr.Status != activation.Completed {
+	mu.Lock()
+	for acct, n := range throttled {
+		if n != 0 {
+			t.Errorf("account %s was throttled %d times fewer than planned: the retry path was not exercised", acct, n)
+		}
+	}
+	mu.Unlock()
+	if pr.Total != 100 || pr.Succeeded != 96 || pr.Failed != 4 || pr.Status != activation.Completed {
 		t.Errorf("progress = %+v", pr)
 	}
 	for _, it := range pr.Items {
 		a, _ := p.Services.Accounts.Get(t.Context(), "acme", it.AccountID)
 		switch {
-		case it.AccountID == noRole[0] || it.AccountID == noRole[1]:
+		case it.AccountID == noRole[0] || it.AccountID == noRole[1] || it.AccountID == noRole[2]:
 			if it.Status != activation.Failed || !strings.Contains(it.Reason, "OrganizationAccountAccessRole") || a.Status != accounts.Failed {
 				t.Errorf("account without the role: %+v, account %s", it, a.Status)
 			}
@@ -97,5 +126,54 @@ func TestBulkActivation(t *testing.T) {
 				t.Errorf("account %s: %+v, account %s %q", it.AccountID, it, a.Status, a.StatusReason)
 			}
 		}
+	}
+}
+
+// accountOf is the account a call acts in (the member session that signs CreateStack).
+func accountOf(env *localaws.Env, c *localaws.Call) string { return env.CallerAccount(c) }
+
+// TestCancel: cancelling marks the accounts not started yet cancelled (they stay not_activated), the activation
+// cancelled; a batch task that runs afterwards (Step Functions delivers at least once) starts none of them.
+func TestCancel(t *testing.T) {
+	p := testkit.NewPlatform(t)
+	members := testkit.NewOrganization(t, "750000000002", 4)
+	if err := p.Services.Tenants.Ensure(t.Context(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Services.Accounts.Create(t.Context(), "acme", accounts.CreateInput{Name: "Payer", AccountID: "750000000002", Type: "management", Region: "us-east-1"}); err != nil {
+		t.Fatal(err)
+	}
+	ins, _ := p.Services.Onboarding.IssueLink(t.Context(), "acme", "750000000002")
+	if _, err := p.Services.Onboarding.Connect(t.Context(), "acme", "750000000002", p.CreateRole(t, ins)); err != nil {
+		t.Fatal(err)
+	}
+	// An activation recorded but whose workflow has not reached its batches yet.
+	a := activation.Activation{ID: "act-cancel-test", ManagementAccountID: "750000000002", Status: activation.Running, Total: 4, CreatedAt: time.Now()}
+	var items []activation.Item
+	for _, id := range members {
+		items = append(items, activation.Item{AccountID: id, Status: activation.Pending})
+	}
+	if err := p.Services.Activation.Store.Create(t.Context(), "acme", a, items); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := p.Services.Activation.Cancel(t.Context(), "acme", a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Status != activation.Stopped || pr.Cancelled != 4 || pr.Pending != 0 {
+		t.Errorf("after cancel: %+v", pr)
+	}
+	if _, err := p.Services.Activation.Handle(t.Context(), activation.Batch{Action: "activate", TenantID: "acme", ActivationID: a.ID,
+		ManagementAccountID: "750000000002", AccountIDs: members}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range members {
+		acct, _ := p.Services.Accounts.Get(t.Context(), "acme", id)
+		if acct.Status != accounts.NotActivated || acct.StackID != "" {
+			t.Errorf("cancelled account %s: %s, stack %q", id, acct.Status, acct.StackID)
+		}
+	}
+	if _, err := p.Services.Activation.Cancel(t.Context(), "globex", a.ID); err != activation.ErrNotFound {
+		t.Errorf("another tenant cancelled acme's activation: %v", err)
 	}
 }

@@ -253,6 +253,9 @@ func (e *Env) AccountConfig(accountID string) aws.Config {
 	}
 }
 
+// CallerAccount is the account a call acts in (for interceptors that inject faults per account).
+func (e *Env) CallerAccount(c *Call) string { return e.callerAccount(c) }
+
 // callerAccount is the account a call acts in: moto's account header, the account of a session this edge handed
 // out, or the platform's.
 func (e *Env) callerAccount(c *Call) string {
