@@ -35,9 +35,11 @@ lint:
 test-go:
 	$(GO) test -count=1 ./...
 
-## bench: benchmarks against the local AWS, with DynamoDB/AWS call counts per operation
+## bench: benchmarks against the local AWS, with DynamoDB/AWS call counts per operation; then the scale ones
+## (discovery of 5,000 accounts, activation of 1,000), once each: GANGPLANK_BENCH_ACCOUNTS / _ACTIVATIONS resize them
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) ./...
+	$(GO) test -run '^$$' -bench '^Benchmark[^S]' -benchmem -benchtime=$(BENCHTIME) ./...
+	$(GO) test -run '^$$' -bench '^BenchmarkScale' -benchtime=1x -timeout 90m ./...
 
 # The CDK CLI is pinned in .tools/package.json (a 2.x release that reads this CDK library's cloud assembly). It lives
 # in a dot-directory so that its node_modules stays out of the Go module's ./... pattern.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/localaws"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
@@ -175,5 +176,34 @@ func TestCancel(t *testing.T) {
 	}
 	if _, err := p.Services.Activation.Cancel(t.Context(), "globex", a.ID); err != activation.ErrNotFound {
 		t.Errorf("another tenant cancelled acme's activation: %v", err)
+	}
+}
+
+// TestAutoEnrolment: with auto-enrolment on, the discovery that follows the management account's activation starts
+// a bulk activation of the new accounts of the included OUs, which become active.
+func TestAutoEnrolment(t *testing.T) {
+	p := testkit.NewPlatform(t)
+	members := testkit.NewOrganization(t, "750000000003", 3)
+	ctx := t.Context()
+	if err := p.Services.Tenants.Ensure(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Services.Accounts.Create(ctx, "acme", accounts.CreateInput{Name: "Payer", AccountID: "750000000003", Type: "management", Region: "us-east-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Services.Discovery.UpdateSettings(ctx, "acme", "750000000003", discovery.Settings{AutoEnroll: true}); err != nil {
+		t.Fatal(err)
+	}
+	ins, _ := p.Services.Onboarding.IssueLink(ctx, "acme", "750000000003")
+	if _, err := p.Services.Onboarding.Connect(ctx, "acme", "750000000003", p.CreateRole(t, ins)); err != nil {
+		t.Fatal(err)
+	}
+	list, err := p.Services.Activation.List(ctx, "acme")
+	if err != nil || len(list) != 1 {
+		t.Fatalf("activations after discovery: %v %v", list, err)
+	}
+	pr := wait(t, p, list[0].ID)
+	if pr.Succeeded != len(members) {
+		t.Errorf("auto-enrolment: %+v", pr)
 	}
 }
