@@ -1,10 +1,10 @@
 package activation_test
 
 import (
-	"strings"
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
