@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
@@ -24,7 +25,7 @@ const StateMachineEnv = "BULK_ACTIVATION_STATE_MACHINE_ARN"
 
 // workflowStarters start bulk activations (and may answer task tokens): the API, and the callback when a management
 // account's stack enables bulk activation.
-var workflowStarters = []string{"api", "callback"}
+var workflowStarters = []string{"api", "callback", "discovery"}
 
 // substitution matches the ${Name} placeholders of an ASL file.
 var substitution = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
@@ -113,10 +114,16 @@ func (m *mainStack) buildStateMachine() error {
 			fn.AddEnvironment(jsii.String(StateMachineEnv), sm.StateMachineArn(), nil)
 		}
 	}
+	// The API cancels activations: StopExecution acts on the workflow's executions (named by activation id).
+	m.Functions["api"].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings("states:StopExecution"),
+		Resources: jsii.Strings(fmt.Sprintf("arn:%s:states:%s:%s:execution:%s:*", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(),
+			*awscdk.Aws_ACCOUNT_ID(), *sm.StateMachineName())),
+	}))
 	period := &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}
 	m.alarm("BulkActivationFailed", sm.MetricFailed(period), "A bulk activation execution failed")
 	m.alarm("BulkActivationTimedOut", sm.MetricTimedOut(period), "A bulk activation execution timed out")
-	m.alarm("BulkActivationAborted", sm.MetricAborted(period), "A bulk activation execution was aborted")
+	// Aborted executions are tenants' cancels, not failures: no alarm.
 	return nil
 }
 
