@@ -94,6 +94,8 @@ type Account struct {
 	Organization *Membership `json:"organization,omitempty" dynamodbav:"organization,omitempty"`
 	// Discovery is a management account's discovery settings and latest run.
 	Discovery *Discovery `json:"discovery,omitempty" dynamodbav:"discovery,omitempty"`
+	// Activation names the bulk activation (and batch) waiting for this account's callback.
+	Activation *ActivationRef `json:"-" dynamodbav:"activationRef,omitempty"`
 
 	CreatedAt time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt" dynamodbav:"updatedAt"`
@@ -104,6 +106,12 @@ type Account struct {
 	// Callbacks remembers the answers to the latest CloudFormation requests, so a duplicate delivery of a request
 	// gets the same answer without a second transition. Written in the same item as the transition it records.
 	Callbacks []CallbackAnswer `json:"-" dynamodbav:"callbacks,omitempty"`
+}
+
+// ActivationRef names a bulk activation's batch.
+type ActivationRef struct {
+	ActivationID string `dynamodbav:"activationId"`
+	Batch        int    `dynamodbav:"batch"`
 }
 
 // Ref names one account of one tenant (in queues and cross-tenant listings).

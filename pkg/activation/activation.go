@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -91,6 +92,9 @@ type Store interface {
 	SetStatus(ctx context.Context, tenantID, id, status string, finishedAt *time.Time) error
 	Items(ctx context.Context, tenantID, id string) ([]Item, error)
 	PutItem(ctx context.Context, tenantID, id string, it Item, from ...string) error
+	SettleItem(ctx context.Context, tenantID, id, accountID, status, reason string, at time.Time, from string) error
+	PutBatch(ctx context.Context, tenantID, id string, index int, token string, pending int) error
+	CountDown(ctx context.Context, tenantID, id string, index, n int) (int, string, error)
 }
 
 // Accounts is what activation reads and changes of accounts.
@@ -119,6 +123,7 @@ type Connector interface {
 type StepFunctions interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 	StopExecution(ctx context.Context, in *sfn.StopExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
+	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
 }
 
 // Service is bulk activation. Build one per cold start.
@@ -134,10 +139,9 @@ type Service struct {
 	// BatchSize accounts share one task and one wait loop (default 50): 5,000 accounts stay far under Step
 	// Functions' 25,000 history events (docs/bulk-activation.md).
 	BatchSize int
-	// PollSeconds is the wait between checks of a batch (default 30); Deadline how long a batch waits for its
-	// callbacks (default 10 minutes, twice the custom resource's 5-minute ServiceTimeout).
-	PollSeconds int
-	Deadline    time.Duration
+	// Deadline is how long a batch waits for its callbacks (default 10 minutes, twice the custom resource's
+	// 5-minute ServiceTimeout): the task's timeout, after which the accounts still awaited fail.
+	Deadline time.Duration
 	// MaxBackoff bounds retries of throttled STS and CloudFormation calls (default 5 s).
 	MaxBackoff time.Duration
 }
@@ -223,9 +227,9 @@ type Batch struct {
 	ActivationID        string   `json:"activationId"`
 	ManagementAccountID string   `json:"managementAccountId"`
 	AccountIDs          []string `json:"accountIds"`
-	WaitSeconds         int      `json:"waitSeconds"`
-	Deadline            int64    `json:"deadline,omitempty"`
-	Done                bool     `json:"done"`
+	// Index is the batch's position in the Map; TaskToken the token its task waits on.
+	Index     int    `json:"batch"`
+	TaskToken string `json:"taskToken,omitempty"`
 }
 
 func (s *Service) startExecution(ctx context.Context, tenantID string, a Activation, selected []string) error {
@@ -242,16 +246,16 @@ func (s *Service) startExecution(ctx context.Context, tenantID string, a Activat
 	if size <= 0 {
 		size = 50
 	}
-	poll := s.PollSeconds
-	if poll <= 0 {
-		poll = 30
+	deadline := s.Deadline
+	if deadline <= 0 {
+		deadline = 10 * time.Minute
 	}
 	var batches [][]string
 	for start := 0; start < len(selected); start += size {
 		batches = append(batches, selected[start:min(start+size, len(selected))])
 	}
 	input, _ := json.Marshal(map[string]any{"tenantId": tenantID, "activationId": a.ID, "managementAccountId": a.ManagementAccountID,
-		"batches": batches, "waitSeconds": poll})
+		"batches": batches, "timeoutSeconds": int(deadline.Seconds())})
 	_, err := s.StepFunctions.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(s.StateMachineARN),
 		Name: aws.String(a.ID), Input: aws.String(string(input))})
 	var exists *sfntypes.ExecutionAlreadyExists
@@ -329,8 +333,8 @@ func (s *Service) Handle(ctx context.Context, b Batch) (Batch, error) {
 	switch b.Action {
 	case "activate":
 		return s.activate(ctx, b)
-	case "check":
-		return s.check(ctx, b)
+	case "expire":
+		return b, s.expire(ctx, b)
 	case "finish":
 		return b, s.finish(ctx, b)
 	}
@@ -344,13 +348,10 @@ func (s *Service) backoff() time.Duration {
 	return 5 * time.Second
 }
 
-// activate creates the onboarding stack in each account of the batch. A failure is that account's alone.
+// activate creates the onboarding stack in each account of the batch, then leaves the batch's task waiting on its
+// token: each account's callback (or stack notification) counts the batch down, and the last one resumes the
+// workflow. A failure to start is that account's alone.
 func (s *Service) activate(ctx context.Context, b Batch) (Batch, error) {
-	deadline := s.Deadline
-	if deadline <= 0 {
-		deadline = 10 * time.Minute
-	}
-	b.Action, b.Deadline = "", s.Now().Add(deadline).Unix()
 	mgmt, err := s.Accounts.Get(ctx, b.TenantID, b.ManagementAccountID)
 	if err != nil {
 		return b, err
@@ -369,23 +370,82 @@ func (s *Service) activate(ctx context.Context, b Batch) (Batch, error) {
 	if err != nil {
 		return b, err
 	}
+	awaited := 0
+	for _, id := range b.AccountIDs {
+		if items[id].Status == Pending {
+			awaited++
+		}
+	}
+	// The token and the count are recorded before any stack exists, so no callback can come before them.
+	if err := s.Store.PutBatch(ctx, b.TenantID, b.ActivationID, b.Index, b.TaskToken, awaited); err != nil {
+		return b, err
+	}
+	settledHere := 0
 	for _, id := range b.AccountIDs {
 		it := items[id]
 		if it.Status != Pending {
-			continue // cancelled, or already started by an earlier attempt of this task
+			continue // cancelled, or started by an earlier attempt of this task
 		}
 		now := s.Now().UTC()
-		it.StartedAt = &now
-		if err := s.activateOne(ctx, b, stsClient, cfg, memberRole, &it); err != nil {
-			fin := s.Now().UTC()
-			it.Status, it.Reason, it.FinishedAt = Failed, err.Error(), &fin
-			s.markAccount(ctx, b.TenantID, id, accounts.Failed, err.Error(), "")
-		}
+		it.Status, it.StartedAt = InProgress, &now
 		if err := s.Store.PutItem(ctx, b.TenantID, b.ActivationID, it, Pending); err != nil {
+			if errors.Is(err, ErrItemChanged) {
+				continue // cancelled meanwhile
+			}
 			return b, err
 		}
+		outcome, reason := s.activateOne(ctx, b, stsClient, cfg, memberRole, &it)
+		if outcome == "" {
+			continue // awaiting its callback
+		}
+		if err := s.Store.SettleItem(ctx, b.TenantID, b.ActivationID, id, outcome, reason, s.Now(), InProgress); err == nil {
+			settledHere++
+		}
+	}
+	remaining, token, err := s.Store.CountDown(ctx, b.TenantID, b.ActivationID, b.Index, settledHere)
+	if err != nil {
+		return b, err
+	}
+	if remaining <= 0 {
+		s.resume(ctx, token)
 	}
 	return b, nil
+}
+
+// resume ends a batch's wait. A second resume of the same task (a duplicate callback) is refused by Step Functions
+// and ignored here.
+func (s *Service) resume(ctx context.Context, token string) {
+	if token == "" {
+		return
+	}
+	if _, err := s.StepFunctions.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String("{}")}); err != nil {
+		slog.InfoContext(ctx, "batch already resumed or timed out", "error", err.Error())
+	}
+}
+
+// Settled hears of every account the callback settles (onboarding.Observer): one awaited by a bulk activation
+// settles its item and counts its batch down; the batch's last one resumes the workflow. A duplicate delivery
+// finds the item settled and counts nothing.
+func (s *Service) Settled(ctx context.Context, a accounts.Account) {
+	ref := a.Activation
+	if ref == nil || (a.Status != accounts.Active && a.Status != accounts.Failed) {
+		return
+	}
+	status, reason := Succeeded, ""
+	if a.Status == accounts.Failed {
+		status, reason = Failed, a.StatusReason
+	}
+	if err := s.Store.SettleItem(ctx, a.TenantID, ref.ActivationID, a.AccountID, status, reason, s.Now(), InProgress); err != nil {
+		return // settled already (or cancelled, or not part of it)
+	}
+	remaining, token, err := s.Store.CountDown(ctx, a.TenantID, ref.ActivationID, ref.Batch, 1)
+	if err != nil {
+		slog.WarnContext(ctx, "could not count the batch down", "activationId", ref.ActivationID, "error", err.Error())
+		return
+	}
+	if remaining <= 0 {
+		s.resume(ctx, token)
+	}
 }
 
 func (s *Service) retryer() aws.Retryer {
@@ -394,33 +454,40 @@ func (s *Service) retryer() aws.Retryer {
 	}), "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
 }
 
-func (s *Service) activateOne(ctx context.Context, b Batch, stsClient *sts.Client, base aws.Config, memberRole string, it *Item) error {
+// activateOne starts one account. It returns "" when the stack is created and the account awaits its callback, or
+// the outcome (succeeded, failed) and its reason when it settles at once.
+func (s *Service) activateOne(ctx context.Context, b Batch, stsClient *sts.Client, base aws.Config, memberRole string, it *Item) (string, string) {
 	account, err := s.Accounts.Get(ctx, b.TenantID, it.AccountID)
 	if err != nil {
-		return err
+		return Failed, err.Error()
 	}
 	if account.Status == accounts.Active {
-		fin := s.Now().UTC()
-		it.Status, it.Reason, it.FinishedAt = Succeeded, "already active", &fin
-		return nil
+		return Succeeded, "already active"
+	}
+	fail := func(reason string) (string, string) {
+		s.markAccount(ctx, b.TenantID, it.AccountID, accounts.Failed, reason, nil)
+		return Failed, reason
 	}
 	roleARN := fmt.Sprintf("arn:aws:iam::%s:role/%s", it.AccountID, memberRole)
 	out, err := stsClient.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("gangplank-activation")})
 	if err != nil {
 		if isAccessDenied(err) {
-			return fmt.Errorf("Gangplank could not assume %s from the management account: accounts invited into an organization "+
+			return fail(fmt.Sprintf("Gangplank could not assume %s from the management account: accounts invited into an organization "+
 				"(rather than created by it) have no such role. Create the role, or connect this account with its own link "+
-				"(GET /v1/accounts/%s/onboarding)", roleARN, it.AccountID)
+				"(GET /v1/accounts/%s/onboarding)", roleARN, it.AccountID))
 		}
-		return fmt.Errorf("STS: %w", err)
+		return fail("STS refused the member access role: " + err.Error())
 	}
 	member := base.Copy()
 	member.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(out.Credentials.AccessKeyId),
 		aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
 	ins, err := s.Links.IssueLink(ctx, b.TenantID, it.AccountID)
 	if err != nil {
-		return err
+		return fail(err.Error())
 	}
+	// The account is marked before its stack exists, so its callback always finds which batch waits for it.
+	s.markAccount(ctx, b.TenantID, it.AccountID, accounts.Activating, "The onboarding stack is being created by bulk activation.",
+		&accounts.ActivationRef{ActivationID: b.ActivationID, Batch: b.Index})
 	var params []cfntypes.Parameter
 	for k, v := range ins.Parameters {
 		params = append(params, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(v)})
@@ -428,18 +495,15 @@ func (s *Service) activateOne(ctx context.Context, b Batch, stsClient *sts.Clien
 	cfn := cloudformation.NewFromConfig(member, func(o *cloudformation.Options) {
 		o.Region, o.Retryer, o.RetryMaxAttempts = ins.Region, s.retryer(), 8
 	})
-	stack, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{
+	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{
 		StackName: aws.String(ins.StackName), TemplateURL: aws.String(ins.TemplateURL), Parameters: params,
 		Capabilities:       []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
 		NotificationARNs:   []string{ins.Parameters["CallbackTopicArn"]},
 		ClientRequestToken: aws.String(b.ActivationID),
-	})
-	if err != nil {
-		return fmt.Errorf("CloudFormation refused the onboarding stack in %s: %w", it.AccountID, err)
+	}); err != nil {
+		return fail(fmt.Sprintf("CloudFormation refused the onboarding stack in %s: %v", it.AccountID, err))
 	}
-	it.Status, it.StackID = InProgress, aws.ToString(stack.StackId)
-	s.markAccount(ctx, b.TenantID, it.AccountID, accounts.Activating, "The onboarding stack is being created by bulk activation.", it.StackID)
-	return nil
+	return "", ""
 }
 
 func isAccessDenied(err error) bool {
@@ -447,15 +511,15 @@ func isAccessDenied(err error) bool {
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "AccessDenied" || apiErr.ErrorCode() == "AccessDeniedException")
 }
 
-// markAccount records the account's new status (and the stack Gangplank launched, so its notifications count).
-func (s *Service) markAccount(ctx context.Context, tenantID, id string, status accounts.Status, reason, stackID string) {
+// markAccount records the account's new status, and which batch awaits it.
+func (s *Service) markAccount(ctx context.Context, tenantID, id string, status accounts.Status, reason string, ref *accounts.ActivationRef) {
 	_, _ = s.Accounts.Mutate(ctx, tenantID, id, "account.bulk_activation", func(a *accounts.Account) error {
 		if a.Status == accounts.Active {
 			return accounts.ErrNoChange
 		}
 		a.Status, a.StatusReason = status, reason
-		if stackID != "" {
-			a.StackID = stackID
+		if ref != nil {
+			a.Activation = ref
 		}
 		return nil
 	})
@@ -473,45 +537,27 @@ func (s *Service) itemsByID(ctx context.Context, b Batch) (map[string]Item, erro
 	return out, nil
 }
 
-// check settles the batch's accounts whose callback (or stack notification) has come; past the deadline, the rest
-// fail with the reason.
-func (s *Service) check(ctx context.Context, b Batch) (Batch, error) {
-	b.Action = ""
+// expire runs when a batch's wait timed out: the accounts still awaited fail with the reason.
+func (s *Service) expire(ctx context.Context, b Batch) error {
 	items, err := s.itemsByID(ctx, b)
 	if err != nil {
-		return b, err
+		return err
 	}
-	late := s.Now().Unix() >= b.Deadline
-	b.Done = true
+	reason := "The onboarding stack did not report back in time: no callback arrived from its custom resource. " +
+		"Check the stack in the account's CloudFormation console, then activate the account again."
+	notStarted := "The batch ran out of time before this account's stack was created; activate the account again."
 	for _, id := range b.AccountIDs {
-		it := items[id]
-		if it.Status != InProgress {
-			continue
-		}
-		a, err := s.Accounts.Get(ctx, b.TenantID, id)
-		if err != nil {
-			return b, err
-		}
-		now := s.Now().UTC()
-		switch {
-		case a.Status == accounts.Active:
-			it.Status, it.FinishedAt = Succeeded, &now
-		case a.Status == accounts.Failed:
-			it.Status, it.Reason, it.FinishedAt = Failed, a.StatusReason, &now
-		case late:
-			reason := "The onboarding stack did not report back in time: no callback arrived from its custom resource. " +
-				"Check the stack in the account's CloudFormation console, then activate the account again."
-			it.Status, it.Reason, it.FinishedAt = Failed, reason, &now
-			s.markAccount(ctx, b.TenantID, id, accounts.Failed, reason, "")
-		default:
-			b.Done = false
-			continue
-		}
-		if err := s.Store.PutItem(ctx, b.TenantID, b.ActivationID, it, InProgress); err != nil {
-			return b, err
+		switch items[id].Status {
+		case InProgress:
+			if err := s.Store.SettleItem(ctx, b.TenantID, b.ActivationID, id, Failed, reason, s.Now(), InProgress); err == nil {
+				s.markAccount(ctx, b.TenantID, id, accounts.Failed, reason, nil)
+			}
+		case Pending:
+			// A task still creating stacks past the deadline skips it: it starts only pending items.
+			_ = s.Store.SettleItem(ctx, b.TenantID, b.ActivationID, id, Failed, notStarted, s.Now(), Pending)
 		}
 	}
-	return b, nil
+	return nil
 }
 
 func (s *Service) finish(ctx context.Context, b Batch) error {

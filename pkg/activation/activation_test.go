@@ -81,7 +81,7 @@ func TestBulkActivation(t *testing.T) {
 		}
 		return false
 	}))()
-	defer env.SetCustomResourceTimeoutCap(30 * time.Second)() // longer than the batch deadline below
+	defer env.SetCustomResourceTimeoutCap(60 * time.Second)() // longer than the batch deadline below
 	defer env.Intercept(localaws.InterceptorFunc(func(w http.ResponseWriter, c *localaws.Call) bool {
 		if c.Is("sns", "Publish") && strings.Contains(c.Form("Message"), `"RequestType":"Create"`) && strings.Contains(c.Form("Message"), ":"+lost+":stack/") {
 			w.Header().Set("Content-Type", "text/xml")
@@ -90,7 +90,8 @@ func TestBulkActivation(t *testing.T) {
 		}
 		return false
 	}))()
-	p.Services.Activation.BatchSize, p.Services.Activation.Deadline = 25, 20*time.Second
+	// The deadline is the batch task's timeout, stack creation included: room for ten stacks on a loaded machine.
+	p.Services.Activation.BatchSize, p.Services.Activation.Deadline = 10, 40*time.Second
 
 	id, err := p.Services.Activation.Start(t.Context(), "acme", "750000000001", "", activation.Request{All: true})
 	if err != nil {
@@ -126,7 +127,7 @@ func TestBulkActivation(t *testing.T) {
 				t.Errorf("account whose callback never came: %+v, account %s", it, a.Status)
 			}
 		default:
-			if it.Status != activation.Succeeded || a.Status != accounts.Active || it.StackID == "" {
+			if it.Status != activation.Succeeded || a.Status != accounts.Active || a.StackID == "" {
 				t.Errorf("account %s: %+v, account %s %q", it.AccountID, it, a.Status, a.StatusReason)
 			}
 		}

@@ -156,6 +156,8 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 	act := &activation.Service{Store: store.Activations{DB: db}, Accounts: accts, Tenants: t, Links: ob, Connector: connector,
 		StepFunctions: sfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN, Now: now}
 	disc.Enroller = act
+	// Bulk activation waits on the callbacks of the accounts it started.
+	ob.Observe(act)
 	return &Services{
 		DB:         db,
 		Tenants:    t,

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -150,4 +152,47 @@ func (s Activations) query(ctx context.Context, pk, prefix string, each func(map
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
+}
+
+// batchSK is one batch's record: its task token and how many of its accounts are still awaited.
+func batchSK(index int) string { return fmt.Sprintf("BATCH#%05d", index) }
+
+// PutBatch records the batch's task token, and its count of awaited accounts unless a previous attempt of the same
+// task recorded it already (a retry must not reset what callbacks have counted down).
+func (s Activations) PutBatch(ctx context.Context, tenantID, id string, index int, token string, pending int) error {
+	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: s.table(), Key: key(activationPK(tenantID, id), batchSK(index)),
+		UpdateExpression:          aws.String("SET taskToken = :t, pending = if_not_exists(pending, :n), itemType = :type"),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR attribute_exists(pending)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(token), ":n": num(strconv.Itoa(pending)), ":type": str("activationBatch")}})
+	return err
+}
+
+// CountDown takes n awaited accounts off the batch and returns how many remain, with the batch's task token.
+func (s Activations) CountDown(ctx context.Context, tenantID, id string, index, n int) (int, string, error) {
+	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: s.table(), Key: key(activationPK(tenantID, id), batchSK(index)),
+		UpdateExpression: aws.String("ADD pending :minus"), ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(strconv.Itoa(-n))},
+		ReturnValues:              types.ReturnValueAllNew})
+	if err != nil {
+		return 0, "", err
+	}
+	var b struct {
+		Pending   int    `dynamodbav:"pending"`
+		TaskToken string `dynamodbav:"taskToken"`
+	}
+	err = attributevalue.UnmarshalMap(out.Attributes, &b)
+	return b.Pending, b.TaskToken, err
+}
+
+// SettleItem moves an account's item from status from to its outcome, keeping what the item recorded before.
+func (s Activations) SettleItem(ctx context.Context, tenantID, id, accountID, status, reason string, at time.Time, from string) error {
+	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: s.table(), Key: key(activationPK(tenantID, id), accountSK(accountID)),
+		UpdateExpression:          aws.String("SET #status = :s, reason = :r, finishedAt = :at"),
+		ConditionExpression:       aws.String("#status = :from"),
+		ExpressionAttributeNames:  map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(status), ":r": str(reason), ":at": str(at.UTC().Format(time.RFC3339Nano)), ":from": str(from)}})
+	if isConditionFailed(err) {
+		return activation.ErrItemChanged
+	}
+	return err
 }

@@ -95,7 +95,7 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 	services.Onboarding.ConnectRetry = 500 * time.Millisecond
 	// A role that never becomes assumable fails a callback after a second, not after a minute and a half.
 	services.Onboarding.CallbackBudget = time.Second
-	services.Activation.PollSeconds, services.Activation.Deadline, services.Activation.MaxBackoff = 1, 20*time.Second, 10*time.Millisecond
+	services.Activation.Deadline, services.Activation.MaxBackoff = 20*time.Second, 10*time.Millisecond
 	devserver.RegisterActivation(env, prov, services)
 	for region, topic := range prov.TopicARNs {
 		if _, err := env.SubscribeLambda(t.Context(), localaws.SNSSubscription{TopicARN: topic, Name: prefix + "-callback-" + region,
