@@ -114,6 +114,15 @@ func (m *mainStack) buildStateMachine() error {
 			fn.AddEnvironment(jsii.String(StateMachineEnv), sm.StateMachineArn(), nil)
 		}
 	}
+	// The task function resumes a batch whose accounts all settled at once. It cannot reference the state machine
+	// (whose definition references it), so the grant names the machine's fixed ARN.
+	if fn, ok := m.Functions["activation"]; ok {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings("states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"),
+			Resources: jsii.Strings(fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s-bulk-activation", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(),
+				*awscdk.Aws_ACCOUNT_ID(), m.cfg.Prefix)),
+		}))
+	}
 	// The API cancels activations: StopExecution acts on the workflow's executions (named by activation id).
 	m.Functions["api"].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings("states:StopExecution"),
