@@ -665,6 +665,12 @@ func (s *Service) Enroll(ctx context.Context, tenantID, managementID string, acc
 	if s.StepFunctions == nil || s.StateMachineARN == "" {
 		return ErrNotConfigured
 	}
-	_, err := s.Start(ctx, tenantID, managementID, "auto-enrol-"+strings.Join(accountIDs, ","), Request{AccountIDs: accountIDs})
+	// One activation a day for the same accounts: a discovery repeated the same day starts nothing twice, the next
+	// day's retries what failed.
+	key := "auto-enrol-" + s.Now().UTC().Format("2006-01-02") + "-" + strings.Join(accountIDs, ",")
+	_, err := s.Start(ctx, tenantID, managementID, key, Request{AccountIDs: accountIDs})
+	if errors.Is(err, ErrNothingSelected) {
+		return nil
+	}
 	return err
 }

@@ -225,9 +225,13 @@ func (s *Service) apply(ctx context.Context, tenantID string, mgmt accounts.Acco
 		run.Found++
 		seen[m.ID] = true
 		want := membership(tree, m)
-		if _, ok := known[m.ID]; ok {
+		if k, ok := known[m.ID]; ok {
 			if err := s.update(ctx, tenantID, m.ID, want, run); err != nil {
 				return err
+			}
+			// Auto-enrolment retries the accounts of included OUs it could not activate before.
+			if (k.Status == accounts.Failed || k.Status == accounts.NotActivated) && inScope(tree, m, d) {
+				*enroll = append(*enroll, m.ID)
 			}
 			continue
 		}
