@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
@@ -30,6 +28,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/tenants"
 	"github.com/gangplank/gangplank/pkg/validation"
@@ -449,9 +448,7 @@ func (s *Service) Settled(ctx context.Context, a accounts.Account) {
 }
 
 func (s *Service) retryer() aws.Retryer {
-	return retry.AddWithErrorCodes(retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts, o.MaxBackoff, o.RateLimiter = 8, s.backoff(), ratelimit.None
-	}), "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
+	return awsx.PatientRetryer(8, s.backoff(), "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
 }
 
 // activateOne starts one account. It returns "" when the stack is created and the account awaits its callback, or

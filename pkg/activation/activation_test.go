@@ -41,16 +41,7 @@ func TestBulkActivation(t *testing.T) {
 	p := testkit.NewPlatform(t)
 	env := testkit.LocalAWS(t)
 	members := testkit.NewOrganization(t, "750000000001", 100)
-	if err := p.Services.Tenants.Ensure(t.Context(), "acme"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Services.Accounts.Create(t.Context(), "acme", accounts.CreateInput{Name: "Payer", AccountID: "750000000001", Type: "management", Region: "us-east-1"}); err != nil {
-		t.Fatal(err)
-	}
-	ins, _ := p.Services.Onboarding.IssueLink(t.Context(), "acme", "750000000001")
-	if _, err := p.Services.Onboarding.Connect(t.Context(), "acme", "750000000001", p.CreateRole(t, ins)); err != nil {
-		t.Fatal(err)
-	}
+	p.ConnectManagement(t, "acme", "750000000001")
 	// Three invited accounts: no OrganizationAccountAccessRole.
 	noRole := members[:3]
 	for _, id := range noRole {
@@ -142,16 +133,7 @@ func accountOf(env *localaws.Env, c *localaws.Call) string { return env.CallerAc
 func TestCancel(t *testing.T) {
 	p := testkit.NewPlatform(t)
 	members := testkit.NewOrganization(t, "750000000002", 4)
-	if err := p.Services.Tenants.Ensure(t.Context(), "acme"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Services.Accounts.Create(t.Context(), "acme", accounts.CreateInput{Name: "Payer", AccountID: "750000000002", Type: "management", Region: "us-east-1"}); err != nil {
-		t.Fatal(err)
-	}
-	ins, _ := p.Services.Onboarding.IssueLink(t.Context(), "acme", "750000000002")
-	if _, err := p.Services.Onboarding.Connect(t.Context(), "acme", "750000000002", p.CreateRole(t, ins)); err != nil {
-		t.Fatal(err)
-	}
+	p.ConnectManagement(t, "acme", "750000000002")
 	// An activation recorded but whose workflow has not reached its batches yet.
 	a := activation.Activation{ID: "act-cancel-test", ManagementAccountID: "750000000002", Status: activation.Running, Total: 4, CreatedAt: time.Now()}
 	var items []activation.Item
@@ -189,19 +171,11 @@ func TestAutoEnrolment(t *testing.T) {
 	p := testkit.NewPlatform(t)
 	members := testkit.NewOrganization(t, "750000000003", 3)
 	ctx := t.Context()
-	if err := p.Services.Tenants.Ensure(ctx, "acme"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Services.Accounts.Create(ctx, "acme", accounts.CreateInput{Name: "Payer", AccountID: "750000000003", Type: "management", Region: "us-east-1"}); err != nil {
-		t.Fatal(err)
-	}
+	p.AddManagement(t, "acme", "750000000003")
 	if _, err := p.Services.Discovery.UpdateSettings(ctx, "acme", "750000000003", discovery.Settings{AutoEnroll: true}); err != nil {
 		t.Fatal(err)
 	}
-	ins, _ := p.Services.Onboarding.IssueLink(ctx, "acme", "750000000003")
-	if _, err := p.Services.Onboarding.Connect(ctx, "acme", "750000000003", p.CreateRole(t, ins)); err != nil {
-		t.Fatal(err)
-	}
+	p.Connect(t, "acme", "750000000003")
 	list, err := p.Services.Activation.List(ctx, "acme")
 	if err != nil || len(list) != 1 {
 		t.Fatalf("activations after discovery: %v %v", list, err)

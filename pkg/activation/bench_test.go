@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
@@ -31,14 +30,7 @@ func BenchmarkScaleActivation(b *testing.B) {
 		mgmt := "75100000000" + strconv.Itoa(i%10)
 		members := testkit.NewOrganization(b, mgmt, n)
 		ctx := context.Background()
-		_ = p.Services.Tenants.Ensure(ctx, "acme")
-		if _, err := p.Services.Accounts.Create(ctx, "acme", accounts.CreateInput{Name: "Payer", AccountID: mgmt, Type: "management", Region: "us-east-1"}); err != nil {
-			b.Fatal(err)
-		}
-		ins, _ := p.Services.Onboarding.IssueLink(ctx, "acme", mgmt)
-		if _, err := p.Services.Onboarding.Connect(ctx, "acme", mgmt, p.CreateRole(b, ins)); err != nil {
-			b.Fatal(err)
-		}
+		p.ConnectManagement(b, "acme", mgmt)
 		p.Calls.Reset()
 		b.StartTimer()
 		start := time.Now()

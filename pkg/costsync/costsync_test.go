@@ -24,20 +24,7 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 func payer(t testing.TB, p *testkit.Platform, tenant, id string, members int) {
 	t.Helper()
 	testkit.NewOrganization(t, id, members)
-	ctx := t.Context()
-	if err := p.Services.Tenants.Ensure(ctx, tenant); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Services.Accounts.Create(ctx, tenant, accounts.CreateInput{Name: "Payer " + id, AccountID: id, Type: "management", Region: "us-east-1"}); err != nil {
-		t.Fatal(err)
-	}
-	ins, err := p.Services.Onboarding.IssueLink(ctx, tenant, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Services.Onboarding.Connect(ctx, tenant, id, p.CreateRole(t, ins)); err != nil {
-		t.Fatalf("connect %s: %v", id, err)
-	}
+	p.ConnectManagement(t, tenant, id)
 }
 
 func newPlatform(t testing.TB) *testkit.Platform {

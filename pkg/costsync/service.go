@@ -14,8 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer/types"
 
@@ -98,12 +96,7 @@ func (s *Service) costExplorer(cfg aws.Config) CostExplorer {
 		if maxBackoff == 0 {
 			maxBackoff = 20 * time.Second
 		}
-		o.Retryer = retry.AddWithErrorCodes(retry.NewStandard(func(r *retry.StandardOptions) {
-			r.MaxAttempts, r.MaxBackoff = 6, maxBackoff
-			// Every retry goes through: the SDK's client-side retry quota would otherwise stop retrying a throttled
-			// payer after a few failures, and a daily sync would rather wait than give up.
-			r.RateLimiter = ratelimit.None
-		}), "LimitExceededException", "ThrottlingException", "RequestLimitExceeded")
+		o.Retryer = awsx.PatientRetryer(6, maxBackoff, "LimitExceededException", "ThrottlingException", "RequestLimitExceeded")
 		o.RetryMaxAttempts = 6 // over any attempts setting of the shared configuration
 	})
 }

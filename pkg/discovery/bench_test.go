@@ -23,7 +23,7 @@ func BenchmarkScaleDiscovery(b *testing.B) {
 	p := testkit.NewPlatform(b)
 	n := benchAccounts()
 	buildOrg(b, "731000000001", []int{4, 4, 4, 4}, n)
-	connect(b, p, "acme", "731000000001") // the first discovery: adds every account
+	p.ConnectManagement(b, "acme", "731000000001") // the first discovery: adds every account
 	mgmt, err := p.Services.Accounts.Get(b.Context(), "acme", "731000000001")
 	if err != nil || mgmt.Discovery == nil || mgmt.Discovery.LastRun == nil {
 		b.Fatalf("first discovery: %v", err)

@@ -85,25 +85,6 @@ func buildOrg(t testing.TB, management string, fanout []int, n int) *org {
 	return o
 }
 
-// connect adds the management account to tenant and connects it with a role made from its manual instructions.
-func connect(t testing.TB, p *testkit.Platform, tenant, id string) {
-	t.Helper()
-	ctx := t.Context()
-	if err := p.Services.Tenants.Ensure(ctx, tenant); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Services.Accounts.Create(ctx, tenant, accounts.CreateInput{Name: "Payer " + id, AccountID: id, Type: "management", Region: "us-east-1"}); err != nil {
-		t.Fatal(err)
-	}
-	ins, err := p.Services.Onboarding.IssueLink(ctx, tenant, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Services.Onboarding.Connect(ctx, tenant, id, p.CreateRole(t, ins)); err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-}
-
 func members(t *testing.T, p *testkit.Platform, tenant, mgmt string) map[string]accounts.Account {
 	t.Helper()
 	out := map[string]accounts.Account{}
@@ -128,7 +109,7 @@ func members(t *testing.T, p *testkit.Platform, tenant, mgmt string) map[string]
 func TestDiscoverOrganization(t *testing.T) {
 	p := testkit.NewPlatform(t)
 	o := buildOrg(t, "730000000001", []int{3, 2, 2, 2, 2}, 300)
-	connect(t, p, "acme", "730000000001") // activation runs the first discovery
+	p.ConnectManagement(t, "acme", "730000000001") // activation runs the first discovery
 
 	mgmt, _ := p.Services.Accounts.Get(t.Context(), "acme", "730000000001")
 	if mgmt.Discovery == nil || mgmt.Discovery.LastRun == nil {
@@ -217,20 +198,12 @@ func TestFilters(t *testing.T) {
 	if _, err := p.Services.Accounts.Create(t.Context(), "globex", accounts.CreateInput{Name: "Theirs", AccountID: otherTenants, Type: "standalone", Region: "us-east-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Services.Tenants.Ensure(t.Context(), "acme"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Services.Accounts.Create(t.Context(), "acme", accounts.CreateInput{Name: "Payer", AccountID: "730000000002", Type: "management", Region: "us-east-1"}); err != nil {
-		t.Fatal(err)
-	}
+	p.AddManagement(t, "acme", "730000000002")
 	if _, err := p.Services.Discovery.UpdateSettings(t.Context(), "acme", "730000000002", discovery.Settings{
 		IncludeOUs: []string{include}, ExcludeOUs: []string{exclude}, ExcludeAccounts: []string{excludedAccount}}); err != nil {
 		t.Fatal(err)
 	}
-	ins, _ := p.Services.Onboarding.IssueLink(t.Context(), "acme", "730000000002")
-	if _, err := p.Services.Onboarding.Connect(t.Context(), "acme", "730000000002", p.CreateRole(t, ins)); err != nil {
-		t.Fatal(err)
-	}
+	p.Connect(t, "acme", "730000000002")
 	found := members(t, p, "acme", "730000000002")
 	want := 0
 	for id, path := range o.accounts {
@@ -257,7 +230,7 @@ func TestThrottling(t *testing.T) {
 	p := testkit.NewPlatform(t)
 	p.Services.Discovery.MaxBackoff = 10 * time.Millisecond
 	buildOrg(t, "730000000003", []int{2}, 10)
-	connect(t, p, "acme", "730000000003")
+	p.ConnectManagement(t, "acme", "730000000003")
 	var throttled atomic.Int32
 	defer testkit.LocalAWS(t).Intercept(localaws.InterceptorFunc(func(w http.ResponseWriter, c *localaws.Call) bool {
 		if c.Service == "organizations" && throttled.Add(1) <= 6 {
@@ -280,8 +253,8 @@ func TestThrottling(t *testing.T) {
 func TestDiscoverAll(t *testing.T) {
 	p := testkit.NewPlatform(t)
 	buildOrg(t, "730000000004", []int{2}, 4)
-	connect(t, p, "acme", "730000000004")
-	connect(t, p, "globex", "730000000005") // no organization: Organizations answers AWSOrganizationsNotInUseException
+	p.ConnectManagement(t, "acme", "730000000004")
+	p.ConnectManagement(t, "globex", "730000000005") // no organization: Organizations answers AWSOrganizationsNotInUseException
 	ran, failed, err := p.Services.Discovery.DiscoverAll(t.Context())
 	if err != nil {
 		t.Fatal(err)

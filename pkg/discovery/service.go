@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
@@ -100,9 +98,7 @@ func (s *Service) organizations(cfg aws.Config) Organizations {
 	// jittered exponential backoff (every attempt allowed: a discovery would rather wait than fail).
 	return organizations.NewFromConfig(cfg, func(o *organizations.Options) {
 		o.Region = "us-east-1"
-		o.Retryer = retry.AddWithErrorCodes(retry.NewStandard(func(r *retry.StandardOptions) {
-			r.MaxAttempts, r.MaxBackoff, r.RateLimiter = 10, maxBackoff, ratelimit.None
-		}), "TooManyRequestsException")
+		o.Retryer = awsx.PatientRetryer(10, maxBackoff, "TooManyRequestsException")
 		o.RetryMaxAttempts = 10
 	})
 }

@@ -6,10 +6,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"github.com/gangplank/gangplank/pkg/activation"
-	"github.com/gangplank/gangplank/pkg/costsync"
-	"github.com/gangplank/gangplank/pkg/cursor"
-	"github.com/gangplank/gangplank/pkg/discovery"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -19,8 +15,12 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/audit"
 	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/cursor"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/requestid"
 	"github.com/gangplank/gangplank/pkg/tenants"

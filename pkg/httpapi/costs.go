@@ -7,9 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/auth"
-	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
@@ -22,14 +20,6 @@ func (a *API) costRoutes() []route {
 		{method: http.MethodPut, pattern: "/v1/accounts/{accountId}/commitment", write: true, handle: a.putCommitment},
 		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/commitment", handle: a.getCommitment},
 	}
-}
-
-func accountParam(r *http.Request) (string, error) {
-	id := r.PathValue("accountId")
-	if _, err := awsid.ParseAccountID(id); err != nil {
-		return "", accounts.ErrNotFound
-	}
-	return id, nil
 }
 
 func (a *API) syncRecommendations(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
 
@@ -178,4 +180,14 @@ func ifMatch(r *http.Request) []string {
 		return []string{`"never"`}
 	}
 	return tags
+}
+
+// accountParam is the {accountId} of the path. A malformed id is an account that does not exist: 404, as for any
+// id not in the caller's tenant.
+func accountParam(r *http.Request) (string, error) {
+	id := r.PathValue("accountId")
+	if _, err := awsid.ParseAccountID(id); err != nil {
+		return "", accounts.ErrNotFound
+	}
+	return id, nil
 }

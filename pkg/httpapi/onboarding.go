@@ -28,9 +28,9 @@ type accountWithOnboarding struct {
 }
 
 func (a *API) getOnboarding(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id := r.PathValue("accountId")
-	if _, err := awsid.ParseAccountID(id); err != nil {
-		return accounts.ErrNotFound
+	id, err := accountParam(r)
+	if err != nil {
+		return err
 	}
 	ins, err := a.cfg.Onboarding.IssueLink(r.Context(), p.TenantID, id)
 	if err != nil {
@@ -49,9 +49,9 @@ func (a *API) connectAccount(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	id := r.PathValue("accountId")
-	if _, err := awsid.ParseAccountID(id); err != nil {
-		return accounts.ErrNotFound
+	id, err := accountParam(r)
+	if err != nil {
+		return err
 	}
 	if _, err := awsid.ParseRoleARN(req.RoleARN); err != nil {
 		return validation.Field("roleArn", "%s", err)
@@ -65,9 +65,9 @@ func (a *API) connectAccount(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 func (a *API) verifyAccount(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id := r.PathValue("accountId")
-	if _, err := awsid.ParseAccountID(id); err != nil {
-		return accounts.ErrNotFound
+	id, err := accountParam(r)
+	if err != nil {
+		return err
 	}
 	acct, err := a.cfg.Onboarding.Verify(r.Context(), p.TenantID, id)
 	if err != nil {

@@ -135,23 +135,8 @@ func (s Activations) PutItem(ctx context.Context, tenantID, id string, it activa
 }
 
 func (s Activations) query(ctx context.Context, pk, prefix string, each func(map[string]types.AttributeValue) error) error {
-	in := &dynamodb.QueryInput{TableName: s.table(), KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":prefix": str(prefix)}}
-	for {
-		page, err := s.Client.Query(ctx, in)
-		if err != nil {
-			return err
-		}
-		for _, m := range page.Items {
-			if err := each(m); err != nil {
-				return err
-			}
-		}
-		if page.LastEvaluatedKey == nil {
-			return nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
+	return s.queryAll(ctx, &dynamodb.QueryInput{TableName: s.table(), KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":prefix": str(prefix)}}, each)
 }
 
 // batchSK is one batch's record: its task token and how many of its accounts are still awaited.

@@ -59,23 +59,15 @@ func (s Costs) Statuses(ctx context.Context, tenantID string) ([]costsync.SyncSt
 	var out []costsync.SyncStatus
 	in := &dynamodb.QueryInput{TableName: s.table(), KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(tenantPK(tenantID)), ":prefix": str(syncPrefix)}}
-	for {
-		page, err := s.Client.Query(ctx, in)
-		if err != nil {
-			return nil, err
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+		var it syncItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return err
 		}
-		for _, item := range page.Items {
-			var it syncItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, err
-			}
-			out = append(out, it.SyncStatus)
-		}
-		if page.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
+		out = append(out, it.SyncStatus)
+		return nil
+	})
+	return out, err
 }
 
 // ErrStatusChanged: another sync of the same payer finished first.
@@ -169,23 +161,15 @@ func (s Costs) Generation(ctx context.Context, tenantID, payerID, generation, ac
 	in := &dynamodb.QueryInput{TableName: s.table(), KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(generationPK(tenantID, payerID, generation)), ":prefix": str(prefix)}}
 	var out []costsync.Recommendation
-	for {
-		page, err := s.Client.Query(ctx, in)
-		if err != nil {
-			return nil, err
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+		var it recommendationItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return err
 		}
-		for _, item := range page.Items {
-			var it recommendationItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, err
-			}
-			out = append(out, it.Recommendation)
-		}
-		if page.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
+		out = append(out, it.Recommendation)
+		return nil
+	})
+	return out, err
 }
 
 type commitmentItem struct {
@@ -265,22 +249,13 @@ func (s Accounts) sparse(ctx context.Context, index, pkAttr, pk string) ([]costs
 		ExpressionAttributeNames:  map[string]string{"#pk": pkAttr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)}}
 	var out []costsync.PayerRef
-	for {
-		page, err := s.Client.Query(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		for _, item := range page.Items {
-			pk, _ := item[tables.PK].(*types.AttributeValueMemberS)
-			sk, _ := item[tables.SK].(*types.AttributeValueMemberS)
-			if pk == nil || sk == nil {
-				continue
-			}
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+		pk, _ := item[tables.PK].(*types.AttributeValueMemberS)
+		sk, _ := item[tables.SK].(*types.AttributeValueMemberS)
+		if pk != nil && sk != nil {
 			out = append(out, costsync.PayerRef{TenantID: strings.TrimPrefix(pk.Value, tenantPrefix), AccountID: strings.TrimPrefix(sk.Value, accountPrefix)})
 		}
-		if page.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
+		return nil
+	})
+	return out, err
 }

@@ -134,3 +134,23 @@ func (db DB) queryPage(ctx context.Context, in *dynamodb.QueryInput, limit int, 
 	}
 	return items, next, nil
 }
+
+// queryAll runs a Query to its last page, handing each item to each: for the few listings that are read whole
+// (a payer's recommendations, an activation's accounts, a sparse index's payers).
+func (db DB) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
+	for {
+		page, err := db.Client.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, item := range page.Items {
+			if err := each(item); err != nil {
+				return err
+			}
+		}
+		if page.LastEvaluatedKey == nil {
+			return nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}

@@ -6,7 +6,6 @@ package testkit
 import (
 	"context"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/localaws"

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/devserver"
@@ -234,4 +235,36 @@ func CreateRole(t testing.TB, accountID, name string, trust onboarding.Policy, i
 		}
 	}
 	return aws.ToString(out.Role.Arn)
+}
+
+// AddManagement links accountID to tenant as a management account (creating the tenant on first use).
+func (p *Platform) AddManagement(t testing.TB, tenant, accountID string) {
+	t.Helper()
+	if err := p.Services.Tenants.Ensure(t.Context(), tenant); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Services.Accounts.Create(t.Context(), tenant, accounts.CreateInput{Name: "Payer " + accountID, AccountID: accountID,
+		Type: "management", Region: "us-east-1"}); err != nil {
+		t.Fatalf("add management account %s: %v", accountID, err)
+	}
+}
+
+// Connect connects a linked account with a role made from its manual instructions, as a customer following them
+// would. Connecting a management account runs its first discovery.
+func (p *Platform) Connect(t testing.TB, tenant, accountID string) {
+	t.Helper()
+	ins, err := p.Services.Onboarding.IssueLink(t.Context(), tenant, accountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Services.Onboarding.Connect(t.Context(), tenant, accountID, p.CreateRole(t, ins)); err != nil {
+		t.Fatalf("connect %s: %v", accountID, err)
+	}
+}
+
+// ConnectManagement adds a management account to tenant and connects it.
+func (p *Platform) ConnectManagement(t testing.TB, tenant, accountID string) {
+	t.Helper()
+	p.AddManagement(t, tenant, accountID)
+	p.Connect(t, tenant, accountID)
 }
