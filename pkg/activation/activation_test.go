@@ -185,3 +185,24 @@ func TestAutoEnrolment(t *testing.T) {
 		t.Errorf("auto-enrolment: %+v", pr)
 	}
 }
+
+// TestDuplicateCallbacks: SNS delivers every callback three times at once; each account settles its item once, so
+// the batch counts down exactly once per account and resumes when (and only when) all have settled.
+func TestDuplicateCallbacks(t *testing.T) {
+	p := testkit.NewPlatform(t, testkit.PlatformOptions{ExtraDeliveries: 2})
+	members := testkit.NewOrganization(t, "750000000004", 6)
+	p.ConnectManagement(t, "acme", "750000000004")
+	id, err := p.Services.Activation.Start(t.Context(), "acme", "750000000004", "", activation.Request{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := wait(t, p, id)
+	if pr.Status != activation.Completed || pr.Succeeded != len(members) || pr.Failed != 0 {
+		t.Errorf("progress with duplicate callbacks = %+v", pr.Activation)
+	}
+	for _, it := range pr.Items {
+		if it.Status != activation.Succeeded || it.FinishedAt == nil {
+			t.Errorf("item %+v", it)
+		}
+	}
+}

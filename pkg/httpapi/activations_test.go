@@ -53,6 +53,7 @@ func TestActivationsAPI(t *testing.T) {
 		{"viewer cannot start", "POST", "/v1/accounts/760000000001/activations", f.viewer, map[string]any{"all": true}, 403, "forbidden"},
 		{"unknown activation", "GET", "/v1/activations/act-nope", f.viewer, nil, 404, "not-found"},
 		{"unknown field", "POST", "/v1/accounts/760000000001/activations", f.admin, map[string]any{"every": true}, 400, "malformed-request"},
+		{"malformed account id", "POST", "/v1/accounts/760000000001/activations", f.admin, map[string]any{"accountIds": []string{"12"}}, 422, "validation-failed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

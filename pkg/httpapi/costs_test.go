@@ -95,6 +95,7 @@ func TestRecommendations(t *testing.T) {
 		problem            string
 	}{
 		{"unknown term", "GET", "/v1/recommendations?term=FIVE_YEARS", 422, "validation-failed"},
+		{"unknown payment option", "GET", "/v1/recommendations?paymentOption=LATER", 422, "validation-failed"},
 		{"unknown service", "GET", "/v1/accounts/710000000001/recommendations?service=lightsail", 422, "validation-failed"},
 		{"unknown parameter", "GET", "/v1/recommendations?sort=asc", 400, "malformed-request"},
 		{"forged cursor", "GET", "/v1/recommendations?cursor=abc", 400, "invalid-cursor"},
@@ -148,5 +149,32 @@ func TestCommitment(t *testing.T) {
 	}
 	if audit := f.do(t, http.MethodGet, "/v1/audit?limit=1", f.admin, nil); !strings.Contains(string(audit.Body), "commitment.set") {
 		t.Errorf("no audit entry for the commitment: %s", audit.Body)
+	}
+}
+
+// TestRecommendationSettings: the tenant's recommendation settings are validated field by field, and kept.
+func TestRecommendationSettings(t *testing.T) {
+	f := newFixture(t)
+	patch := func(rec map[string]any) *testkit.Response {
+		return f.do(t, http.MethodPatch, "/v1/tenant", f.admin, map[string]any{"settings": map[string]any{"recommendations": rec}}, "If-Match", "*")
+	}
+	tests := []struct {
+		name  string
+		rec   map[string]any
+		field string
+	}{
+		{"unknown term", map[string]any{"terms": []string{"FIVE_YEARS"}}, "settings.recommendations.terms"},
+		{"unknown payment option", map[string]any{"paymentOptions": []string{"LATER"}}, "settings.recommendations.paymentOptions"},
+		{"lookback Cost Explorer does not offer", map[string]any{"lookbackDays": 14}, "settings.recommendations.lookbackDays"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wantProblem(t, patch(tc.rec), 422, "validation-failed", tc.field)
+		})
+	}
+	r := patch(map[string]any{"terms": []string{"ONE_YEAR", "THREE_YEARS"}, "paymentOptions": []string{"ALL_UPFRONT"}, "lookbackDays": 60})
+	rec := r.Map(t)["settings"].(map[string]any)["recommendations"].(map[string]any)
+	if r.Status != 200 || rec["lookbackDays"] != float64(60) || len(rec["terms"].([]any)) != 2 {
+		t.Errorf("settings = %d %s", r.Status, r.Body)
 	}
 }
