@@ -31,9 +31,13 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	cd infra && $(GO) vet ./...
 
+# The product (./...) and the CDK app (infra/, its own Go module so that the product never compiles jsii) are tested
+# in turn.
 test-go:
 	$(GO) test -count=1 ./...
+	cd infra && $(GO) test -count=1 ./...
 
 ## bench: benchmarks against the local AWS, with DynamoDB/AWS call counts per operation; then the scale ones
 ## (discovery of 5,000 accounts, activation of 1,000), once each: GANGPLANK_BENCH_ACCOUNTS / _ACTIVATIONS resize them
