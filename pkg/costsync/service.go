@@ -69,13 +69,13 @@ type Queue interface {
 
 // Service is the cost sync. Build one per cold start.
 type Service struct {
-	Accounts  Accounts
-	Tenants   Tenants
-	Store     Store
-	Payers    Payers
-	Door      Door
-	Queue     Queue
-	Now       func() time.Time
+	Accounts Accounts
+	Tenants  Tenants
+	Store    Store
+	Payers   Payers
+	Door     Door
+	Queue    Queue
+	Now      func() time.Time
 	// NewCostExplorer builds the client over a payer's configuration (default: the SDK's, in us-east-1, where
 	// Cost Explorer's only endpoint is, retrying throttling).
 	NewCostExplorer func(cfg aws.Config) CostExplorer

@@ -64,10 +64,10 @@ var ErrNotManagement = errors.New("discovery reads an organization through its m
 
 // Service is discovery. Build one per cold start.
 type Service struct {
-	Accounts  Accounts
-	Store     Store
-	Door      Door
-	Enroller  Enroller
+	Accounts Accounts
+	Store    Store
+	Door     Door
+	Enroller Enroller
 	// Managements is needed by DiscoverAll only.
 	Managements Managements
 	Now         func() time.Time
