@@ -57,7 +57,7 @@ func (q InlineQueue) Enqueue(ctx context.Context, payers []PayerRef) error {
 }
 
 // ErrQueueNotWired: a function that does not declare the cost sync queue tried to enqueue.
-var ErrQueueNotWired = errors.New("the cost sync queue is not in this function's wiring (platform.Needs.CostSyncQueue)")
+var ErrQueueNotWired = errors.New("the cost sync queue is not in this function's wiring (platform.Needs.Queues)")
 
 // UnwiredQueue is the queue of a function that hands no payer on: enqueueing is a wiring bug, reported as such.
 type UnwiredQueue struct{}

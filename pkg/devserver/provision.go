@@ -174,7 +174,7 @@ type FunctionOptions struct {
 // from its own wiring (platform.Callback, platform.CostSyncWorker) over the part of cfg it is given, so a function
 // that reaches beyond its wiring fails here as it would in the cloud. It returns what stops the consumers.
 func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p Provisioned, cfg platform.Config, name string, o FunctionOptions) (func(), error) {
-	cfg.CostSyncQueueURL = p.CostSyncQueueURL
+	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL}
 	build := func(fn platform.Function) *platform.Builder {
 		b := platform.NewBuilder(awsCfg, cfg.For(fn.Needs), fn.Needs, time.Now)
 		if o.Tune != nil {

@@ -26,8 +26,8 @@ type Config struct {
 	// which only the local platform does).
 	ConnectorRoleARN string
 	Onboarding       onboarding.Config
-	// CostSyncQueueURL is the queue of payers to sync (empty: sync in the caller, as the local platform does).
-	CostSyncQueueURL string
+	// QueueURLs maps queue IDs to the URLs of the queues the function sends to.
+	QueueURLs map[string]string
 	// StateMachineARN is the bulk activation workflow (empty: bulk activation is off).
 	StateMachineARN string
 }
@@ -44,7 +44,7 @@ type SecretReader interface {
 //	TENANT_CLAIM, ROLE_CLAIM                    needs.Claims (default tenant_id, role)
 //	CONNECTOR_ROLE_ARN                          needs.Customers
 //	onboarding.ConfigFromEnv's variables        needs.Onboarding
-//	COSTSYNC_QUEUE_URL                          needs.CostSyncQueue is Send
+//	COSTSYNC_QUEUE_URL...                       each queue needs.Queues sends to (Queue.EnvVar)
 //	BULK_ACTIVATION_STATE_MACHINE_ARN           needs.Workflow
 //
 // Every problem is reported at once, so a misconfigured function fails its cold start with one clear message.
@@ -81,8 +81,13 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 			cfg.Onboarding = ob
 		}
 	}
-	if needs.CostSyncQueue == Send {
-		cfg.CostSyncQueueURL = required("COSTSYNC_QUEUE_URL")
+	for _, q := range Queues() {
+		if needs.queue(q) == Send {
+			if cfg.QueueURLs == nil {
+				cfg.QueueURLs = map[string]string{}
+			}
+			cfg.QueueURLs[q.ID] = required(q.EnvVar)
+		}
 	}
 	if len(needs.Workflow) > 0 {
 		cfg.StateMachineARN = required("BULK_ACTIVATION_STATE_MACHINE_ARN")
@@ -144,8 +149,13 @@ func (c Config) For(n Needs) Config {
 	if n.Onboarding {
 		out.Onboarding = c.Onboarding
 	}
-	if n.CostSyncQueue == Send {
-		out.CostSyncQueueURL = c.CostSyncQueueURL
+	for _, q := range Queues() {
+		if url, ok := c.QueueURLs[q.ID]; ok && n.queue(q) == Send {
+			if out.QueueURLs == nil {
+				out.QueueURLs = map[string]string{}
+			}
+			out.QueueURLs[q.ID] = url
+		}
 	}
 	if len(n.Workflow) > 0 {
 		out.StateMachineARN = c.StateMachineARN

@@ -37,11 +37,25 @@ type Needs struct {
 	// Onboarding reads the onboarding configuration (template, callback topics, console): the function issues
 	// launch material or answers onboarding stacks. It grants nothing.
 	Onboarding bool
-	// CostSyncQueue is the queue of payers to sync: Send, or Consume (the worker).
-	CostSyncQueue Access
+	// Queues maps queue IDs (CostSyncQueue.ID...) to Send, or Consume (the queue is the function's event source).
+	Queues map[string]Access
 	// Workflow lists the Step Functions actions the function calls on the bulk activation workflow.
 	Workflow []string
 }
+
+// Queue is one of the platform's SQS queues: the CDK app creates it (with a dead-letter queue), the functions that
+// send to it read its URL from EnvVar.
+type Queue struct {
+	ID, EnvVar string
+}
+
+// CostSyncQueue holds the payers to sync, one message each.
+var CostSyncQueue = Queue{ID: "costsync", EnvVar: "COSTSYNC_QUEUE_URL"}
+
+// Queues lists every queue.
+func Queues() []Queue { return []Queue{CostSyncQueue} }
+
+func (n Needs) queue(q Queue) Access { return n.Queues[q.ID] }
 
 // Function is one Lambda function of the platform: its name (its folder under functions/) and what it needs.
 type Function struct {
@@ -71,12 +85,12 @@ var (
 	// connected by hand settles an account a bulk activation may be waiting for.
 	API = Function{Name: "api", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), CursorKey: true, Claims: true, Customers: true,
-		Onboarding: true, CostSyncQueue: Send, Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
+		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send}, Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
 	}}
 	// Callback answers onboarding stacks; what follows an activation (discovery of a management account's
 	// organization, the payer's first cost sync, the bulk activation waiting for the account) starts from here.
 	Callback = Function{Name: "callback", Needs: Needs{
-		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, CostSyncQueue: Send,
+		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send},
 		Workflow: []string{SendTaskSuccess},
 	}}
 	// Discovery is the daily discovery of every active management account's organization (auto-enrolment
@@ -90,11 +104,11 @@ var (
 	}}
 	// CostSyncScheduler enqueues every payer whose cost sync is on: it reads one sparse index.
 	CostSyncScheduler = Function{Name: "costsync-scheduler", Needs: Needs{
-		Tables: map[string]Access{tables.Accounts.ID: Read}, CostSyncQueue: Send,
+		Tables: map[string]Access{tables.Accounts.ID: Read}, Queues: map[string]Access{CostSyncQueue.ID: Send},
 	}}
 	// CostSyncWorker syncs one payer per message.
 	CostSyncWorker = Function{Name: "costsync-worker", Needs: Needs{
-		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), Customers: true, CostSyncQueue: Consume,
+		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), Customers: true, Queues: map[string]Access{CostSyncQueue.ID: Consume},
 	}}
 )
 
@@ -107,7 +121,7 @@ func Functions() []Function {
 // Everything is what one process running the whole platform needs (the local server, the tests).
 var Everything = Needs{
 	Tables: rw(tables.All()...), CursorKey: true, Claims: true, Customers: true, Onboarding: true,
-	CostSyncQueue: ReadWrite, Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
+	Queues: map[string]Access{CostSyncQueue.ID: ReadWrite}, Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
 }
 
 func (n Needs) workflow(action string) bool { return slices.Contains(n.Workflow, action) }

@@ -47,7 +47,7 @@ func TestScheduledFunctionsRunWithTheirOwnWiring(t *testing.T) {
 	testkit.NewOrganization(t, "780000000001", 2)
 	p.ConnectManagement(t, "acme", "780000000001")
 	full := p.Config
-	full.CostSyncQueueURL = p.Provisioned.CostSyncQueueURL
+	full.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.Provisioned.CostSyncQueueURL}
 	builder := func(fn platform.Function) *platform.Builder {
 		return platform.NewBuilder(p.AWS, full.For(fn.Needs), fn.Needs, time.Now)
 	}

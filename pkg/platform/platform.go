@@ -44,6 +44,7 @@ type Builder struct {
 	now   func() time.Time
 
 	db         *store.DB
+	sqs        *sqs.Client
 	tenants    *tenants.Service
 	accounts   *accounts.Service
 	connector  *crossaccount.Connector
@@ -109,6 +110,14 @@ func (b *Builder) DB() store.DB {
 		b.db = &store.DB{Client: dynamodb.NewFromConfig(b.aws), Tables: b.cfg.Tables, Cursors: signer}
 	}
 	return *b.db
+}
+
+// SQS is the client the queues' senders share.
+func (b *Builder) SQS() *sqs.Client {
+	if b.sqs == nil {
+		b.sqs = sqs.NewFromConfig(b.aws)
+	}
+	return b.sqs
 }
 
 // Tenants is the tenants service.
@@ -197,10 +206,10 @@ func (b *Builder) CostSync() *costsync.Service {
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}
-		switch {
-		case b.cfg.CostSyncQueueURL != "":
-			s.Queue = costsync.SQSQueue{Client: sqs.NewFromConfig(b.aws), URL: b.cfg.CostSyncQueueURL}
-		case b.needs.CostSyncQueue == ReadWrite:
+		switch url := b.cfg.QueueURLs[CostSyncQueue.ID]; {
+		case url != "":
+			s.Queue = costsync.SQSQueue{Client: b.SQS(), URL: url}
+		case b.needs.queue(CostSyncQueue) == ReadWrite:
 			// One process runs the whole platform (the local server, the tests): the sync runs in the caller.
 			s.Queue = costsync.InlineQueue{Service: s}
 		default:

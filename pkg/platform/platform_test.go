@@ -48,7 +48,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if string(got.CursorKey) != strings.Repeat("s", 40) || got.Tables.Accounts() != "a" || got.Claims != (auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}) ||
 		got.Onboarding.CallbackTopic("eu-west-1") != "arn:aws:sns:eu-west-1:123456789012:gangplank-onboarding" || got.Onboarding.LinkTTL != 7*24*time.Hour ||
-		got.Tables.Costs() != "c" || got.CostSyncQueueURL == "" {
+		got.Tables.Costs() != "c" || got.QueueURLs["costsync"] == "" {
 		t.Errorf("config = %+v", got)
 	}
 
