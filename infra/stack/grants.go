@@ -22,7 +22,7 @@ func needs(name string) platform.Needs {
 }
 
 // grant gives a function exactly what its wiring declares in the platform's account: its tables (and their
-// indexes) for reading or writing, the cursor key, the cost sync queue, and the connector role. The workflow's
+// indexes) for reading or writing, the cursor key, the queues it sends to, and the connector role. The workflow's
 // actions are granted with the workflow (buildStateMachine), the queue's consumption by its event source.
 func (m *mainStack) grant(fn awslambda.Function, n platform.Needs) {
 	for _, def := range tables.All() {
@@ -36,8 +36,10 @@ func (m *mainStack) grant(fn awslambda.Function, n platform.Needs) {
 	if n.CursorKey {
 		m.cursorKey.GrantRead(fn, nil)
 	}
-	if n.CostSyncQueue == platform.Send {
-		m.costQueue.GrantSendMessages(fn)
+	for _, q := range platform.Queues() {
+		if n.Queues[q.ID] == platform.Send {
+			m.queues[q.ID].GrantSendMessages(fn)
+		}
 	}
 	if n.Customers {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -98,10 +98,11 @@ type mainStack struct {
 	stack awscdk.Stack
 	cfg   Config
 
-	key         awskms.Key
-	tables      map[string]awsdynamodb.Table
-	cursorKey   awssecretsmanager.Secret
-	costQueue   awssqs.Queue
+	key       awskms.Key
+	tables    map[string]awsdynamodb.Table
+	cursorKey awssecretsmanager.Secret
+	// queues are the platform's queues by ID (platform.Queues).
+	queues      map[string]awssqs.Queue
 	templateURL string
 	alarms      awssns.Topic
 	connector   awsiam.Role
@@ -131,7 +132,7 @@ func (m *mainStack) build() error {
 	if m.cfg.AlarmEmail != "" {
 		m.alarms.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(m.cfg.AlarmEmail), nil))
 	}
-	m.costQueue = m.buildCostQueue()
+	m.queues = map[string]awssqs.Queue{platform.CostSyncQueue.ID: m.buildCostQueue()}
 	if err := m.buildFunctions(); err != nil {
 		return err
 	}
@@ -332,8 +333,10 @@ func (m *mainStack) environment(n platform.Needs) *map[string]*string {
 		env["CALLBACK_TOPIC_ARN_PATTERN"] = jsii.String(fmt.Sprintf("arn:aws:sns:{region}:%s:%s", *awscdk.Aws_ACCOUNT_ID(), callbackTopicName(m.cfg.Prefix)))
 		env["PLATFORM_PRINCIPAL_ARN"] = jsii.String(m.connectorARN())
 	}
-	if n.CostSyncQueue == platform.Send {
-		env["COSTSYNC_QUEUE_URL"] = m.costQueue.QueueUrl()
+	for _, q := range platform.Queues() {
+		if n.Queues[q.ID] == platform.Send {
+			env[q.EnvVar] = m.queues[q.ID].QueueUrl()
+		}
 	}
 	if len(n.Workflow) > 0 && m.workflowDefined() {
 		// The fixed ARN, not a reference: the workflow's definition references the task function, so a reference
@@ -584,7 +587,7 @@ func (m *mainStack) buildCostQueue() awssqs.Queue {
 // concurrency and the event source's maximum): Cost Explorer allows few requests per second per account, and the
 // schedule should drain steadily rather than throttle itself.
 func (m *mainStack) buildCostSync() {
-	m.Functions["costsync-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.costQueue, &awslambdaeventsources.SqsEventSourceProps{
+	m.Functions["costsync-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.queues[platform.CostSyncQueue.ID], &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(5),
 	}))
 	awsscheduler.NewSchedule(m.stack, jsii.String("DailyDiscovery"), &awsscheduler.ScheduleProps{

@@ -159,8 +159,10 @@ func envOf(t *testing.T, name string) []string {
 		if n.Onboarding {
 			env = append(env, "ONBOARDING_TEMPLATE_URL", "CALLBACK_TOPIC_ARN_PATTERN", "PLATFORM_PRINCIPAL_ARN")
 		}
-		if n.CostSyncQueue == platform.Send {
-			env = append(env, "COSTSYNC_QUEUE_URL")
+		for _, q := range platform.Queues() {
+			if n.Queues[q.ID] == platform.Send {
+				env = append(env, q.EnvVar)
+			}
 		}
 		if len(n.Workflow) > 0 {
 			env = append(env, stack.StateMachineEnv)
