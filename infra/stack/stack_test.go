@@ -454,8 +454,9 @@ func TestConfigValidation(t *testing.T) {
 func TestCostSyncWiring(t *testing.T) {
 	s := synth(t)
 	schedules := s.main.resources("AWS::Scheduler::Schedule")
-	if len(schedules) != 2 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
-		!strings.Contains(js(schedules), "cron(0 5") || !strings.Contains(js(schedules), "Fndiscovery") {
+	if len(schedules) != 3 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
+		!strings.Contains(js(schedules), "cron(0 5") || !strings.Contains(js(schedules), "Fndiscovery") ||
+		!strings.Contains(js(schedules), "cron(0 4") || !strings.Contains(js(schedules), "Fnrotation") {
 		t.Errorf("schedules = %s", js(schedules))
 	}
 	mappings := s.main.resources("AWS::Lambda::EventSourceMapping")

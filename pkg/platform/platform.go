@@ -25,7 +25,9 @@ import (
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/onboarding"
+	"github.com/gangplank/gangplank/pkg/rotation"
 	"github.com/gangplank/gangplank/pkg/store"
 	"github.com/gangplank/gangplank/pkg/tables"
 	"github.com/gangplank/gangplank/pkg/tenants"
@@ -121,6 +123,7 @@ type Services struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
+	Rotation   *rotation.Service
 }
 
 // NewServices builds the services. now is the clock (time.Now in production).
@@ -133,6 +136,7 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 	t := tenants.NewService(store.Tenants{DB: db}, now)
 	accts := accounts.NewService(store.Accounts{DB: db}, t, now)
 	connector := crossaccount.New(awsCfg, cfg.ConnectorRoleARN)
+	accts.CheckSSORegionsWith(&identitycenter.Checker{Tenants: t, Connector: connector, Now: now})
 	costs := &costsync.Service{Accounts: accts, Tenants: t, Store: store.Costs{DB: db}, Payers: store.Accounts{DB: db},
 		Connector: connector, Now: now}
 	if cfg.CostSyncQueueURL != "" {
@@ -152,6 +156,10 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 		if _, err := disc.Discover(ctx, a.TenantID, a.AccountID); err != nil {
 			slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
 		}
+		// The role can now read IAM Identity Center: look for it in the ssoRegion set before the account was connected.
+		if _, err := accts.RecheckSSORegion(ctx, a.TenantID, a.AccountID); err != nil {
+			slog.WarnContext(ctx, "SSO region check after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
+		}
 	})
 	act := &activation.Service{Store: store.Activations{DB: db}, Accounts: accts, Tenants: t, Links: ob, Connector: connector,
 		StepFunctions: sfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN, Now: now}
@@ -168,6 +176,8 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 		CostSync:   costs,
 		Discovery:  disc,
 		Activation: act,
+		Rotation: &rotation.Service{Tenants: t, Due: store.Tenants{DB: db}, Accounts: accts, Verifier: connector,
+			PlatformPrincipal: cfg.Onboarding.PlatformPrincipal, Now: now},
 	}, nil
 }
 
