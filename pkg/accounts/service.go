@@ -231,7 +231,7 @@ func (s *Service) Update(ctx context.Context, tenantID, accountID string, ifMatc
 // the action without field values.
 func (s *Service) save(ctx context.Context, before, after Account, action string) (Account, error) {
 	changes := audit.Diff(&before, &after, bookkeeping...)
-	if len(changes) == 0 && !hiddenChanged(before, after) {
+	if len(changes) == 0 && !hiddenChanged(before, after) && !hiddenConnectionChanged(before, after) {
 		return before, nil
 	}
 	if changes == nil {
@@ -343,6 +343,12 @@ func hiddenChanged(before, after Account) bool {
 	}
 	b, a := *before.Link, *after.Link
 	return b.TokenHash != a.TokenHash || !timeEqual(b.UsedAt, a.UsedAt) || b.UsedByStack != a.UsedByStack
+}
+
+// hiddenConnectionChanged reports changes of the connection's hidden proofs, which audit.Diff does not see.
+func hiddenConnectionChanged(before, after Account) bool {
+	return before.StackTokenHash != after.StackTokenHash || before.AwaitedStackID != after.AwaitedStackID ||
+		before.ReportedStackID != after.ReportedStackID
 }
 
 func timeEqual(a, b *time.Time) bool {
