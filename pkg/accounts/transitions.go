@@ -7,7 +7,8 @@ import "time"
 //
 //	pending / not_activated ──(bulk activation starts a stack: AwaitStack)──▶ activating
 //	pending / activating / failed / disconnected ──Activate──▶ active
-//	any but active ──Fail──▶ failed        active ──Disconnect──▶ disconnected
+//	any but active ──Fail / StackFailed──▶ failed
+//	active ──Disconnect / StackDeleted──▶ disconnected
 
 // Connection is a role Gangplank verified, and how it came to be.
 type Connection struct {
@@ -72,6 +73,13 @@ func (a *Account) Disconnect(reason string, at time.Time) {
 		a.Status, a.StatusReason = Disconnected, reason
 	}
 	a.Health = Health{Status: Unhealthy, Reason: reason, CheckedAt: &at}
+}
+
+// StackDeleted records that the stack that connected the account was deleted, which removed its role: an active
+// account is disconnected, and the account no longer has a stack to update.
+func (a *Account) StackDeleted(reason string, at time.Time) {
+	a.Disconnect(reason, at)
+	a.StackID, a.StackTokenHash = "", ""
 }
 
 // AwaitStack records the stack Gangplank created in the account and now waits for: the exact StackId

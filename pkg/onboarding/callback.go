@@ -285,16 +285,16 @@ func (s *Service) delete(ctx context.Context, req CustomResourceRequest, p prope
 		reject(ctx, rejectToken, "delete request whose token is not bound to the account and stack", "stackId", req.StackID,
 			"accountId", a.AccountID)
 		return resp
-	case verdict != tokenConnectedStack || a.Status != accounts.Active:
-		// A stack that never connected the account (the rollback of a failed create, an older stack), or an account
-		// that is no longer connected by it: nothing to record.
+	case verdict != tokenConnectedStack:
+		// A stack that never connected the account (the rollback of a failed create, an older stack): nothing to
+		// record.
 		return resp
 	}
 	return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) {
 		if !connectedStackToken(*a, p.Token, req.StackID) {
 			return
 		}
-		a.Disconnect(fmt.Sprintf("The onboarding stack %s was deleted on %s, which removed Gangplank's role. Issue a new link in "+
+		a.StackDeleted(fmt.Sprintf("The onboarding stack %s was deleted on %s, which removed Gangplank's role. Issue a new link in "+
 			"Gangplank and launch the stack again to reconnect.", stackName(req.StackID), now.Format("2006-01-02 15:04 UTC")), now)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/onboarding"
@@ -246,4 +247,135 @@ func shellWords(t *testing.T, line string, vars map[string]string) []string {
 		words = append(words, cur.String())
 	}
 	return words
+}
+
+// run runs an `aws cloudformation create-stack|update-stack` command of the launch material in account, as the
+// AWS CLI would, and waits until everything it set off has settled.
+func (w *world) run(t *testing.T, account, command string) cfntypes.Stack {
+	t.Helper()
+	c := parseCLI(t, command)
+	cfn := w.cfn(account, c.region)
+	var stackID string
+	switch c.operation {
+	case "create-stack":
+		c.Parameters = withUniqueRole(c.Parameters)
+		out, err := cfn.CreateStack(t.Context(), c.CreateStackInput)
+		if err != nil {
+			t.Fatalf("create-stack: %v", err)
+		}
+		stackID = aws.ToString(out.StackId)
+	case "update-stack":
+		out, err := cfn.UpdateStack(t.Context(), &cloudformation.UpdateStackInput{StackName: c.StackName, TemplateURL: c.TemplateURL,
+			Parameters: c.Parameters, Capabilities: c.Capabilities})
+		if err != nil {
+			t.Fatalf("update-stack: %v", err)
+		}
+		stackID = aws.ToString(out.StackId)
+	default:
+		t.Fatalf("the launch material runs %s", c.operation)
+	}
+	return w.settle(t, account, c.region, stackID).Stacks[0]
+}
+
+// onboarding issues a new link for an account (GET .../onboarding).
+func (w *world) onboarding(t *testing.T, accountID string) onboarding.Instructions {
+	t.Helper()
+	var ins onboarding.Instructions
+	r := w.Do(t, testkit.Request{Method: http.MethodGet, Path: "/v1/accounts/" + accountID + "/onboarding", Token: w.admin})
+	if r.Status != http.StatusOK {
+		t.Fatalf("onboarding: %d %s", r.Status, r.Body)
+	}
+	r.JSON(t, &ins)
+	return ins
+}
+
+// patchAccessLevel changes an account's access level through the API.
+func (w *world) patchAccessLevel(t *testing.T, accountID, level string) {
+	t.Helper()
+	r := w.Do(t, testkit.Request{Method: http.MethodPatch, Path: "/v1/accounts/" + accountID, Token: w.admin,
+		Header: map[string]string{"If-Match": "*"}, Body: map[string]any{"accessLevel": level}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("patch: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestLaunchMaterialUpdatesTheConnectedStack: once a stack connects the account, the launch material updates that
+// stack (console update page, update-stack command) instead of creating another that fails with AlreadyExists;
+// running it moves the account to the new link and access level. Before the stack exists, and after it is
+// deleted, the material creates one.
+func TestLaunchMaterialUpdatesTheConnectedStack(t *testing.T) {
+	w := newWorld(t)
+	ins := w.addAccountIn(t, "133000000001", "eu-west-1")
+	if ins.Action != onboarding.ActionCreate || !strings.Contains(ins.CLICommand, "create-stack") {
+		t.Fatalf("a new account's material: %s\n%s", ins.Action, ins.CLICommand)
+	}
+	if stack := w.run(t, "133000000001", ins.CLICommand); stack.StackStatus != cfntypes.StackStatusCreateComplete {
+		t.Fatalf("create: %s %s", stack.StackStatus, aws.ToString(stack.StackStatusReason))
+	}
+	connected := w.account(t, "acme", "133000000001")
+
+	w.patchAccessLevel(t, "133000000001", "resources_tags")
+	update := w.onboarding(t, "133000000001")
+	if update.Action != onboarding.ActionUpdate || update.StackID != connected.StackID || update.QuickCreateURL != "" ||
+		!strings.Contains(update.ConsoleURL, "#/stacks/update/template?") || !strings.Contains(update.CLICommand, "update-stack") {
+		t.Fatalf("a connected account's material: action %s stack %s console %s\n%s", update.Action, update.StackID, update.ConsoleURL, update.CLICommand)
+	}
+	stack := w.run(t, "133000000001", update.CLICommand)
+	if stack.StackStatus != cfntypes.StackStatusUpdateComplete {
+		t.Fatalf("update: %s %s", stack.StackStatus, aws.ToString(stack.StackStatusReason))
+	}
+	a := w.account(t, "acme", "133000000001")
+	if a.Status != accounts.Active || a.StackID != connected.StackID || a.RoleARN != connected.RoleARN || a.AccessLevel != accounts.ResourcesTags {
+		t.Errorf("after the update: %s stack %s role %s level %s", a.Status, a.StackID, a.RoleARN, a.AccessLevel)
+	}
+
+	if _, err := w.cfn("133000000001", "eu-west-1").DeleteStack(t.Context(), &cloudformation.DeleteStackInput{StackName: aws.String(a.StackID)}); err != nil {
+		t.Fatal(err)
+	}
+	w.settle(t, "133000000001", "eu-west-1", a.StackID)
+	if again := w.onboarding(t, "133000000001"); again.Action != onboarding.ActionCreate || again.StackID != "" {
+		t.Errorf("after the stack was deleted, the material still updates %s", again.StackID)
+	}
+}
+
+// TestGrantedAccessLevelIsTheRolesWord: the stack says which access level its role grants; Gangplank believes the
+// role. After the tenant raises the access level and the customer updates the stack, a role that still denies tag
+// reads (here: the customer's own guardrail on the role) is reported as granting resources only, degraded, with
+// the reason; POST /verify says the same, and once the role allows tag reads, both say resources_tags and healthy.
+func TestGrantedAccessLevelIsTheRolesWord(t *testing.T) {
+	w := newWorld(t)
+	a, _ := w.connected(t, "134000000001")
+	role := a.RoleARN[strings.LastIndexByte(a.RoleARN, '/')+1:]
+	iamClient := w.env.AccountIAM("134000000001")
+	guardrail := `{"Version":"2012-10-17","Statement":[{"Sid":"NoTagReads","Effect":"Deny","Action":"tag:GetResources","Resource":"*"}]}`
+	if _, err := iamClient.PutRolePolicy(t.Context(), &iam.PutRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String("CustomerGuardrail"),
+		PolicyDocument: aws.String(guardrail)}); err != nil {
+		t.Fatal(err)
+	}
+	w.patchAccessLevel(t, "134000000001", "resources_tags")
+	if stack := w.run(t, "134000000001", w.onboarding(t, "134000000001").CLICommand); stack.StackStatus != cfntypes.StackStatusUpdateComplete {
+		t.Fatalf("update: %s %s", stack.StackStatus, aws.ToString(stack.StackStatusReason))
+	}
+	check := func(when string, level accounts.AccessLevel, health accounts.HealthStatus, reason string) {
+		t.Helper()
+		got := w.account(t, "acme", "134000000001")
+		if got.GrantedAccessLevel != level || got.Health.Status != health || !strings.Contains(got.Health.Reason, reason) {
+			t.Errorf("%s: granted %q, health %s %q; want %q, %s, saying %q", when, got.GrantedAccessLevel, got.Health.Status, got.Health.Reason,
+				level, health, reason)
+		}
+	}
+	check("after the stack update", accounts.Resources, accounts.Degraded, "tag reads")
+	verify := func() {
+		if r := w.Do(t, testkit.Request{Method: http.MethodPost, Path: "/v1/accounts/134000000001/verify", Token: w.admin}); r.Status != http.StatusOK {
+			t.Fatalf("verify: %d %s", r.Status, r.Body)
+		}
+	}
+	verify()
+	check("after POST /verify", accounts.Resources, accounts.Degraded, "tag reads")
+
+	if _, err := iamClient.DeleteRolePolicy(t.Context(), &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String("CustomerGuardrail")}); err != nil {
+		t.Fatal(err)
+	}
+	verify()
+	check("once the role allows tag reads", accounts.ResourcesTags, accounts.Healthy, "")
 }
