@@ -157,6 +157,60 @@ def _fix_cloudformation_role_updates():
     role_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
+def _fix_cloudformation_condition_updates():
+    """A stack update whose new parameter values change a condition (`!If [ReadsTags, ...]` after AccessLevel
+    changed) changes every resource that uses the condition, as CloudFormation re-evaluates the template. moto marks a
+    resource modified only when it references a changed parameter directly, so the role kept its old policy. Mark the
+    resources whose conditions depend on a changed parameter modified too."""
+    import moto.cloudformation.parsing as parsing
+
+    resource_map = getattr(parsing, "ResourceMap", None)
+    if resource_map is None or not hasattr(resource_map, "build_resource_diff"):
+        return
+    original = resource_map.build_resource_diff
+
+    def conditions_used(node, found):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Fn::If" and isinstance(value, list) and value:
+                    found.add(value[0])
+                elif key == "Condition" and isinstance(value, str):
+                    found.add(value)
+                conditions_used(value, found)
+        elif isinstance(node, list):
+            for item in node:
+                conditions_used(item, found)
+        return found
+
+    def parameters_of(condition, conditions, seen):
+        if condition in seen:
+            return set()
+        seen.add(condition)
+        refs = set(parsing.get_references_from_template(conditions.get(condition, {})))
+        for nested in conditions_used(conditions.get(condition, {}), set()):
+            refs |= parameters_of(nested, conditions, seen)
+        return refs
+
+    def build_resource_diff(self, other_template, parameters=None):
+        actions = original(self, other_template, parameters)
+        if not parameters:
+            return actions
+        changed = {p for p in parameters if self.input_parameters.get(p) != parameters[p]}
+        conditions = other_template.get("Conditions", {}) or {}
+        old = self._resource_json_map
+        for name, resource in other_template.get("Resources", {}).items():
+            if name not in old or name in actions["Modify"]:
+                continue
+            depends_on = set()
+            for condition in conditions_used(resource, set()):
+                depends_on |= parameters_of(condition, conditions, set())
+            if depends_on & changed:
+                actions["Modify"].append(name)
+        return actions
+
+    resource_map.build_resource_diff = build_resource_diff
+
+
 def _fix_stepfunctions_executions():
     """Step Functions (execute_state_machine mode): every StartExecution after the first fails with "cannot pickle
     '_thread.RLock'" (getmoto/moto#10077): the deep copy of the state machine reaches earlier executions through its
@@ -198,6 +252,7 @@ def _fix_stepfunctions_executions():
 _fix_dynamodb_transaction_snapshots()
 _fix_cloudformation_novalue_in_lists()
 _fix_cloudformation_role_updates()
+_fix_cloudformation_condition_updates()
 _fix_stepfunctions_executions()
 
 if __name__ == "__main__":

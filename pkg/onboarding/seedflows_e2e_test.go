@@ -1,7 +1,10 @@
 package onboarding_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -325,8 +328,19 @@ func TestLaunchMaterialUpdatesTheConnectedStack(t *testing.T) {
 		t.Fatalf("update: %s %s", stack.StackStatus, aws.ToString(stack.StackStatusReason))
 	}
 	a := w.account(t, "acme", "133000000001")
-	if a.Status != accounts.Active || a.StackID != connected.StackID || a.RoleARN != connected.RoleARN || a.AccessLevel != accounts.ResourcesTags {
-		t.Errorf("after the update: %s stack %s role %s level %s", a.Status, a.StackID, a.RoleARN, a.AccessLevel)
+	if a.Status != accounts.Active || a.StackID != connected.StackID || a.RoleARN != connected.RoleARN || a.GrantedAccessLevel != accounts.ResourcesTags {
+		t.Errorf("after the update: %s stack %s role %s granted %s", a.Status, a.StackID, a.RoleARN, a.GrantedAccessLevel)
+	}
+
+	// The console's update link does the same (here the local console, which plays the AWS one).
+	w.patchAccessLevel(t, "133000000001", "resources")
+	viaConsole := w.onboarding(t, "133000000001")
+	stack = w.updateInConsole(t, viaConsole.ConsoleURL)
+	if stack.StackStatus != cfntypes.StackStatusUpdateComplete {
+		t.Fatalf("update in the console: %s %s", stack.StackStatus, aws.ToString(stack.StackStatusReason))
+	}
+	if a = w.account(t, "acme", "133000000001"); a.Status != accounts.Active || a.StackID != connected.StackID || a.GrantedAccessLevel != accounts.Resources {
+		t.Errorf("after the update in the console: %s stack %s granted %s", a.Status, a.StackID, a.GrantedAccessLevel)
 	}
 
 	if _, err := w.cfn("133000000001", "eu-west-1").DeleteStack(t.Context(), &cloudformation.DeleteStackInput{StackName: aws.String(a.StackID)}); err != nil {
@@ -378,4 +392,34 @@ func TestGrantedAccessLevelIsTheRolesWord(t *testing.T) {
 	}
 	verify()
 	check("once the role allows tag reads", accounts.ResourcesTags, accounts.Healthy, "")
+}
+
+// updateInConsole presses "Update stack" on a console update link, as the local console's page does.
+func (w *world) updateInConsole(t *testing.T, consoleURL string) cfntypes.Stack {
+	t.Helper()
+	link, err := url.Parse(consoleURL)
+	if err != nil || !strings.HasPrefix(link.Fragment, "/stacks/update/template?") {
+		t.Fatalf("not an update link: %s", consoleURL)
+	}
+	frag, _ := url.ParseQuery(strings.SplitN(link.Fragment, "?", 2)[1])
+	params := map[string]string{}
+	for k, v := range frag {
+		if name, ok := strings.CutPrefix(k, "param_"); ok {
+			params[name] = v[0]
+		}
+	}
+	account, region := link.Query().Get("account"), link.Query().Get("region")
+	body, _ := json.Marshal(map[string]any{"account": account, "region": region, "stackId": frag.Get("stackId"),
+		"templateURL": frag.Get("templateURL"), "parameters": params})
+	resp, err := http.Post(link.Scheme+"://"+link.Host+"/console/cloudformation/stacks", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ StackID, Error string }
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("console update: %d %s", resp.StatusCode, out.Error)
+	}
+	return w.settle(t, account, region, out.StackID).Stacks[0]
 }
