@@ -188,7 +188,8 @@ func TestResponseURLIsThePresignedResponseBucket(t *testing.T) {
 
 // TestUpdateReappliesConditionalProperties: a stack update whose new parameter values flip a condition changes the
 // resources that use it, as CloudFormation re-evaluates the template (an access level change reaches the role's
-// policy this way); moto alone kept the old policy.
+// policy this way; moto alone kept the old policy), and changes only what the template manages: a policy someone
+// else put on the role stays.
 func TestUpdateReappliesConditionalProperties(t *testing.T) {
 	env := testkit.LocalAWS(t)
 	const account = "777000000003"
@@ -229,11 +230,20 @@ func TestUpdateReappliesConditionalProperties(t *testing.T) {
 	if got := sid(); got != "NoTagReads" {
 		t.Fatalf("created with %s", got)
 	}
+	guardrail := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}`
+	if _, err := env.AccountIAM(account).PutRolePolicy(t.Context(), &iam.PutRolePolicyInput{RoleName: aws.String(role),
+		PolicyName: aws.String("CustomerGuardrail"), PolicyDocument: aws.String(guardrail)}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := cfn.UpdateStack(t.Context(), &cloudformation.UpdateStackInput{StackName: out.StackId, TemplateBody: aws.String(body),
 		Parameters: level("resources_tags"), Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := sid(); got != "ReadTags" {
 		t.Errorf("after the update the role's policy is still %s", got)
+	}
+	if _, err := env.AccountIAM(account).GetRolePolicy(t.Context(), &iam.GetRolePolicyInput{RoleName: aws.String(role),
+		PolicyName: aws.String("CustomerGuardrail")}); err != nil {
+		t.Errorf("the stack update removed a policy it does not manage: %v", err)
 	}
 }

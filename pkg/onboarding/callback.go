@@ -162,13 +162,14 @@ func authenticate(a accounts.Account, req CustomResourceRequest, p properties, n
 // role.
 func (s *Service) connectFromStack(ctx context.Context, req CustomResourceRequest, p properties, reply replyFunc) CustomResourceResponse {
 	if reason := checkRequest(req, p); reason != "" {
-		reject(ctx, rejectMalformed, "custom resource request that is not the onboarding template's", "stackId", req.StackID, "reason", reason)
+		reject(ctx, rejectMalformed, "custom resource request that is not the onboarding template's", "stackId", reported(req.StackID, 300),
+			"reason", reported(reason, 300))
 		return reply("FAILED", reason, nil)
 	}
 	a, err := s.accounts.Get(ctx, p.TenantID, p.AccountID)
 	if errors.Is(err, accounts.ErrNotFound) {
 		// The same answer as a token that proves nothing: it must not tell which accounts the tenant holds.
-		reject(ctx, rejectToken, "custom resource request for an account the tenant does not hold", "stackId", req.StackID)
+		reject(ctx, rejectToken, "custom resource request for an account the tenant does not hold", "stackId", reported(req.StackID, 300))
 		return reply("FAILED", unknownTokenReason, nil)
 	}
 	if err != nil {
@@ -184,16 +185,16 @@ func (s *Service) connectFromStack(ctx context.Context, req CustomResourceReques
 		resp := reply("FAILED", tokenReason(verdict, a.Link, claimedType), nil)
 		if !verdict.authentic() {
 			// The token proves nothing: answer, but leave the account as it is.
-			reject(ctx, rejectToken, "custom resource request whose token is not bound to the account and stack", "stackId", req.StackID,
-				"accountId", a.AccountID)
+			reject(ctx, rejectToken, "custom resource request whose token is not bound to the account and stack",
+				"stackId", reported(req.StackID, 300), "accountId", a.AccountID)
 			return resp
 		}
 		return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) { a.Fail(resp.Reason, now) })
 	}
-	if stack, _ := awsid.ParseARN(req.StackID); verdict != tokenConnectedStack && stack.Region != a.Region {
+	if stack, _ := awsid.ParseARN(req.StackID); req.StackID != a.StackID && stack.Region != a.Region {
+		// A new stack must run where Gangplank expects it (and where its update instructions will point).
 		resp := reply("FAILED", fmt.Sprintf("This link is for a stack in %s, where Gangplank expects account %s's onboarding stack, "+
-			"but this stack runs in %s. Delete this stack and launch the link in %s (or change the account's region in Gangplank "+
-			"and use the new link it shows).", a.Region, a.AccountID, stack.Region, a.Region), nil)
+			"but this stack runs in %s. Delete this stack and launch the link in %s.", a.Region, a.AccountID, stack.Region, a.Region), nil)
 		return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) { a.Fail(resp.Reason, now) })
 	}
 
@@ -265,13 +266,13 @@ func checkRequest(req CustomResourceRequest, p properties) string {
 func (s *Service) delete(ctx context.Context, req CustomResourceRequest, p properties, reply replyFunc) CustomResourceResponse {
 	resp := reply("SUCCESS", "", nil)
 	if _, err := awsid.ParseAccountID(p.AccountID); err != nil || !auth.ValidTenantID(p.TenantID) {
-		reject(ctx, rejectMalformed, "delete request that is not the onboarding template's", "stackId", req.StackID)
+		reject(ctx, rejectMalformed, "delete request that is not the onboarding template's", "stackId", reported(req.StackID, 300))
 		return resp
 	}
 	a, err := s.accounts.Get(ctx, p.TenantID, p.AccountID)
 	if err != nil {
 		if errors.Is(err, accounts.ErrNotFound) {
-			reject(ctx, rejectToken, "delete request for an account the tenant does not hold", "stackId", req.StackID)
+			reject(ctx, rejectToken, "delete request for an account the tenant does not hold", "stackId", reported(req.StackID, 300))
 		} else {
 			slog.ErrorContext(ctx, "delete request: could not read the account; answering SUCCESS", "error", err.Error())
 		}
@@ -282,7 +283,7 @@ func (s *Service) delete(ctx context.Context, req CustomResourceRequest, p prope
 	}
 	switch verdict := authenticate(a, req, p, s.now()); {
 	case verdict == tokenUnknown:
-		reject(ctx, rejectToken, "delete request whose token is not bound to the account and stack", "stackId", req.StackID,
+		reject(ctx, rejectToken, "delete request whose token is not bound to the account and stack", "stackId", reported(req.StackID, 300),
 			"accountId", a.AccountID)
 		return resp
 	case verdict != tokenConnectedStack:
