@@ -46,8 +46,9 @@ type grant struct {
 	Missing string
 }
 
-// grantedLevel verifies claimed against the role, probing only what claimed adds (resources: nothing). A probe AWS
-// does not answer (throttling, an outage) keeps the claim: the next verification checks again.
+// grantedLevel verifies claimed against the role through its verified session, probing only what claimed adds
+// (resources: nothing). A probe AWS does not answer (throttling, an outage) keeps the claim: the next verification
+// checks again.
 func (s *Service) grantedLevel(ctx context.Context, region, roleARN string, v crossaccount.Verified, claimed accounts.AccessLevel) grant {
 	if claimed != accounts.ResourcesTags && claimed != accounts.TagsWrite {
 		return grant{Level: claimed}
@@ -56,8 +57,7 @@ func (s *Service) grantedLevel(ctx context.Context, region, roleARN string, v cr
 	if err != nil {
 		return grant{Level: claimed}
 	}
-	client := resourcegroupstaggingapi.NewFromConfig(s.verifier.Config(roleARN, v.ExternalID, "access-probe"),
-		func(o *resourcegroupstaggingapi.Options) { o.Region = region })
+	client := resourcegroupstaggingapi.NewFromConfig(v.Session, func(o *resourcegroupstaggingapi.Options) { o.Region = region })
 	_, err = client.GetResources(ctx, &resourcegroupstaggingapi.GetResourcesInput{ResourcesPerPage: aws.Int32(1)})
 	switch {
 	case isAccessDenied(err):

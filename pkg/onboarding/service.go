@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/tenants"
@@ -26,10 +24,9 @@ type Tenants interface {
 	Get(ctx context.Context, tenantID string) (tenants.Tenant, error)
 }
 
-// Verifier assumes a customer's role to prove it works, and acts through it to probe what it grants.
+// Verifier assumes a customer's role to prove it works (its verified session then probes what the role grants).
 type Verifier interface {
 	Verify(ctx context.Context, t crossaccount.Target, retryFor time.Duration) (crossaccount.Verified, error)
-	Config(roleARN, externalID, purpose string) aws.Config
 }
 
 // Claims finds the tenant that holds an AWS account ID and what the account waits for, in one read (stack
