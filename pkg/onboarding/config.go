@@ -103,7 +103,7 @@ func responseBucket(region string) string {
 	return "cloudformation-custom-resource-response-" + strings.ReplaceAll(region, "-", "")
 }
 
-// partitionRegions are the regions and domain of each partition CloudFormation answers from. Gangplank's callback
+// partitionDomains are the domain and regions of each partition CloudFormation answers from. Gangplank's callback
 // topics live in the commercial partition (awsid.Regions); the others are listed so the rule is the whole rule.
 var partitionDomains = map[string]struct {
 	domain  string
