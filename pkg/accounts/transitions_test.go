@@ -65,7 +65,9 @@ func TestTransitions(t *testing.T) {
 			}},
 		{"reverify brings a disconnected account back",
 			accounts.Account{Status: accounts.Disconnected, StatusReason: "role gone"},
-			func(a *accounts.Account) { a.Reverify(accounts.Resources, accounts.Health{Status: accounts.Healthy}, now) },
+			func(a *accounts.Account) {
+				a.Reverify(accounts.Resources, accounts.Health{Status: accounts.Healthy}, now)
+			},
 			func(t *testing.T, a accounts.Account) {
 				if a.Status != accounts.Active || a.StatusReason != "" || a.GrantedAccessLevel != accounts.Resources {
 					t.Errorf("%+v", a)
