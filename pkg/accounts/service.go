@@ -240,7 +240,7 @@ func (s *Service) save(ctx context.Context, before, after Account, action string
 
 // saveChanges is save with the audit's changes given.
 func (s *Service) saveChanges(ctx context.Context, before, after Account, action string, changes []audit.Change) (Account, error) {
-	if len(changes) == 0 && !hiddenChanged(before, after) {
+	if len(changes) == 0 && !hiddenChanged(before, after) && !hiddenConnectionChanged(before, after) {
 		return before, nil
 	}
 	if changes == nil {
@@ -352,6 +352,12 @@ func hiddenChanged(before, after Account) bool {
 	}
 	b, a := *before.Link, *after.Link
 	return b.TokenHash != a.TokenHash || !timeEqual(b.UsedAt, a.UsedAt) || b.UsedByStack != a.UsedByStack
+}
+
+// hiddenConnectionChanged reports changes of the connection's hidden proofs, which audit.Diff does not see.
+func hiddenConnectionChanged(before, after Account) bool {
+	return before.StackTokenHash != after.StackTokenHash || before.AwaitedStackID != after.AwaitedStackID ||
+		before.ReportedStackID != after.ReportedStackID
 }
 
 func timeEqual(a, b *time.Time) bool {

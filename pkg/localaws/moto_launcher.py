@@ -98,6 +98,11 @@ def _fix_cloudformation_novalue_in_lists():
     parsing.clean_json = clean_json
 
 
+# What a stack put on a role it created: the inline policy names and managed policy ARNs its template manages.
+_TEMPLATE_POLICIES = "_gangplank_template_policies"
+_TEMPLATE_MANAGED = "_gangplank_template_managed_policies"
+
+
 def _fix_cloudformation_role_updates():
     """A stack update that changes an AWS::IAM::Role's trust policy or policies changes the role in AWS; moto only
     updates its description. Apply AssumeRolePolicyDocument, inline Policies and ManagedPolicyArns too (a rotated
@@ -118,23 +123,27 @@ def _fix_cloudformation_role_updates():
         if "AssumeRolePolicyDocument" in props:
             doc = props["AssumeRolePolicyDocument"]
             role.assume_role_policy_document = doc if isinstance(doc, str) else json.dumps(doc)
+        # CloudFormation changes only what the template manages: policies the stack put on the role before and no
+        # longer wants go, and policies someone else put on the role (a customer's own guardrail) stay.
         if "Policies" in props:
             wanted = {p["PolicyName"]: p["PolicyDocument"] for p in props.get("Policies") or [] if p}
-            for name in list(role.policies):
-                if name not in wanted:
+            for name in getattr(original_resource, _TEMPLATE_POLICIES, set()) - set(wanted):
+                if name in role.policies:
                     backend.delete_role_policy(role.name, name)
             for name, doc in wanted.items():
                 backend.put_role_policy(role.name, name, doc if isinstance(doc, str) else json.dumps(doc))
+            setattr(role, _TEMPLATE_POLICIES, set(wanted))
         if "ManagedPolicyArns" in props:
             wanted_arns = set(props.get("ManagedPolicyArns") or [])
-            for arn in list(role.managed_policies):
-                if arn not in wanted_arns:
+            for arn in getattr(original_resource, _TEMPLATE_MANAGED, set()) - wanted_arns:
+                if arn in role.managed_policies:
                     backend.detach_role_policy(arn, role.name)
             for arn in wanted_arns - set(role.managed_policies):
                 try:
                     backend.attach_role_policy(arn, role.name)
                 except Exception:  # noqa: BLE001 - an AWS managed policy moto does not know
                     pass
+            setattr(role, _TEMPLATE_MANAGED, wanted_arns)
         return role
 
     role_cls.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
@@ -152,9 +161,66 @@ def _fix_cloudformation_role_updates():
                 for p in props["Policies"] if p
             ]
             cloudformation_json = {**cloudformation_json, "Properties": props}
-        return original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        role = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        setattr(role, _TEMPLATE_POLICIES, {p["PolicyName"] for p in props.get("Policies") or [] if p})
+        setattr(role, _TEMPLATE_MANAGED, set(props.get("ManagedPolicyArns") or []))
+        return role
 
     role_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _fix_cloudformation_condition_updates():
+    """A stack update whose new parameter values change a condition (`!If [ReadsTags, ...]` after AccessLevel
+    changed) changes every resource that uses the condition, as CloudFormation re-evaluates the template. moto marks a
+    resource modified only when it references a changed parameter directly, so the role kept its old policy. Mark the
+    resources whose conditions depend on a changed parameter modified too."""
+    import moto.cloudformation.parsing as parsing
+
+    resource_map = getattr(parsing, "ResourceMap", None)
+    if resource_map is None or not hasattr(resource_map, "build_resource_diff"):
+        return
+    original = resource_map.build_resource_diff
+
+    def conditions_used(node, found):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Fn::If" and isinstance(value, list) and value:
+                    found.add(value[0])
+                elif key == "Condition" and isinstance(value, str):
+                    found.add(value)
+                conditions_used(value, found)
+        elif isinstance(node, list):
+            for item in node:
+                conditions_used(item, found)
+        return found
+
+    def parameters_of(condition, conditions, seen):
+        if condition in seen:
+            return set()
+        seen.add(condition)
+        refs = set(parsing.get_references_from_template(conditions.get(condition, {})))
+        for nested in conditions_used(conditions.get(condition, {}), set()):
+            refs |= parameters_of(nested, conditions, seen)
+        return refs
+
+    def build_resource_diff(self, other_template, parameters=None):
+        actions = original(self, other_template, parameters)
+        if not parameters:
+            return actions
+        changed = {p for p in parameters if self.input_parameters.get(p) != parameters[p]}
+        conditions = other_template.get("Conditions", {}) or {}
+        old = self._resource_json_map
+        for name, resource in other_template.get("Resources", {}).items():
+            if name not in old or name in actions["Modify"]:
+                continue
+            depends_on = set()
+            for condition in conditions_used(resource, set()):
+                depends_on |= parameters_of(condition, conditions, set())
+            if depends_on & changed:
+                actions["Modify"].append(name)
+        return actions
+
+    resource_map.build_resource_diff = build_resource_diff
 
 
 def _fix_stepfunctions_executions():
@@ -198,6 +264,7 @@ def _fix_stepfunctions_executions():
 _fix_dynamodb_transaction_snapshots()
 _fix_cloudformation_novalue_in_lists()
 _fix_cloudformation_role_updates()
+_fix_cloudformation_condition_updates()
 _fix_stepfunctions_executions()
 
 if __name__ == "__main__":
