@@ -34,6 +34,10 @@ type patchTenantRequest struct {
 }
 
 func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	tags, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	var req patchTenantRequest
 	if err := decodeJSON(w, r, &req, "application/merge-patch+json"); err != nil {
 		return err
@@ -43,7 +47,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Princip
 		patch = tenants.SettingsPatch{DefaultRegion: req.Settings.DefaultRegion, CostSyncDefault: req.Settings.CostSyncDefault,
 			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations}
 	}
-	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, ifMatch(r), patch)
+	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, tags, patch)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
@@ -45,6 +47,19 @@ type Config struct {
 	CostSyncQueueURL string
 	// StateMachineARN is the bulk activation workflow (empty: bulk activation is off).
 	StateMachineARN string
+}
+
+// PlatformAccounts are the AWS accounts the platform itself runs in, read from the ARNs of its own resources: the
+// role customers trust (PLATFORM_PRINCIPAL_ARN, required), the connector role and the callback topics. In the CDK
+// stack all of them are in the stack's account; locally, in the local AWS's platform account. No tenant may link one.
+func (c Config) PlatformAccounts() []string {
+	var ids []string
+	for _, arn := range []string{c.Onboarding.PlatformPrincipal, c.ConnectorRoleARN, c.Onboarding.CallbackTopicPattern} {
+		if a, err := awsid.ParseARN(arn); err == nil && awsid.CheckAccountID(a.AccountID) == nil && !slices.Contains(ids, a.AccountID) {
+			ids = append(ids, a.AccountID)
+		}
+	}
+	return ids
 }
 
 // SecretReader is the part of Secrets Manager the configuration loader uses.
@@ -132,6 +147,7 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 	db := store.DB{Client: dynamodb.NewFromConfig(awsCfg), Tables: cfg.Tables, Cursors: signer}
 	t := tenants.NewService(store.Tenants{DB: db}, now)
 	accts := accounts.NewService(store.Accounts{DB: db}, t, now)
+	accts.Reserve(cfg.PlatformAccounts()...)
 	connector := crossaccount.New(awsCfg, cfg.ConnectorRoleARN)
 	costs := &costsync.Service{Accounts: accts, Tenants: t, Store: store.Costs{DB: db}, Payers: store.Accounts{DB: db},
 		Connector: connector, Now: now}

@@ -49,6 +49,15 @@ func TestLoadConfig(t *testing.T) {
 		got.Tables.Costs() != "c" || got.CostSyncQueueURL == "" {
 		t.Errorf("config = %+v", got)
 	}
+	// The platform's own account comes from the ARNs of its resources, once.
+	if ids := got.PlatformAccounts(); len(ids) != 1 || ids[0] != "123456789012" {
+		t.Errorf("PlatformAccounts = %v", ids)
+	}
+	split := got
+	split.ConnectorRoleARN = "arn:aws:iam::210987654321:role/gangplank-connector"
+	if ids := split.PlatformAccounts(); len(ids) != 2 || ids[1] != "210987654321" {
+		t.Errorf("PlatformAccounts with the connector in another account = %v", ids)
+	}
 
 	tests := []struct {
 		name string
