@@ -132,6 +132,7 @@ type Services struct {
 	Tenants    *tenants.Service
 	Audit      store.AuditLog
 	Connector  *crossaccount.Connector
+	Door       *crossaccount.Door
 	Onboarding *onboarding.Service
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
@@ -149,14 +150,15 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 	accts := accounts.NewService(store.Accounts{DB: db}, t, now)
 	accts.Reserve(cfg.PlatformAccounts()...)
 	connector := crossaccount.New(awsCfg, cfg.ConnectorRoleARN)
+	door := crossaccount.NewDoor(connector, accts, t, now)
 	costs := &costsync.Service{Accounts: accts, Tenants: t, Store: store.Costs{DB: db}, Payers: store.Accounts{DB: db},
-		Connector: connector, Now: now}
+		Door: door, Now: now}
 	if cfg.CostSyncQueueURL != "" {
 		costs.Queue = costsync.SQSQueue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.CostSyncQueueURL}
 	} else {
 		costs.Queue = costsync.InlineQueue{Service: costs}
 	}
-	disc := &discovery.Service{Accounts: accts, Tenants: t, Store: store.Organizations{DB: db}, Connector: connector, Now: now,
+	disc := &discovery.Service{Accounts: accts, Store: store.Organizations{DB: db}, Door: door, Now: now,
 		Managements: store.Accounts{DB: db}}
 	ob := onboarding.NewService(cfg.Onboarding, accts, t, connector, store.Accounts{DB: db}, onboarding.NewHTTPResponder(), now)
 	// A management account that becomes active has its organization discovered at once (after CloudFormation has
@@ -169,7 +171,7 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 			slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
 		}
 	})
-	act := &activation.Service{Store: store.Activations{DB: db}, Accounts: accts, Tenants: t, Links: ob, Connector: connector,
+	act := &activation.Service{Store: store.Activations{DB: db}, Accounts: accts, Links: ob, Door: door,
 		StepFunctions: sfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN, Now: now}
 	disc.Enroller = act
 	// Bulk activation waits on the callbacks of the accounts it started.
@@ -180,6 +182,7 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 		Accounts:   accts,
 		Audit:      store.AuditLog{DB: db},
 		Connector:  connector,
+		Door:       door,
 		Onboarding: ob,
 		CostSync:   costs,
 		Discovery:  disc,
