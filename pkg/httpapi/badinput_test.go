@@ -15,13 +15,12 @@ import (
 // type and the fields it blames (in the order the API reports them), so a validation that blames the wrong field
 // fails here.
 
-// refusal is one bad request and the answer it must get.
+// refusal is one bad request (made by acme's admin) and the answer it must get.
 type refusal struct {
 	name         string
 	method, path string
 	body         any // a string or []byte is sent as is, anything else as JSON
 	header       map[string]string
-	token        string // default: acme's admin
 	status       int
 	problem      string
 	fields       []string
@@ -32,15 +31,11 @@ func (f *fixture) refuse(t *testing.T, cases []refusal) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			token := tc.token
-			if token == "" {
-				token = f.admin
-			}
 			h := map[string]string{}
 			for k, v := range tc.header {
 				h[k] = v
 			}
-			r := f.Do(t, testkit.Request{Method: tc.method, Path: tc.path, Token: token, Body: tc.body, Header: h})
+			r := f.Do(t, testkit.Request{Method: tc.method, Path: tc.path, Token: f.admin, Body: tc.body, Header: h})
 			p := wantProblem(t, r, tc.status, tc.problem, tc.fields...)
 			// What is wrong is said in the detail, or in the message of the field it is about.
 			said, _ := p["detail"].(string)
