@@ -267,6 +267,20 @@ func (s *Service) ScheduleAll(ctx context.Context) (int, error) {
 	return len(payers), s.Queue.Enqueue(ctx, payers)
 }
 
+// Synced reports whether the account's recommendations are synced: an active payer with cost sync on.
+func Synced(a accounts.Account) bool {
+	return payer(a) == nil && crossaccount.Usable(a) == nil
+}
+
+// FirstSync hands a payer that just became active to the worker, so that its recommendations appear right after
+// activation rather than at the next daily run. Accounts whose recommendations are not synced are left alone.
+func (s *Service) FirstSync(ctx context.Context, a accounts.Account) error {
+	if !Synced(a) {
+		return nil
+	}
+	return s.Queue.Enqueue(ctx, []PayerRef{{TenantID: a.TenantID, AccountID: a.AccountID}})
+}
+
 // RequestSync is an on-demand sync of one payer, limited per tenant.
 func (s *Service) RequestSync(ctx context.Context, tenantID, accountID string) error {
 	a, err := s.Accounts.Get(ctx, tenantID, accountID)
@@ -642,4 +656,9 @@ func (s *Service) CommitmentReport(ctx context.Context, tenantID, accountID stri
 	}
 	rep.OnTrack = rep.SpendToDate >= rep.TargetToDate
 	return rep, nil
+}
+
+// Status is a payer's latest sync.
+func (s *Service) Status(ctx context.Context, tenantID, accountID string) (SyncStatus, error) {
+	return s.Store.Status(ctx, tenantID, accountID)
 }
