@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer/types"
-	iso4217 "github.com/bojanz/currency"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/audit"
@@ -535,12 +534,12 @@ func commitmentDay(s string) (time.Time, error) {
 	return d, nil
 }
 
-// CheckCurrency accepts the ISO 4217 codes in current use, in capitals. The list is CLDR's (version
-// iso4217.CLDRVersion of github.com/bojanz/currency, updated with that module): it follows ISO 4217's amendments
+// CheckCurrency accepts the ISO 4217 codes in current use, in capitals. The list is CLDR's (currencies.go, checked
+// against github.com/bojanz/currency by a test, and updated with that module): it follows ISO 4217's amendments
 // (VES, SLE, ZWG, XCG are there; withdrawn codes such as DEM or HRK are not) and leaves out precious metals, test
 // and "no currency" codes (XAU, XTS, XXX), which no commitment is made in.
 func CheckCurrency(code string) error {
-	if len(code) != 3 || strings.ToUpper(code) != code || !iso4217.IsValid(code) {
+	if len(code) != 3 || strings.ToUpper(code) != code || !isISO4217(code) {
 		return fmt.Errorf("%q is not an ISO 4217 currency code in use: write one in capitals, such as USD or EUR", code)
 	}
 	return nil
