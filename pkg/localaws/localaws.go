@@ -77,6 +77,9 @@ type Env struct {
 	routed       bool
 	stopOnce     sync.Once
 	tmpDir       string
+	creds        *credentialStore
+	policies     *policyStore
+	generations  *generations
 	trust        *trustEnforcer
 	cfn          *cfnEmulator
 	ce           *costExplorer
@@ -120,17 +123,25 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		routes:       http.NewServeMux(),
 		tmpDir:       tmp,
 	}
-	// AWS's own rules come after the caller's interceptors, so a test can still inject a fault ahead of them.
-	e.trust = &trustEnforcer{env: e, sessions: map[string]session{}}
+	gens, err := newGenerations(filepath.Join(tmp, "iam-generations"))
+	if err != nil {
+		edgeLn.Close()
+		return nil, err
+	}
+	e.generations, e.creds = gens, newCredentialStore()
+	e.policies = newPolicyStore(e, gens)
+	// AWS's own rules come after the caller's interceptors, so a test can still inject a fault ahead of them; IAM's
+	// (who is calling, may it) come first.
+	e.trust = &trustEnforcer{env: e}
 	e.cfn = newCFNEmulator(e)
 	e.ce = newCostExplorer(e)
 	e.serveConsole()
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn, e.ce))
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), &identityEnforcer{env: e}, e.trust, e.cfn, e.ce))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 
 	cmd := exec.Command(python, launcher, "-H", "127.0.0.1", "-p", fmt.Sprint(motoPort))
-	cmd.Env = motoEnv(edgePort)
+	cmd.Env = motoEnv(edgePort, gens.f.Name())
 	logSink := opts.MotoLog
 	if logSink == nil {
 		logSink = io.Discard
@@ -163,17 +174,21 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 
 // motoEnv is moto's environment: ours, without endpoint overrides (boto3 inside moto would honour them and call
 // itself in a loop), with MOTO_PORT pointing at the edge so that moto's Step Functions interpreter invokes Lambda
-// tasks through the edge, where Go handlers answer them.
-func motoEnv(edgePort int) []string {
+// tasks through the edge, where Go handlers answer them; AWS managed policies loaded (the edge evaluates them);
+// and the file in which moto counts IAM changes for the edge's policy cache.
+func motoEnv(edgePort int, iamGenerations string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "AWS_ENDPOINT_URL") || strings.HasPrefix(kv, "MOTO_PORT=") {
+		if strings.HasPrefix(kv, "AWS_ENDPOINT_URL") || strings.HasPrefix(kv, "MOTO_PORT=") ||
+			strings.HasPrefix(kv, "MOTO_IAM_LOAD_MANAGED_POLICIES=") || strings.HasPrefix(kv, "MOTO_ACCOUNT_ID=") {
 			continue
 		}
 		env = append(env, kv)
 	}
 	return append(env,
 		fmt.Sprintf("MOTO_PORT=%d", edgePort),
+		"MOTO_IAM_LOAD_MANAGED_POLICIES=true",
+		"GANGPLANK_IAM_GENERATIONS="+iamGenerations,
 		"AWS_DEFAULT_REGION="+Region,
 		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
 	)
@@ -251,6 +266,9 @@ func (e *Env) Stop() {
 		if e.edge != nil {
 			_ = e.edge.Close()
 		}
+		if e.generations != nil {
+			e.generations.close()
+		}
 		if e.tmpDir != "" {
 			_ = os.RemoveAll(e.tmpDir)
 		}
@@ -268,6 +286,9 @@ func (e *Env) Reset(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("moto reset: %s", resp.Status)
 	}
+	// Every credential moto issued is gone with its state.
+	e.creds.reset()
+	e.policies.reset()
 	return nil
 }
 
@@ -326,24 +347,22 @@ func (e *Env) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if service, _ := parseAuthorization(r.Header.Get("Authorization")); service == "dynamodb" {
+	if service, _, _ := parseAuthorization(r.Header.Get("Authorization")); service == "dynamodb" {
 		e.dynamoMu.Lock()
 		defer e.dynamoMu.Unlock()
 	}
-	if len(interceptors) > 0 {
-		call, err := ParseCall(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+	call, err := ParseCall(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	for _, reg := range interceptors {
+		if reg.Intercept(w, call) {
 			return
 		}
-		for _, reg := range interceptors {
-			if reg.Intercept(w, call) {
-				return
-			}
-		}
-		r.Body = io.NopCloser(bytes.NewReader(call.Body))
-		r.ContentLength = int64(len(call.Body))
 	}
+	r.Body = io.NopCloser(bytes.NewReader(call.Body))
+	r.ContentLength = int64(len(call.Body))
 	e.proxy.ServeHTTP(w, r)
 }
 

@@ -6,7 +6,12 @@ Each fix keeps moto's behaviour as AWS documents it and changes only what moto 5
 slowly to test a platform at scale. Each is applied only if moto still has the shape it patches.
 """
 import copy
+import json
+import os
+import struct
 import sys
+import threading
+import zlib
 
 import moto.dynamodb.models as ddb_models
 from moto.dynamodb.models import DynamoDBBackend
@@ -98,7 +103,7 @@ def _fix_cloudformation_novalue_in_lists():
     parsing.clean_json = clean_json
 
 
-def _fix_cloudformation_role_updates():
+def _fix_cloudformation_role_updates(iam_changed):
     """A stack update that changes an AWS::IAM::Role's trust policy or policies changes the role in AWS; moto only
     updates its description. Apply AssumeRolePolicyDocument, inline Policies and ManagedPolicyArns too (a rotated
     External ID reaches the role by exactly such an update)."""
@@ -135,6 +140,7 @@ def _fix_cloudformation_role_updates():
                     backend.attach_role_policy(arn, role.name)
                 except Exception:  # noqa: BLE001 - an AWS managed policy moto does not know
                     pass
+        iam_changed(account_id)  # the trust policy is set directly, not through the backend
         return role
 
     role_cls.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
@@ -155,6 +161,144 @@ def _fix_cloudformation_role_updates():
         return original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
     role_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _load_aws_managed_policies_once():
+    """AWS managed policies (ViewOnlyAccess, IAMReadOnlyAccess...) exist in every account, with the same documents.
+
+    With MOTO_IAM_LOAD_MANAGED_POLICIES=true moto parses its 4 MB copy of them and builds all ~1,500 policies for
+    every account the moment that account's IAM is first touched: about 0.1 s per account, minutes for an
+    organization of thousands of accounts. Here the documents are parsed once, and an account gets its own copies
+    (its own attachment counts) only when something in it reads or attaches a managed policy; a single policy can
+    be had without building the rest (aws_managed_policy below).
+    """
+    from moto.iam import models as iam_models
+    from moto.settings import load_iam_aws_managed_policies
+
+    backend = iam_models.IAMBackend
+    if not load_iam_aws_managed_policies() or not hasattr(backend, "_init_aws_policies"):
+        return None
+    templates = {}  # partition -> {arn: policy}
+    lock = threading.Lock()
+
+    def templates_for(b):
+        with lock:
+            if b.partition not in templates:
+                data = json.loads(iam_models.aws_managed_policies_data)
+                made = (iam_models.AWSManagedPolicy.from_data(name, b.account_id, b.region_name, d) for name, d in data.items())
+                templates[b.partition] = {p.arn: p for p in made}
+            return templates[b.partition]
+
+    def own_copy(b, template):
+        p = copy.copy(template)
+        p.account_id, p.attachment_count = b.account_id, 0
+        p.versions, p.tags = list(template.versions), dict(template.tags)
+        return p
+
+    def aws_managed_policy(b, arn):
+        """One AWS managed policy of account b (the same object the account's full list holds once built)."""
+        built = b.__dict__.get("_gp_aws_managed")
+        if built is not None:
+            return next((p for p in built if p.arn == arn), None)
+        template = templates_for(b).get(arn)
+        if template is None:
+            return None
+        early = b.__dict__.setdefault("_gp_aws_early", {})
+        return early.setdefault(arn, own_copy(b, template))
+
+    def get_aws(b):
+        built = b.__dict__.get("_gp_aws_managed")
+        if built is None:
+            early = b.__dict__.get("_gp_aws_early", {})
+            built = [early.get(arn) or own_copy(b, t) for arn, t in templates_for(b).items()]
+            b.__dict__["_gp_aws_managed"] = built
+        return built
+
+    def get_managed(b):
+        managed = b.__dict__.get("_gp_managed")
+        if managed is None:
+            managed = {p.arn: p for p in get_aws(b)}
+            b.__dict__["_gp_managed"] = managed
+        return managed
+
+    def set_aws(b, value):
+        b.__dict__["_gp_aws_managed"] = value
+
+    def set_managed(b, value):
+        b.__dict__["_gp_managed"] = value
+
+    backend._init_aws_policies = lambda b: None
+    backend._init_managed_policies = lambda b: None
+    backend.aws_managed_policies = property(get_aws, set_aws)
+    backend.managed_policies = property(get_managed, set_managed)
+    return aws_managed_policy
+
+
+def _publish_iam_changes():
+    """The edge caches each principal's policies (it evaluates them on every call that principal makes) and must
+    learn of every change to IAM, whichever way it comes: an IAM call, a CloudFormation stack creating or deleting a
+    role, Organizations creating a member account. Every mutating IAM operation bumps its account's counter in a
+    shared file (GANGPLANK_IAM_GENERATIONS: little-endian uint64 slots, an account's slot is its CRC-32 modulo the
+    slot count), before moto answers; the edge compares the counter with the one its cache entry was read at.
+    Returns the bump function (a no-op when the edge did not ask)."""
+    from moto.iam import models as iam_models
+
+    path = os.environ.get("GANGPLANK_IAM_GENERATIONS")
+    if not path:
+        return lambda account_id: None
+    fd = os.open(path, os.O_RDWR)
+    slots = os.fstat(fd).st_size // 8
+    lock = threading.Lock()
+
+    def bump(account_id):
+        offset = (zlib.crc32(str(account_id).encode()) % slots) * 8
+        with lock:
+            (n,) = struct.unpack("<Q", os.pread(fd, 8, offset))
+            os.pwrite(fd, struct.pack("<Q", n + 1), offset)
+
+    mutating = ("create_", "delete_", "put_", "attach_", "detach_", "add_", "remove_", "update_", "set_", "upload_",
+                "enable_", "deactivate_", "tag_", "untag_")
+    not_policy_state = {"create_temp_access_key"}  # every AssumeRole makes one: not a change to any principal
+
+    def tracked(method):
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                bump(self.account_id)
+        wrapper.__name__ = method.__name__
+        return wrapper
+
+    for name in dir(iam_models.IAMBackend):
+        method = getattr(iam_models.IAMBackend, name)
+        if name.startswith(mutating) and name not in not_policy_state and callable(method):
+            setattr(iam_models.IAMBackend, name, tracked(method))
+    return bump
+
+
+def _fix_organization_account_access_role(aws_managed_policy, iam_changed):
+    """AWS Organizations gives every account it creates an OrganizationAccountAccessRole with the AWS managed
+    AdministratorAccess policy attached; moto creates the role with no policy, so a session of it (as the edge
+    evaluates identity policies) could do nothing. Attach AdministratorAccess, as AWS does."""
+    import moto.organizations.models as org_models
+    from moto.iam import models as iam_models
+
+    account_cls = getattr(org_models, "FakeAccount", None)
+    if aws_managed_policy is None or account_cls is None:
+        return
+    original = account_cls.__init__
+
+    def __init__(self, organization, **kwargs):
+        original(self, organization, **kwargs)
+        backend = iam_models.iam_backends[self.id]["global"]
+        name = kwargs.get("RoleName", "OrganizationAccountAccessRole")
+        role = next((r for r in backend.roles.values() if r.name == name), None)
+        policy = aws_managed_policy(backend, f"arn:{backend.partition}:iam::aws:policy/AdministratorAccess")
+        if role is not None and policy is not None and not role.managed_policies:
+            policy.attach_to(role)
+            iam_changed(self.id)
+
+    account_cls.__init__ = __init__
 
 
 def _fix_stepfunctions_executions():
@@ -197,7 +341,9 @@ def _fix_stepfunctions_executions():
 
 _fix_dynamodb_transaction_snapshots()
 _fix_cloudformation_novalue_in_lists()
-_fix_cloudformation_role_updates()
+_iam_changed = _publish_iam_changes()
+_fix_cloudformation_role_updates(_iam_changed)
+_fix_organization_account_access_role(_load_aws_managed_policies_once(), _iam_changed)
 _fix_stepfunctions_executions()
 
 if __name__ == "__main__":
