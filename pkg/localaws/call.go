@@ -61,6 +61,14 @@ func ParseCall(r *http.Request) (*Call, error) {
 	if c.AccessKeyID == "" { // a presigned URL carries its credential in the query
 		c.Service, c.AccessKeyID, c.Region = parseCredential(r.URL.Query().Get("X-Amz-Credential"))
 	}
+	if c.AccessKeyID == "" { // S3's legacy signature (SigV2): "AWS AKID:signature", or a presigned ?AWSAccessKeyId=
+		if v2, ok := strings.CutPrefix(r.Header.Get("Authorization"), "AWS "); ok {
+			key, _, _ := strings.Cut(v2, ":")
+			c.Service, c.AccessKeyID = "s3", strings.TrimSpace(key)
+		} else if key := r.URL.Query().Get("AWSAccessKeyId"); key != "" {
+			c.Service, c.AccessKeyID = "s3", key
+		}
+	}
 	if c.Region == "" {
 		c.Region = Region
 	}

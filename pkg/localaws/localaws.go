@@ -48,11 +48,15 @@ var launcherScript []byte
 
 // Options configure Start.
 type Options struct {
+	// Addr is the edge's listen address (default 127.0.0.1:0, a free port). `make local` fixes it, so that AWS CLI
+	// profiles naming the local AWS's endpoint outlive a restart.
+	Addr string
 	// Interceptors answer calls before moto sees them, in order.
 	Interceptors []Interceptor
 	// MotoLog receives moto's own output; nil discards it.
 	MotoLog io.Writer
-	// ReadyTimeout bounds the wait for moto to answer (default 30 s).
+	// ReadyTimeout bounds the wait for moto to answer (default 2 minutes: moto takes about 2 s to start on an idle
+	// machine, and 25-35 s on two cores running several test binaries at once).
 	ReadyTimeout time.Duration
 }
 
@@ -93,7 +97,11 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	edgeLn, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	edgeLn, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the edge: %w", err)
 	}
@@ -159,7 +167,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 
 	timeout := opts.ReadyTimeout
 	if timeout == 0 {
-		timeout = 30 * time.Second
+		timeout = 2 * time.Minute
 	}
 	if err := waitReady(ctx, motoURL, timeout, exited); err != nil {
 		e.Stop()

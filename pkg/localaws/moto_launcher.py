@@ -103,10 +103,10 @@ def _fix_cloudformation_novalue_in_lists():
     parsing.clean_json = clean_json
 
 
-def _fix_cloudformation_role_updates(iam_changed):
+def _fix_cloudformation_roles(iam_changed):
     """A stack update that changes an AWS::IAM::Role's trust policy or policies changes the role in AWS; moto only
     updates its description. Apply AssumeRolePolicyDocument, inline Policies and ManagedPolicyArns too (a rotated
-    External ID reaches the role by exactly such an update)."""
+    External ID reaches the role by exactly such an update). Creation and deletion: see below."""
     import json
 
     from moto.iam import models as iam_models
@@ -161,6 +161,20 @@ def _fix_cloudformation_role_updates(iam_changed):
         return original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
     role_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+    # Deleting the stack deletes the role: CloudFormation detaches its managed policies first (ManagedPolicyArns);
+    # moto deletes only the inline ones, and IAM then refuses with "must detach all policies first".
+    original_delete = role_cls.delete_from_cloudformation_json.__func__
+
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        backend = iam_models.iam_backends[account_id][iam_models.get_partition(region_name)]
+        for role in list(backend.roles.values()):
+            if role.name == resource_name:
+                for arn in list(role.managed_policies):
+                    backend.detach_role_policy(arn, role.name)
+        return original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    role_cls.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
 
 
 def _load_aws_managed_policies_once():
@@ -342,7 +356,7 @@ def _fix_stepfunctions_executions():
 _fix_dynamodb_transaction_snapshots()
 _fix_cloudformation_novalue_in_lists()
 _iam_changed = _publish_iam_changes()
-_fix_cloudformation_role_updates(_iam_changed)
+_fix_cloudformation_roles(_iam_changed)
 _fix_organization_account_access_role(_load_aws_managed_policies_once(), _iam_changed)
 _fix_stepfunctions_executions()
 

@@ -60,7 +60,7 @@ func afterRun() int {
 func LocalAWS(t testing.TB) *localaws.Env {
 	t.Helper()
 	envOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // beyond Start's own 2-minute bound
 		defer cancel()
 		env, envErr = localaws.Start(ctx, localaws.Options{MotoLog: motoLog()})
 	})
