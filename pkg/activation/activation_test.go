@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/discovery"
