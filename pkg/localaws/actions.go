@@ -145,6 +145,9 @@ var iamSelfActions = map[string]bool{
 	"ListMFADevices": true, "ListServiceSpecificCredentials": true, "GetAccessKeyLastUsed": true,
 }
 
+// iamCreates are the actions that create a user, group or role (whose path is then the request's Path).
+var iamCreates = map[string]string{"CreateUser": "user", "CreateGroup": "group", "CreateRole": "role"}
+
 // iamResource is the ARN an IAM action is authorized against: the group, instance profile, role, user or policy
 // it names (in that order: AddUserToGroup acts on the group, AttachUserPolicy on the user).
 func (e *Env) iamResource(c *Call, caller principal) string {
@@ -157,8 +160,7 @@ func (e *Env) iamResource(c *Call, caller principal) string {
 		return "/"
 	}
 	pathOf := func(kind, name string) string {
-		if strings.HasPrefix(c.Action, "Create") && (kind == "user" && c.Action == "CreateUser" ||
-			kind == "group" && c.Action == "CreateGroup" || kind == "role" && c.Action == "CreateRole") {
+		if iamCreates[c.Action] == kind {
 			return newPath()
 		}
 		return e.policies.entityPath(c.Request.Context(), account, kind, name)
@@ -364,18 +366,7 @@ func lambdaOperation(method, path, region, account string) (action, resource str
 		}
 		fn := lambdaFunctionARN(parts[2], region, account)
 		sub := strings.Join(parts[3:], "/")
-		routes := map[string]string{
-			"GET ": "GetFunction", "DELETE ": "DeleteFunction",
-			"POST invocations": "InvokeFunction", "POST invoke-async": "InvokeAsync",
-			"POST response-streaming-invocations": "InvokeFunction",
-			"GET configuration":                   "GetFunctionConfiguration", "PUT configuration": "UpdateFunctionConfiguration",
-			"PUT code": "UpdateFunctionCode", "GET policy": "GetPolicy", "POST policy": "AddPermission",
-			"GET versions": "ListVersionsByFunction", "POST versions": "PublishVersion",
-			"GET aliases": "ListAliases", "POST aliases": "CreateAlias", "GET concurrency": "GetFunctionConcurrency",
-			"PUT concurrency": "PutFunctionConcurrency", "DELETE concurrency": "DeleteFunctionConcurrency",
-			"GET url": "GetFunctionUrlConfig", "GET event-invoke-config": "GetFunctionEventInvokeConfig",
-		}
-		if a, ok := routes[method+" "+sub]; ok {
+		if a, ok := lambdaFunctionRoutes[method+" "+sub]; ok {
 			return a, fn
 		}
 		if strings.HasPrefix(sub, "policy/") && method == "DELETE" {
@@ -401,6 +392,29 @@ func lambdaOperation(method, path, region, account string) (action, resource str
 		return "GetAccountSettings", "*"
 	}
 	return method + " " + path, ""
+}
+
+// lambdaFunctionRoutes maps "METHOD <subpath>" under /<version>/functions/{name}/ to IAM actions.
+var lambdaFunctionRoutes = map[string]string{
+	"GET ":                                "GetFunction",
+	"DELETE ":                             "DeleteFunction",
+	"POST invocations":                    "InvokeFunction",
+	"POST invoke-async":                   "InvokeAsync",
+	"POST response-streaming-invocations": "InvokeFunction",
+	"GET configuration":                   "GetFunctionConfiguration",
+	"PUT configuration":                   "UpdateFunctionConfiguration",
+	"PUT code":                            "UpdateFunctionCode",
+	"GET policy":                          "GetPolicy",
+	"POST policy":                         "AddPermission",
+	"GET versions":                        "ListVersionsByFunction",
+	"POST versions":                       "PublishVersion",
+	"GET aliases":                         "ListAliases",
+	"POST aliases":                        "CreateAlias",
+	"GET concurrency":                     "GetFunctionConcurrency",
+	"PUT concurrency":                     "PutFunctionConcurrency",
+	"DELETE concurrency":                  "DeleteFunctionConcurrency",
+	"GET url":                             "GetFunctionUrlConfig",
+	"GET event-invoke-config":             "GetFunctionEventInvokeConfig",
 }
 
 // lambdaFunctionARN is the function's ARN without qualifier ("" for actions on no function: "*").

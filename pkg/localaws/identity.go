@@ -356,67 +356,18 @@ func (s *policyStore) entityPath(ctx context.Context, account, kind, name string
 
 // principalPolicies reads the inline and attached policies of a user, group or role.
 func (s *policyStore) principalPolicies(ctx context.Context, account, kind, name string) ([]policyDocument, error) {
-	client := s.client(account)
-	var inline, attached []string
-	var err error
-	switch kind {
-	case "user":
-		inline, attached, err = collect(ctx,
-			func(m *string) ([]string, *string, error) {
-				o, err := client.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: &name, Marker: m})
-				return names(o, err, func() ([]string, *string) { return o.PolicyNames, o.Marker })
-			},
-			func(m *string) ([]string, *string, error) {
-				o, err := client.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: &name, Marker: m})
-				return names(o, err, func() ([]string, *string) { return policyARNs(o.AttachedPolicies), o.Marker })
-			})
-	case "group":
-		inline, attached, err = collect(ctx,
-			func(m *string) ([]string, *string, error) {
-				o, err := client.ListGroupPolicies(ctx, &iam.ListGroupPoliciesInput{GroupName: &name, Marker: m})
-				return names(o, err, func() ([]string, *string) { return o.PolicyNames, o.Marker })
-			},
-			func(m *string) ([]string, *string, error) {
-				o, err := client.ListAttachedGroupPolicies(ctx, &iam.ListAttachedGroupPoliciesInput{GroupName: &name, Marker: m})
-				return names(o, err, func() ([]string, *string) { return policyARNs(o.AttachedPolicies), o.Marker })
-			})
-	default:
-		inline, attached, err = collect(ctx,
-			func(m *string) ([]string, *string, error) {
-				o, err := client.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: &name, Marker: m})
-				return names(o, err, func() ([]string, *string) { return o.PolicyNames, o.Marker })
-			},
-			func(m *string) ([]string, *string, error) {
-				o, err := client.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: &name, Marker: m})
-				return names(o, err, func() ([]string, *string) { return policyARNs(o.AttachedPolicies), o.Marker })
-			})
-	}
+	l := policyListers(ctx, s.client(account), kind, name)
+	inline, err := allPages(l.inline)
 	if err != nil {
 		return nil, err
 	}
-	var docs []policyDocument
+	attached, err := allPages(l.attached)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]policyDocument, 0, len(inline)+len(attached))
 	for _, policyName := range inline {
-		var raw *string
-		switch kind {
-		case "user":
-			o, e := client.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &name, PolicyName: aws.String(policyName)})
-			if e == nil {
-				raw = o.PolicyDocument
-			}
-			err = e
-		case "group":
-			o, e := client.GetGroupPolicy(ctx, &iam.GetGroupPolicyInput{GroupName: &name, PolicyName: aws.String(policyName)})
-			if e == nil {
-				raw = o.PolicyDocument
-			}
-			err = e
-		default:
-			o, e := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: &name, PolicyName: aws.String(policyName)})
-			if e == nil {
-				raw = o.PolicyDocument
-			}
-			err = e
-		}
+		raw, err := l.get(policyName)
 		if err != nil {
 			return nil, err
 		}
@@ -434,6 +385,106 @@ func (s *policyStore) principalPolicies(ctx context.Context, account, kind, name
 		docs = append(docs, doc)
 	}
 	return docs, nil
+}
+
+// policyLister reads one principal's policies: pages of inline policy names and attached policy ARNs, and an
+// inline policy's document.
+type policyLister struct {
+	inline, attached func(marker *string) (items []string, next *string, err error)
+	get              func(policyName string) (*string, error)
+}
+
+func policyListers(ctx context.Context, client *iam.Client, kind, name string) policyLister {
+	switch kind {
+	case "user":
+		return policyLister{
+			inline: func(m *string) ([]string, *string, error) {
+				o, err := client.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: &name, Marker: m})
+				if err != nil {
+					return nil, nil, err
+				}
+				return o.PolicyNames, o.Marker, nil
+			},
+			attached: func(m *string) ([]string, *string, error) {
+				o, err := client.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: &name, Marker: m})
+				if err != nil {
+					return nil, nil, err
+				}
+				return policyARNs(o.AttachedPolicies), o.Marker, nil
+			},
+			get: func(p string) (*string, error) {
+				o, err := client.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &name, PolicyName: &p})
+				if err != nil {
+					return nil, err
+				}
+				return o.PolicyDocument, nil
+			},
+		}
+	case "group":
+		return policyLister{
+			inline: func(m *string) ([]string, *string, error) {
+				o, err := client.ListGroupPolicies(ctx, &iam.ListGroupPoliciesInput{GroupName: &name, Marker: m})
+				if err != nil {
+					return nil, nil, err
+				}
+				return o.PolicyNames, o.Marker, nil
+			},
+			attached: func(m *string) ([]string, *string, error) {
+				o, err := client.ListAttachedGroupPolicies(ctx, &iam.ListAttachedGroupPoliciesInput{GroupName: &name, Marker: m})
+				if err != nil {
+					return nil, nil, err
+				}
+				return policyARNs(o.AttachedPolicies), o.Marker, nil
+			},
+			get: func(p string) (*string, error) {
+				o, err := client.GetGroupPolicy(ctx, &iam.GetGroupPolicyInput{GroupName: &name, PolicyName: &p})
+				if err != nil {
+					return nil, err
+				}
+				return o.PolicyDocument, nil
+			},
+		}
+	}
+	return policyLister{
+		inline: func(m *string) ([]string, *string, error) {
+			o, err := client.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: &name, Marker: m})
+			if err != nil {
+				return nil, nil, err
+			}
+			return o.PolicyNames, o.Marker, nil
+		},
+		attached: func(m *string) ([]string, *string, error) {
+			o, err := client.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: &name, Marker: m})
+			if err != nil {
+				return nil, nil, err
+			}
+			return policyARNs(o.AttachedPolicies), o.Marker, nil
+		},
+		get: func(p string) (*string, error) {
+			o, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: &name, PolicyName: &p})
+			if err != nil {
+				return nil, err
+			}
+			return o.PolicyDocument, nil
+		},
+	}
+}
+
+// allPages follows IAM's Marker through every page.
+func allPages(page func(marker *string) ([]string, *string, error)) ([]string, error) {
+	var all []string
+	var marker *string
+	for {
+		items, next, err := page(marker)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if aws.ToString(next) == "" {
+			return all, nil
+		}
+		marker = next
+	}
 }
 
 // managedPolicy reads a managed policy's default version. AWS managed policies never change (cached for good);
@@ -464,36 +515,6 @@ func (s *policyStore) managedPolicy(ctx context.Context, account, arn string) (p
 	s.managed[arn] = managedDoc{generation: gen, doc: doc}
 	s.mu.Unlock()
 	return doc, nil
-}
-
-// collect pages through a principal's inline policy names and attached policy ARNs.
-func collect(_ context.Context, inline, attached func(marker *string) ([]string, *string, error)) (in, at []string, err error) {
-	for _, list := range []struct {
-		page func(*string) ([]string, *string, error)
-		into *[]string
-	}{{inline, &in}, {attached, &at}} {
-		var marker *string
-		for {
-			items, next, err := list.page(marker)
-			if err != nil {
-				return nil, nil, err
-			}
-			*list.into = append(*list.into, items...)
-			if next == nil || *next == "" {
-				break
-			}
-			marker = next
-		}
-	}
-	return in, at, nil
-}
-
-func names[T any](out *T, err error, get func() ([]string, *string)) ([]string, *string, error) {
-	if err != nil {
-		return nil, nil, err
-	}
-	items, marker := get()
-	return items, marker, nil
 }
 
 func policyARNs(list []iamtypes.AttachedPolicy) []string {

@@ -457,6 +457,9 @@ func TestRoleSessionPolicies(t *testing.T) {
 		{"Resource Explorer is resource-explorer-2: (REST-JSON)", func() error {
 			return rawStatus(t, cfg, "resource-explorer-2", "POST", "/Search", "application/json", "", `{"QueryString":"service:ec2"}`)
 		}, "AccessDeniedException", "User: " + sessionARN + " is not authorized to perform: resource-explorer-2:Search " + noAllow + "resource-explorer-2:Search action"},
+		{"the platform's functions are not the session's to invoke", func() error {
+			return rawStatus(t, cfg, "lambda", "POST", "/2015-03-31/functions/platform-fn/invocations", "application/json", "", "{}")
+		}, "AccessDeniedException", "User: " + sessionARN + " is not authorized to perform: lambda:InvokeFunction on resource: platform-fn because no resource-based policy allows the lambda:InvokeFunction action"},
 		{"GetCallerIdentity needs no permission", func() error {
 			_, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			return err
