@@ -761,3 +761,39 @@ func createRoleTB(b *testing.B, client *iam.Client, name string) string {
 	}
 	return aws.ToString(out.Role.Arn)
 }
+
+// TestAWSManagedPolicies: AWS managed policies exist in every account with their real documents, and
+// GetAccountAuthorizationDetails lists those attached in the account (not all of AWS's), besides the account's own.
+func TestAWSManagedPolicies(t *testing.T) {
+	env := testkit.LocalAWS(t)
+	ctx := t.Context()
+	const account = "790987654321"
+	root := env.AccountIAM(account)
+	for _, arn := range []string{viewOnlyAccess, iamReadOnlyAccess, iamFullAccess, "arn:aws:iam::aws:policy/ReadOnlyAccess"} {
+		p, err := root.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+		if err != nil {
+			t.Fatalf("%s: %v", arn, err)
+		}
+		v, err := root.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: p.Policy.DefaultVersionId})
+		if err != nil || !strings.Contains(aws.ToString(v.PolicyVersion.Document), "Statement") {
+			t.Errorf("%s has no document: %v", arn, err)
+		}
+	}
+	u := newUser(t, account, "/", []string{viewOnlyAccess})
+	own, err := root.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(testkit.UniqueName("own")),
+		PolicyDocument: aws.String(policy(map[string]any{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	details, err := root.GetAccountAuthorizationDetails(ctx, &iam.GetAccountAuthorizationDetailsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range details.Policies {
+		got = append(got, aws.ToString(p.Arn))
+	}
+	if len(got) != 2 || !strings.Contains(strings.Join(got, " "), viewOnlyAccess) || !strings.Contains(strings.Join(got, " "), aws.ToString(own.Policy.Arn)) {
+		t.Errorf("policies in the account's authorization details = %v, want %s (attached to %s) and %s", got, viewOnlyAccess, u.name, aws.ToString(own.Policy.Arn))
+	}
+}

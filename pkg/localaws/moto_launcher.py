@@ -241,6 +241,17 @@ def _load_aws_managed_policies_once():
     def set_managed(b, value):
         b.__dict__["_gp_managed"] = value
 
+    # GetAccountAuthorizationDetails lists an account's own managed policies and the AWS managed policies attached
+    # to something in it; moto would list all ~1,500 AWS managed policies, with their documents, in every answer.
+    original_details = backend.get_account_authorization_details
+
+    def get_account_authorization_details(b, policy_filter):
+        details = original_details(b, policy_filter)
+        details["managed_policies"] = [p for p in details["managed_policies"]
+                                       if not isinstance(p, iam_models.AWSManagedPolicy) or p.attachment_count > 0]
+        return details
+
+    backend.get_account_authorization_details = get_account_authorization_details
     backend._init_aws_policies = lambda b: None
     backend._init_managed_policies = lambda b: None
     backend.aws_managed_policies = property(get_aws, set_aws)
