@@ -20,6 +20,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/audit"
 	"github.com/gangplank/gangplank/pkg/awsx"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/tenants"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
@@ -56,9 +57,9 @@ type Payers interface {
 	CostSyncPayers(ctx context.Context) ([]PayerRef, error)
 }
 
-// Connector gives an AWS configuration acting in a customer's account.
-type Connector interface {
-	Config(roleARN, externalID, purpose string) aws.Config
+// Door enters a customer's account (crossaccount.Door): the one way in.
+type Door interface {
+	Enter(ctx context.Context, tenantID, accountID, purpose string, require ...func(accounts.Account) error) (crossaccount.Session, error)
 }
 
 // Queue carries payers to sync to the workers.
@@ -68,13 +69,13 @@ type Queue interface {
 
 // Service is the cost sync. Build one per cold start.
 type Service struct {
-	Accounts  Accounts
-	Tenants   Tenants
-	Store     Store
-	Payers    Payers
-	Connector Connector
-	Queue     Queue
-	Now       func() time.Time
+	Accounts Accounts
+	Tenants  Tenants
+	Store    Store
+	Payers   Payers
+	Door     Door
+	Queue    Queue
+	Now      func() time.Time
 	// NewCostExplorer builds the client over a payer's configuration (default: the SDK's, in us-east-1, where
 	// Cost Explorer's only endpoint is, retrying throttling).
 	NewCostExplorer func(cfg aws.Config) CostExplorer
@@ -106,8 +107,6 @@ func payer(a accounts.Account) error {
 	switch {
 	case a.Type == accounts.Linked:
 		return ErrNotPayer
-	case a.Status != accounts.Active || a.RoleARN == "":
-		return ErrNotActive
 	case !a.CostSync:
 		return ErrSyncOff
 	}
@@ -141,18 +140,19 @@ const healthPrefix = "Cost Explorer: "
 
 // SyncPayer fetches the payer's recommendations and makes them the current generation, unless unchanged.
 func (s *Service) SyncPayer(ctx context.Context, tenantID, accountID string) (SyncStatus, error) {
-	a, err := s.Accounts.Get(ctx, tenantID, accountID)
-	if err != nil {
-		return SyncStatus{}, err
+	sess, err := s.Door.Enter(ctx, tenantID, accountID, "costsync", payer)
+	var refused *crossaccount.AccessError
+	if errors.As(err, &refused) {
+		return s.recordRefusal(ctx, tenantID, accountID, refused)
 	}
-	if err := payer(a); err != nil {
+	if err != nil {
 		return SyncStatus{}, err
 	}
 	t, err := s.Tenants.Get(ctx, tenantID)
 	if err != nil {
 		return SyncStatus{}, err
 	}
-	cfg := s.Connector.Config(a.RoleARN, t.ExternalID, "costsync")
+	a, cfg := sess.Account, sess.Config
 	cfg.Region = "us-east-1"
 	counter := awsx.NewCallCounter()
 	counter.Instrument(&cfg)
@@ -209,6 +209,23 @@ func (s *Service) SyncPayer(ctx context.Context, tenantID, accountID string) (Sy
 	return after, nil
 }
 
+// recordRefusal records a sync that could not enter the account: its role refused every accepted External ID.
+// Retrying cannot help until the customer updates the stack, so the error is the caller's to drop.
+func (s *Service) recordRefusal(ctx context.Context, tenantID, accountID string, refused *crossaccount.AccessError) (SyncStatus, error) {
+	before, err := s.Store.Status(ctx, tenantID, accountID)
+	if err != nil {
+		return SyncStatus{}, err
+	}
+	now := s.now()
+	after := before
+	after.PayerAccountID, after.LastSyncAt, after.Calls = accountID, &now, 0
+	after.Status, after.LastError = StatusFailed, refused.Reason
+	if err := s.Store.SaveStatus(ctx, tenantID, before, after); err != nil {
+		return SyncStatus{}, err
+	}
+	return after, refused
+}
+
 // setHealth records a Cost Explorer problem on the account's health, or clears one the sync set earlier.
 func (s *Service) setHealth(ctx context.Context, a accounts.Account, status accounts.HealthStatus, reason string) {
 	if status == accounts.Healthy && !strings.HasPrefix(a.Health.Reason, healthPrefix) {
@@ -249,6 +266,20 @@ func (s *Service) ScheduleAll(ctx context.Context) (int, error) {
 	return len(payers), s.Queue.Enqueue(ctx, payers)
 }
 
+// Synced reports whether the account's recommendations are synced: an active payer with cost sync on.
+func Synced(a accounts.Account) bool {
+	return payer(a) == nil && crossaccount.Usable(a) == nil
+}
+
+// FirstSync hands a payer that just became active to the worker, so that its recommendations appear right after
+// activation rather than at the next daily run. Accounts whose recommendations are not synced are left alone.
+func (s *Service) FirstSync(ctx context.Context, a accounts.Account) error {
+	if !Synced(a) {
+		return nil
+	}
+	return s.Queue.Enqueue(ctx, []PayerRef{{TenantID: a.TenantID, AccountID: a.AccountID}})
+}
+
 // RequestSync is an on-demand sync of one payer, limited per tenant.
 func (s *Service) RequestSync(ctx context.Context, tenantID, accountID string) error {
 	a, err := s.Accounts.Get(ctx, tenantID, accountID)
@@ -256,6 +287,9 @@ func (s *Service) RequestSync(ctx context.Context, tenantID, accountID string) e
 		return err
 	}
 	if err := payer(a); err != nil {
+		return err
+	}
+	if err := crossaccount.Usable(a); err != nil {
 		return err
 	}
 	wait, err := s.Store.AcquireManualSync(ctx, tenantID, s.now(), MinManualSyncInterval)
@@ -282,8 +316,9 @@ func (s *Service) HandleSQS(ctx context.Context, e events.SQSEvent) (events.SQSE
 		_, err := s.SyncPayer(ctx, p.TenantID, p.AccountID)
 		switch {
 		case err == nil:
-		case errors.Is(err, ErrNotPayer), errors.Is(err, ErrNotActive), errors.Is(err, ErrSyncOff), errors.Is(err, accounts.ErrNotFound):
-			slog.InfoContext(ctx, "payer no longer synced; dropped", "tenantId", p.TenantID, "accountId", p.AccountID, "reason", err.Error())
+		case errors.Is(err, ErrNotPayer), errors.Is(err, crossaccount.ErrNotConnected), errors.Is(err, ErrSyncOff), errors.Is(err, accounts.ErrNotFound),
+			errors.Is(err, crossaccount.ErrAccessDenied):
+			slog.InfoContext(ctx, "payer not synced (recorded in its sync status); dropped", "tenantId", p.TenantID, "accountId", p.AccountID, "reason", err.Error())
 		default:
 			slog.WarnContext(ctx, "cost sync failed; will retry", "tenantId", p.TenantID, "accountId", p.AccountID, "error", err.Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
@@ -524,11 +559,7 @@ func (s *Service) CommitmentReport(ctx context.Context, tenantID, accountID stri
 	if !ok {
 		return CommitmentReport{}, ErrNoCommitment
 	}
-	if a.Status != accounts.Active || a.RoleARN == "" {
-		return CommitmentReport{}, ErrNotActive
-	}
-	t, err := s.Tenants.Get(ctx, tenantID)
-	if err != nil {
+	if err := crossaccount.Usable(a); err != nil {
 		return CommitmentReport{}, err
 	}
 	now := s.now()
@@ -543,7 +574,11 @@ func (s *Service) CommitmentReport(ctx context.Context, tenantID, accountID stri
 	}
 	rep.TargetToDate = c.Amount * rep.Elapsed
 	if end.After(c.Start) {
-		cfg := s.Connector.Config(a.RoleARN, t.ExternalID, "commitment")
+		sess, err := s.Door.Enter(ctx, tenantID, accountID, "commitment")
+		if err != nil {
+			return CommitmentReport{}, err
+		}
+		cfg := sess.Config
 		cfg.Region = "us-east-1"
 		counter := awsx.NewCallCounter()
 		counter.Instrument(&cfg)
@@ -575,4 +610,9 @@ func (s *Service) CommitmentReport(ctx context.Context, tenantID, accountID stri
 	}
 	rep.OnTrack = rep.SpendToDate >= rep.TargetToDate
 	return rep, nil
+}
+
+// Status is a payer's latest sync.
+func (s *Service) Status(ctx context.Context, tenantID, accountID string) (SyncStatus, error) {
+	return s.Store.Status(ctx, tenantID, accountID)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/localaws"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/web"
 )
 
 // Options configure Run.
@@ -105,16 +106,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	RegisterActivation(env, prov, services)
-	// The callback function, subscribed to the callback topic of every region as the CDK stack subscribes it.
-	for region, topic := range prov.TopicARNs {
-		if _, err := env.SubscribeLambda(ctx, localaws.SNSSubscription{TopicARN: topic, Name: "callback-" + region,
-			Handler: services.Onboarding.HandleSNS, Timeout: 120 * time.Second}); err != nil {
-			return err
-		}
+	stopFunctions, err := ServeFunctions(ctx, env, awsCfg, prov, cfg, "local", FunctionOptions{CallbackTimeout: 120 * time.Second})
+	if err != nil {
+		return err
 	}
+	defer stopFunctions()
 	names := prov.Tables
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
-	api := platform.NewAPI(services, verifier)
+	api := web.NewAPI(services.Builder, verifier)
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {

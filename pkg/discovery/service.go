@@ -16,7 +16,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/awsx"
-	"github.com/gangplank/gangplank/pkg/tenants"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
 
@@ -28,20 +28,15 @@ type Accounts interface {
 	List(ctx context.Context, tenantID string, q accounts.ListQuery) (accounts.Page, error)
 }
 
-// Tenants gives the tenant's External ID.
-type Tenants interface {
-	Get(ctx context.Context, tenantID string) (tenants.Tenant, error)
-}
-
 // Store keeps each organization's OU tree.
 type Store interface {
 	Get(ctx context.Context, tenantID, managementID string) (Snapshot, int64, bool, error)
 	Put(ctx context.Context, tenantID, managementID string, snap Snapshot, readVersion int64) error
 }
 
-// Connector gives an AWS configuration acting in a customer's account.
-type Connector interface {
-	Config(roleARN, externalID, purpose string) aws.Config
+// Door enters a customer's account (crossaccount.Door): the one way in.
+type Door interface {
+	Enter(ctx context.Context, tenantID, accountID, purpose string, require ...func(accounts.Account) error) (crossaccount.Session, error)
 }
 
 // Managements lists every active management account, across tenants.
@@ -67,16 +62,12 @@ var ErrConcurrentRun = errors.New("another discovery of this organization ran at
 // ErrNotManagement: discovery reads organizations through their management account.
 var ErrNotManagement = errors.New("discovery reads an organization through its management account; this account is not one")
 
-// ErrNotActive: the management account has no working role yet.
-var ErrNotActive = errors.New("the management account is not active: connect it first, then discover its organization")
-
 // Service is discovery. Build one per cold start.
 type Service struct {
-	Accounts  Accounts
-	Tenants   Tenants
-	Store     Store
-	Connector Connector
-	Enroller  Enroller
+	Accounts Accounts
+	Store    Store
+	Door     Door
+	Enroller Enroller
 	// Managements is needed by DiscoverAll only.
 	Managements Managements
 	Now         func() time.Time
@@ -113,21 +104,11 @@ type Result struct {
 
 // Discover reads the management account's organization and brings the tenant's accounts in step with it.
 func (s *Service) Discover(ctx context.Context, tenantID, managementID string) (Result, error) {
-	mgmt, err := s.Accounts.Get(ctx, tenantID, managementID)
+	sess, err := s.Door.Enter(ctx, tenantID, managementID, "discovery", requireManagement)
 	if err != nil {
 		return Result{}, err
 	}
-	if mgmt.Type != accounts.Management {
-		return Result{}, ErrNotManagement
-	}
-	if mgmt.Status != accounts.Active || mgmt.RoleARN == "" {
-		return Result{}, ErrNotActive
-	}
-	t, err := s.Tenants.Get(ctx, tenantID)
-	if err != nil {
-		return Result{}, err
-	}
-	cfg := s.Connector.Config(mgmt.RoleARN, t.ExternalID, "discovery")
+	mgmt, cfg := sess.Account, sess.Config
 	counter := awsx.NewCallCounter()
 	counter.Instrument(&cfg)
 	now := s.Now().UTC()
@@ -167,6 +148,13 @@ func (s *Service) Discover(ctx context.Context, tenantID, managementID string) (
 		}
 	}
 	return Result{Run: run, Tree: tree, LowerBound: tree.LowerBound()}, nil
+}
+
+func requireManagement(a accounts.Account) error {
+	if a.Type != accounts.Management {
+		return ErrNotManagement
+	}
+	return nil
 }
 
 func settingsOf(a accounts.Account) accounts.Discovery {

@@ -89,6 +89,7 @@ type Env struct {
 	ce           *costExplorer
 	lambdas      lambdas
 	invocations  invocations
+	consumers    queueConsumers
 }
 
 // Start launches moto_server and the edge on free loopback ports and waits until moto answers.
