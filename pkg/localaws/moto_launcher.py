@@ -252,6 +252,21 @@ def _load_aws_managed_policies_once():
         return details
 
     backend.get_account_authorization_details = get_account_authorization_details
+
+    # Attaching an AWS managed policy (every onboarding role attaches ViewOnlyAccess) needs that policy only; moto
+    # looks it up in a map of all of the account's managed policies, which would build them.
+    for kind, get in (("role", "get_role"), ("user", "get_user"), ("group", "get_group")):
+        original_attach = getattr(backend, f"attach_{kind}_policy")
+
+        def attach(b, policy_arn, name, _original=original_attach, _get=get):
+            policy = aws_managed_policy(b, policy_arn) if b.__dict__.get("_gp_managed") is None else None
+            if policy is None:  # the account's set is built, or the ARN is none of AWS's: moto's own way
+                return _original(b, policy_arn, name)
+            target = getattr(b, _get)(name)
+            if policy.arn not in target.managed_policies:
+                policy.attach_to(target)
+
+        setattr(backend, f"attach_{kind}_policy", attach)
     backend._init_aws_policies = lambda b: None
     backend._init_managed_policies = lambda b: None
     backend.aws_managed_policies = property(get_aws, set_aws)
@@ -366,9 +381,10 @@ def _fix_stepfunctions_executions():
 
 _fix_dynamodb_transaction_snapshots()
 _fix_cloudformation_novalue_in_lists()
-_iam_changed = _publish_iam_changes()
+_aws_managed_policy = _load_aws_managed_policies_once()
+_iam_changed = _publish_iam_changes()  # after every patch of IAM's mutating methods, so that it wraps them
 _fix_cloudformation_roles(_iam_changed)
-_fix_organization_account_access_role(_load_aws_managed_policies_once(), _iam_changed)
+_fix_organization_account_access_role(_aws_managed_policy, _iam_changed)
 _fix_stepfunctions_executions()
 
 if __name__ == "__main__":
