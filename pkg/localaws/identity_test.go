@@ -797,3 +797,64 @@ func TestAWSManagedPolicies(t *testing.T) {
 		t.Errorf("policies in the account's authorization details = %v, want %s (attached to %s) and %s", got, viewOnlyAccess, u.name, aws.ToString(own.Policy.Arn))
 	}
 }
+
+// TestParameterChangeReachesTheRole: a stack update that changes only a parameter reaches a role whose inline
+// policy depends on it through a Condition (the onboarding template's access level: Deny or Allow of tag reads),
+// and the role's sessions are held to the new policy at once.
+func TestParameterChangeReachesTheRole(t *testing.T) {
+	env := testkit.LocalAWS(t)
+	ctx := t.Context()
+	const account = "800987654321"
+	roleName := testkit.UniqueName("GangplankLevels")
+	tagReads := []string{"tag:GetResources", "tag:GetTagKeys", "tag:GetTagValues"}
+	tpl, _ := json.Marshal(map[string]any{
+		"Parameters": map[string]any{"AccessLevel": map[string]any{"Type": "String"}},
+		"Conditions": map[string]any{
+			"Tags":      map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "AccessLevel"}, "resources"}}}},
+			"ReadsTags": map[string]any{"Fn::And": []any{map[string]any{"Condition": "Tags"}, map[string]any{"Fn::Equals": []any{"a", "a"}}}},
+		},
+		"Resources": map[string]any{"Role": map[string]any{"Type": "AWS::IAM::Role", "Properties": map[string]any{
+			"RoleName": roleName,
+			"AssumeRolePolicyDocument": map[string]any{"Statement": []any{map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole",
+				"Principal": map[string]any{"AWS": "arn:aws:iam::" + localaws.PlatformAccountID + ":root"}}}},
+			"Policies": []any{map[string]any{"PolicyName": "GangplankTags", "PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{
+				map[string]any{"Fn::If": []any{"ReadsTags",
+					map[string]any{"Sid": "ReadTags", "Effect": "Allow", "Action": tagReads, "Resource": "*"},
+					map[string]any{"Sid": "NoTagReads", "Effect": "Deny", "Action": tagReads, "Resource": "*"}}},
+			}}}},
+		}}},
+	})
+	cfn := cloudformation.NewFromConfig(env.AccountConfig(account))
+	stack := testkit.UniqueName("levels")
+	level := func(v string) []cfntypes.Parameter {
+		return []cfntypes.Parameter{{ParameterKey: aws.String("AccessLevel"), ParameterValue: aws.String(v)}}
+	}
+	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(string(tpl)),
+		Parameters: level("resources"), Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sts.NewFromConfig(testkit.AWSConfig(t, nil)).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::" + account + ":role/" + roleName), RoleSessionName: aws.String("probe")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := withKeys(t, aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+	readTags := func() string {
+		code, _ := apiError(rawStatus(t, session, "tagging", "POST", "/", "application/x-amz-json-1.1", "ResourceGroupsTaggingAPI_20170126.GetResources", "{}"))
+		return code
+	}
+	if code := readTags(); code != "AccessDeniedException" {
+		t.Fatalf("at level resources, tag reads: %q, want AccessDeniedException", code)
+	}
+	for _, tc := range []struct{ level, want string }{{"resources_tags", ""}, {"tags_write", ""}, {"resources", "AccessDeniedException"}} {
+		t.Run(tc.level, func(t *testing.T) {
+			if _, err := cfn.UpdateStack(ctx, &cloudformation.UpdateStackInput{StackName: aws.String(stack), UsePreviousTemplate: aws.Bool(true),
+				Parameters: level(tc.level), Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam}}); err != nil {
+				t.Fatal(err)
+			}
+			if code := readTags(); code != tc.want {
+				t.Errorf("tag reads: %q, want %q", code, tc.want)
+			}
+		})
+	}
+}

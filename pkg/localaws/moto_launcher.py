@@ -177,6 +177,63 @@ def _fix_cloudformation_roles(iam_changed):
     role_cls.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
 
 
+def _fix_cloudformation_condition_updates():
+    """A stack update that changes only parameters updates every resource whose properties change, including through
+    a Condition (`!If [ReadsTags, ...]` with ReadsTags depending on AccessLevel); moto updates only the resources
+    that Ref a changed parameter directly, so a role kept denying tag reads after its access level was raised.
+    Also modify the resources that use a condition depending, at any depth, on a changed parameter."""
+    import moto.cloudformation.parsing as parsing
+
+    resource_map = getattr(parsing, "ResourceMap", None)
+    if resource_map is None or not hasattr(resource_map, "build_resource_diff"):
+        return
+    original = resource_map.build_resource_diff
+
+    def references(node, refs, conditions):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Ref" and isinstance(value, str):
+                    refs.add(value)
+                elif key == "Condition" and isinstance(value, str):
+                    conditions.add(value)
+                elif key == "Fn::If" and isinstance(value, list) and value and isinstance(value[0], str):
+                    conditions.add(value[0])
+                references(value, refs, conditions)
+        elif isinstance(node, list):
+            for item in node:
+                references(item, refs, conditions)
+
+    def build_resource_diff(self, other_template, parameters=None):
+        diff = original(self, other_template, parameters)
+        if not parameters:
+            return diff
+        changed = {p for p in parameters if self.input_parameters.get(p) != parameters[p]}
+        uses = {}
+        for name, body in (other_template.get("Conditions") or {}).items():
+            refs, conditions = set(), set()
+            references(body, refs, conditions)
+            uses[name] = (refs, conditions)
+        affected, grew = set(), True
+        while grew:
+            grew = False
+            for name, (refs, conditions) in uses.items():
+                if name not in affected and (refs & changed or conditions & affected):
+                    affected.add(name)
+                    grew = True
+        if not affected:
+            return diff
+        old = self._resource_json_map
+        for name, body in other_template["Resources"].items():
+            if name in old and name not in diff["Modify"] and name not in diff["Add"]:
+                refs, conditions = set(), set()
+                references(body.get("Properties", {}), refs, conditions)
+                if conditions & affected:
+                    diff["Modify"].append(name)
+        return diff
+
+    resource_map.build_resource_diff = build_resource_diff
+
+
 def _load_aws_managed_policies_once():
     """AWS managed policies (ViewOnlyAccess, IAMReadOnlyAccess...) exist in every account, with the same documents.
 
@@ -381,6 +438,7 @@ def _fix_stepfunctions_executions():
 
 _fix_dynamodb_transaction_snapshots()
 _fix_cloudformation_novalue_in_lists()
+_fix_cloudformation_condition_updates()
 _aws_managed_policy = _load_aws_managed_policies_once()
 _iam_changed = _publish_iam_changes()  # after every patch of IAM's mutating methods, so that it wraps them
 _fix_cloudformation_roles(_iam_changed)
