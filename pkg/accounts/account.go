@@ -81,7 +81,10 @@ type Account struct {
 	// Connection: set when the cross-account role is verified.
 	RoleARN string `json:"roleArn,omitempty" dynamodbav:"roleArn,omitempty"`
 	// StackID is the onboarding stack that connected the account; only that stack's deletion disconnects it.
-	StackID         string `json:"stackId,omitempty" dynamodbav:"stackId,omitempty"`
+	StackID string `json:"stackId,omitempty" dynamodbav:"stackId,omitempty"`
+	// StackTokenHash is the hash of the activation token the connecting stack carries: its later Update and Delete
+	// requests prove themselves with it (the StackId alone is readable by any viewer). Never shown or audited.
+	StackTokenHash  string `json:"-" dynamodbav:"stackTokenHash,omitempty"`
 	TemplateVersion string `json:"templateVersion,omitempty" dynamodbav:"templateVersion,omitempty"`
 	// GrantedAccessLevel is the access level the customer's role was deployed with; when it differs from
 	// AccessLevel, the customer must update the stack (Health says so).
@@ -96,6 +99,14 @@ type Account struct {
 	Discovery *Discovery `json:"discovery,omitempty" dynamodbav:"discovery,omitempty"`
 	// Activation names the bulk activation (and batch) waiting for this account's callback.
 	Activation *ActivationRef `json:"-" dynamodbav:"activationRef,omitempty"`
+	// Integration is the account's integration settings (integration.go).
+	Integration Integration `json:"integration" dynamodbav:"integration"`
+	// AwaitedStackID is the stack Gangplank itself created in the account (bulk activation) and waits for: the
+	// exact StackId CreateStack returned (AwaitStack). Only notifications of that stack may fail the account.
+	AwaitedStackID string `json:"-" dynamodbav:"awaitedStackId,omitempty"`
+	// ReportedStackID is the stack whose failure notification failed the account: the first failure it reports is
+	// the precise one, so its later notifications (the stack's summary, duplicates) change nothing.
+	ReportedStackID string `json:"-" dynamodbav:"reportedStackId,omitempty"`
 
 	CreatedAt time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt" dynamodbav:"updatedAt"`
@@ -204,6 +215,9 @@ type ActivationLink struct {
 	ExpiresAt   time.Time  `dynamodbav:"expiresAt"`
 	UsedAt      *time.Time `dynamodbav:"usedAt,omitempty"`
 	UsedByStack string     `dynamodbav:"usedByStack,omitempty"`
+	// StackSuffixHash is the hash of the unguessable suffix of the stack name this link's launch material gives:
+	// stack notifications are about this link's stack only if they name it.
+	StackSuffixHash string `dynamodbav:"stackSuffixHash,omitempty"`
 	// ReplacedHash and ReplacedAt remember the link this one replaced, to tell its holder precisely why it fails.
 	ReplacedHash string     `dynamodbav:"replacedHash,omitempty"`
 	ReplacedAt   *time.Time `dynamodbav:"replacedAt,omitempty"`

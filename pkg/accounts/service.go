@@ -57,9 +57,10 @@ type DefaultsSource interface {
 
 // Service applies the account rules on top of a Store.
 type Service struct {
-	store    Store
-	defaults DefaultsSource
-	now      func() time.Time
+	store      Store
+	defaults   DefaultsSource
+	now        func() time.Time
+	ssoRegions SSORegionChecker
 }
 
 // NewService returns a Service; now is the clock (time.Now in production).
@@ -80,6 +81,8 @@ type CreateInput struct {
 	Link *ActivationLink
 	// Discovered, when set, is a member account found by discovery: it starts not_activated.
 	Discovered *Membership
+	// Integration, when set, are the account's integration settings from the start.
+	Integration *IntegrationInput
 }
 
 // DefaultAccessLevel is the least privilege: the platform starts read-only, as every seed vendor does.
@@ -92,7 +95,7 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput) (
 		return Account{}, err
 	}
 	a, err := in.validate(defaults)
-	if err != nil {
+	if err = in.withIntegration(&a, err, s.now().UTC()); err != nil {
 		return Account{}, err
 	}
 	now := s.now().UTC()
@@ -105,6 +108,8 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput) (
 	}
 	entry := audit.New(ctx, tenantID, now, "account.created", Target(a.AccountID), audit.Diff(nil, &a, bookkeeping...))
 	switch err := s.store.Create(ctx, a, entry); {
+	case errors.Is(err, ErrIntegrationNameTaken):
+		return Account{}, &IntegrationNameTakenError{Field: "integration.integrationName"}
 	case errors.Is(err, ErrManagementMissing):
 		return Account{}, validation.Field("managementAccountId",
 			"no management account %s in your tenant; link the management account first", a.ManagementAccountID)
@@ -230,8 +235,12 @@ func (s *Service) Update(ctx context.Context, tenantID, accountID string, ifMatc
 // changed. Changes to hidden state (the activation link, recorded callback answers) are written too, and audited as
 // the action without field values.
 func (s *Service) save(ctx context.Context, before, after Account, action string) (Account, error) {
-	changes := audit.Diff(&before, &after, bookkeeping...)
-	if len(changes) == 0 && !hiddenChanged(before, after) {
+	return s.saveChanges(ctx, before, after, action, audit.Diff(&before, &after, bookkeeping...))
+}
+
+// saveChanges is save with the audit's changes given.
+func (s *Service) saveChanges(ctx context.Context, before, after Account, action string, changes []audit.Change) (Account, error) {
+	if len(changes) == 0 && !hiddenChanged(before, after) && !hiddenConnectionChanged(before, after) {
 		return before, nil
 	}
 	if changes == nil {
@@ -343,6 +352,12 @@ func hiddenChanged(before, after Account) bool {
 	}
 	b, a := *before.Link, *after.Link
 	return b.TokenHash != a.TokenHash || !timeEqual(b.UsedAt, a.UsedAt) || b.UsedByStack != a.UsedByStack
+}
+
+// hiddenConnectionChanged reports changes of the connection's hidden proofs, which audit.Diff does not see.
+func hiddenConnectionChanged(before, after Account) bool {
+	return before.StackTokenHash != after.StackTokenHash || before.AwaitedStackID != after.AwaitedStackID ||
+		before.ReportedStackID != after.ReportedStackID
 }
 
 func timeEqual(a, b *time.Time) bool {

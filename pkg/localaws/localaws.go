@@ -87,6 +87,7 @@ type Env struct {
 	trust        *trustEnforcer
 	cfn          *cfnEmulator
 	ce           *costExplorer
+	sso          *identityCenter
 	lambdas      lambdas
 	invocations  invocations
 	consumers    queueConsumers
@@ -144,8 +145,9 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	e.trust = &trustEnforcer{env: e}
 	e.cfn = newCFNEmulator(e)
 	e.ce = newCostExplorer(e)
+	e.sso = newIdentityCenter(e)
 	e.serveConsole()
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), &identityEnforcer{env: e}, e.trust, e.cfn, e.ce))
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), &identityEnforcer{env: e}, e.trust, e.cfn, e.ce, e.sso))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 

@@ -103,12 +103,15 @@ def _fix_cloudformation_novalue_in_lists():
     parsing.clean_json = clean_json
 
 
-def _fix_cloudformation_roles(iam_changed):
+# What a stack put on a role it created: the inline policy names and managed policy ARNs its template manages.
+_TEMPLATE_POLICIES = "_gangplank_template_policies"
+_TEMPLATE_MANAGED = "_gangplank_template_managed_policies"
+
+
+def _fix_cloudformation_role_updates(iam_changed):
     """A stack update that changes an AWS::IAM::Role's trust policy or policies changes the role in AWS; moto only
     updates its description. Apply AssumeRolePolicyDocument, inline Policies and ManagedPolicyArns too (a rotated
-    External ID reaches the role by exactly such an update). Creation and deletion: see below."""
-    import json
-
+    External ID reaches the role by exactly such an update). Deletion: see below."""
     from moto.iam import models as iam_models
 
     role_cls = getattr(iam_models, "Role", None)
@@ -123,23 +126,27 @@ def _fix_cloudformation_roles(iam_changed):
         if "AssumeRolePolicyDocument" in props:
             doc = props["AssumeRolePolicyDocument"]
             role.assume_role_policy_document = doc if isinstance(doc, str) else json.dumps(doc)
+        # CloudFormation changes only what the template manages: policies the stack put on the role before and no
+        # longer wants go, and policies someone else put on the role (a customer's own guardrail) stay.
         if "Policies" in props:
             wanted = {p["PolicyName"]: p["PolicyDocument"] for p in props.get("Policies") or [] if p}
-            for name in list(role.policies):
-                if name not in wanted:
+            for name in getattr(original_resource, _TEMPLATE_POLICIES, set()) - set(wanted):
+                if name in role.policies:
                     backend.delete_role_policy(role.name, name)
             for name, doc in wanted.items():
                 backend.put_role_policy(role.name, name, doc if isinstance(doc, str) else json.dumps(doc))
+            setattr(role, _TEMPLATE_POLICIES, set(wanted))
         if "ManagedPolicyArns" in props:
             wanted_arns = set(props.get("ManagedPolicyArns") or [])
-            for arn in list(role.managed_policies):
-                if arn not in wanted_arns:
+            for arn in getattr(original_resource, _TEMPLATE_MANAGED, set()) - wanted_arns:
+                if arn in role.managed_policies:
                     backend.detach_role_policy(arn, role.name)
             for arn in wanted_arns - set(role.managed_policies):
                 try:
                     backend.attach_role_policy(arn, role.name)
                 except Exception:  # noqa: BLE001 - an AWS managed policy moto does not know
                     pass
+            setattr(role, _TEMPLATE_MANAGED, wanted_arns)
         iam_changed(account_id)  # the trust policy is set directly, not through the backend
         return role
 
@@ -158,19 +165,23 @@ def _fix_cloudformation_roles(iam_changed):
                 for p in props["Policies"] if p
             ]
             cloudformation_json = {**cloudformation_json, "Properties": props}
-        return original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        role = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        setattr(role, _TEMPLATE_POLICIES, {p["PolicyName"] for p in props.get("Policies") or [] if p})
+        setattr(role, _TEMPLATE_MANAGED, set(props.get("ManagedPolicyArns") or []))
+        return role
 
     role_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
-    # Deleting the stack deletes the role: CloudFormation detaches its managed policies first (ManagedPolicyArns);
-    # moto deletes only the inline ones, and IAM then refuses with "must detach all policies first".
+    # Deleting the stack deletes the role: CloudFormation first detaches the managed policies its template attached
+    # (ManagedPolicyArns); moto deletes only the inline ones, and IAM then refuses with "must detach all policies
+    # first". A policy someone else attached still blocks the deletion, as in AWS.
     original_delete = role_cls.delete_from_cloudformation_json.__func__
 
     def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
         backend = iam_models.iam_backends[account_id][iam_models.get_partition(region_name)]
         for role in list(backend.roles.values()):
             if role.name == resource_name:
-                for arn in list(role.managed_policies):
+                for arn in getattr(role, _TEMPLATE_MANAGED, set()) & set(role.managed_policies):
                     backend.detach_role_policy(arn, role.name)
         return original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
 
@@ -178,10 +189,10 @@ def _fix_cloudformation_roles(iam_changed):
 
 
 def _fix_cloudformation_condition_updates():
-    """A stack update that changes only parameters updates every resource whose properties change, including through
-    a Condition (`!If [ReadsTags, ...]` with ReadsTags depending on AccessLevel); moto updates only the resources
-    that Ref a changed parameter directly, so a role kept denying tag reads after its access level was raised.
-    Also modify the resources that use a condition depending, at any depth, on a changed parameter."""
+    """A stack update whose new parameter values change a condition (`!If [ReadsTags, ...]` after AccessLevel
+    changed) changes every resource that uses the condition, as CloudFormation re-evaluates the template. moto marks a
+    resource modified only when it references a changed parameter directly, so the role kept its old policy. Mark the
+    resources whose conditions depend on a changed parameter modified too."""
     import moto.cloudformation.parsing as parsing
 
     resource_map = getattr(parsing, "ResourceMap", None)
@@ -189,47 +200,44 @@ def _fix_cloudformation_condition_updates():
         return
     original = resource_map.build_resource_diff
 
-    def references(node, refs, conditions):
+    def conditions_used(node, found):
         if isinstance(node, dict):
             for key, value in node.items():
-                if key == "Ref" and isinstance(value, str):
-                    refs.add(value)
+                if key == "Fn::If" and isinstance(value, list) and value:
+                    found.add(value[0])
                 elif key == "Condition" and isinstance(value, str):
-                    conditions.add(value)
-                elif key == "Fn::If" and isinstance(value, list) and value and isinstance(value[0], str):
-                    conditions.add(value[0])
-                references(value, refs, conditions)
+                    found.add(value)
+                conditions_used(value, found)
         elif isinstance(node, list):
             for item in node:
-                references(item, refs, conditions)
+                conditions_used(item, found)
+        return found
+
+    def parameters_of(condition, conditions, seen):
+        if condition in seen:
+            return set()
+        seen.add(condition)
+        refs = set(parsing.get_references_from_template(conditions.get(condition, {})))
+        for nested in conditions_used(conditions.get(condition, {}), set()):
+            refs |= parameters_of(nested, conditions, seen)
+        return refs
 
     def build_resource_diff(self, other_template, parameters=None):
-        diff = original(self, other_template, parameters)
+        actions = original(self, other_template, parameters)
         if not parameters:
-            return diff
+            return actions
         changed = {p for p in parameters if self.input_parameters.get(p) != parameters[p]}
-        uses = {}
-        for name, body in (other_template.get("Conditions") or {}).items():
-            refs, conditions = set(), set()
-            references(body, refs, conditions)
-            uses[name] = (refs, conditions)
-        affected, grew = set(), True
-        while grew:
-            grew = False
-            for name, (refs, conditions) in uses.items():
-                if name not in affected and (refs & changed or conditions & affected):
-                    affected.add(name)
-                    grew = True
-        if not affected:
-            return diff
+        conditions = other_template.get("Conditions", {}) or {}
         old = self._resource_json_map
-        for name, body in other_template["Resources"].items():
-            if name in old and name not in diff["Modify"] and name not in diff["Add"]:
-                refs, conditions = set(), set()
-                references(body.get("Properties", {}), refs, conditions)
-                if conditions & affected:
-                    diff["Modify"].append(name)
-        return diff
+        for name, resource in other_template.get("Resources", {}).items():
+            if name not in old or name in actions["Modify"]:
+                continue
+            depends_on = set()
+            for condition in conditions_used(resource, set()):
+                depends_on |= parameters_of(condition, conditions, set())
+            if depends_on & changed:
+                actions["Modify"].append(name)
+        return actions
 
     resource_map.build_resource_diff = build_resource_diff
 
@@ -441,7 +449,7 @@ _fix_cloudformation_novalue_in_lists()
 _fix_cloudformation_condition_updates()
 _aws_managed_policy = _load_aws_managed_policies_once()
 _iam_changed = _publish_iam_changes()  # after every patch of IAM's mutating methods, so that it wraps them
-_fix_cloudformation_roles(_iam_changed)
+_fix_cloudformation_role_updates(_iam_changed)
 _fix_organization_account_access_role(_aws_managed_policy, _iam_changed)
 _fix_stepfunctions_executions()
 
