@@ -62,7 +62,7 @@ func (x *identityEnforcer) Intercept(w http.ResponseWriter, c *Call) bool {
 		p.arn, c.principal = u.arn, p
 		identity = u.identity
 	case kindSession:
-		r, err := e.policies.role(ctx, p.account, p.roleName, true)
+		r, err := e.policies.role(ctx, p.account, p.roleName)
 		if err != nil {
 			writeProtocolError(w, c, http.StatusInternalServerError, "InternalFailure", err.Error())
 			return true
@@ -203,7 +203,8 @@ type entity struct {
 	arn, path  string
 	// trust is a role's trust policy.
 	trust policyDocument
-	// identity holds its identity policies (a user's include its groups'), loaded with full.
+	// identity holds its identity policies (a user's include its groups'); full is false for an entity read only
+	// for its path (entityPath).
 	identity []policyDocument
 	full     bool
 	// keys maps a user's access key ids to their status.
@@ -300,9 +301,10 @@ func (s *policyStore) user(ctx context.Context, account, name string) (*entity, 
 	return s.store("user", account, name, v), nil
 }
 
-// role reads an IAM role: its ARN, trust policy and (full) identity policies.
-func (s *policyStore) role(ctx context.Context, account, name string, full bool) (*entity, error) {
-	v, gen := s.cached("role", account, name, full)
+// role reads an IAM role: its ARN, trust policy and identity policies (all at once: a role that is assumed is
+// then used, so its sessions' first call costs no IAM read).
+func (s *policyStore) role(ctx context.Context, account, name string) (*entity, error) {
+	v, gen := s.cached("role", account, name, true)
 	if v != nil {
 		return v, nil
 	}
@@ -312,14 +314,12 @@ func (s *policyStore) role(ctx context.Context, account, name string, full bool)
 	} else if err != nil {
 		return nil, err
 	}
-	v = &entity{generation: gen, exists: true, full: full, arn: aws.ToString(out.Role.Arn), path: aws.ToString(out.Role.Path)}
+	v = &entity{generation: gen, exists: true, full: true, arn: aws.ToString(out.Role.Arn), path: aws.ToString(out.Role.Path)}
 	if v.trust, err = parsePolicy(aws.ToString(out.Role.AssumeRolePolicyDocument)); err != nil {
 		return nil, err
 	}
-	if full {
-		if v.identity, err = s.principalPolicies(ctx, account, "role", name); err != nil {
-			return nil, err
-		}
+	if v.identity, err = s.principalPolicies(ctx, account, "role", name); err != nil {
+		return nil, err
 	}
 	return s.store("role", account, name, v), nil
 }
@@ -327,7 +327,7 @@ func (s *policyStore) role(ctx context.Context, account, name string, full bool)
 // entityPath is the IAM path of a user, group or role ("/" if it does not exist), for the resource's ARN.
 func (s *policyStore) entityPath(ctx context.Context, account, kind, name string) string {
 	if kind == "role" {
-		if r, err := s.role(ctx, account, name, false); err == nil && r.exists {
+		if r, err := s.role(ctx, account, name); err == nil && r.exists {
 			return r.path
 		}
 		return "/"

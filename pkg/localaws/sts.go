@@ -39,7 +39,7 @@ func (t *trustEnforcer) Intercept(w http.ResponseWriter, c *Call) bool {
 		WriteQueryError(w, http.StatusBadRequest, "ValidationError", "RoleArn is not a role ARN: "+roleARN)
 		return true
 	}
-	role, err := t.env.policies.role(ctx, targetAccount, roleName, false)
+	role, err := t.env.policies.role(ctx, targetAccount, roleName)
 	if err != nil {
 		return deny(err.Error())
 	}
