@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -856,5 +857,53 @@ func TestParameterChangeReachesTheRole(t *testing.T) {
 				t.Errorf("tag reads: %q, want %q", code, tc.want)
 			}
 		})
+	}
+}
+
+// TestStackRoleManagedPolicies: a role a stack creates carries its template's ManagedPolicyArns (the onboarding
+// role's ViewOnlyAccess), its sessions are held to them, and deleting the stack deletes the role.
+func TestStackRoleManagedPolicies(t *testing.T) {
+	env := testkit.LocalAWS(t)
+	ctx := t.Context()
+	const account = "810987654321"
+	roleName := testkit.UniqueName("GangplankView")
+	tpl, _ := json.Marshal(map[string]any{"Resources": map[string]any{"Role": map[string]any{"Type": "AWS::IAM::Role", "Properties": map[string]any{
+		"RoleName": roleName,
+		"AssumeRolePolicyDocument": map[string]any{"Statement": []any{map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole",
+			"Principal": map[string]any{"AWS": "arn:aws:iam::" + localaws.PlatformAccountID + ":root"}}}},
+		"ManagedPolicyArns": []string{viewOnlyAccess},
+	}}}})
+	cfn := cloudformation.NewFromConfig(env.AccountConfig(account))
+	stack := testkit.UniqueName("view")
+	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(string(tpl)),
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sts.NewFromConfig(testkit.AWSConfig(t, nil)).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::" + account + ":role/" + roleName), RoleSessionName: aws.String("view")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := withKeys(t, aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+	if code, msg := apiError(rawStatus(t, session, "ec2", "POST", "/", "application/x-www-form-urlencoded", "", "Action=DescribeInstances&Version=2016-11-15")); code != "" {
+		t.Errorf("ViewOnlyAccess read: %s %s", code, msg)
+	}
+	if code, _ := apiError(func() error {
+		_, err := iam.NewFromConfig(session).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("x")})
+		return err
+	}()); code != "AccessDenied" {
+		t.Errorf("a write outside ViewOnlyAccess: %q, want AccessDenied", code)
+	}
+
+	if _, err := cfn.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(stack)}); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := env.WaitIdle(wait); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.AccountIAM(account).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)}); !strings.Contains(fmt.Sprint(err), "NoSuchEntity") {
+		t.Errorf("after the stack's deletion, GetRole: %v, want NoSuchEntity", err)
 	}
 }

@@ -166,6 +166,11 @@ def _fix_cloudformation_role_updates(iam_changed):
             ]
             cloudformation_json = {**cloudformation_json, "Properties": props}
         role = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        # moto ignores ManagedPolicyArns when it creates a role (it applies them only on update): attach them, as
+        # CloudFormation does; one that does not exist fails the resource, as in AWS.
+        backend = iam_models.iam_backends[account_id][iam_models.get_partition(region_name)]
+        for arn in props.get("ManagedPolicyArns") or []:
+            backend.attach_role_policy(arn, role.name)
         setattr(role, _TEMPLATE_POLICIES, {p["PolicyName"] for p in props.get("Policies") or [] if p})
         setattr(role, _TEMPLATE_MANAGED, set(props.get("ManagedPolicyArns") or []))
         return role
