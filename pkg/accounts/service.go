@@ -230,20 +230,30 @@ func (s *Service) Update(ctx context.Context, tenantID, accountID string, ifMatc
 // changed. Changes to hidden state (the activation link, recorded callback answers) are written too, and audited as
 // the action without field values.
 func (s *Service) save(ctx context.Context, before, after Account, action string) (Account, error) {
-	changes := audit.Diff(&before, &after, bookkeeping...)
-	if len(changes) == 0 && !hiddenChanged(before, after) {
+	after, entry, changed := Stamp(ctx, before, after, action, s.now())
+	if !changed {
 		return before, nil
 	}
-	if changes == nil {
-		changes = []audit.Change{}
-	}
-	now := s.now().UTC()
-	after.UpdatedAt, after.Version = now, before.Version+1
-	entry := audit.New(ctx, before.TenantID, now, action, Target(before.AccountID), changes)
 	if err := s.store.Replace(ctx, before, after, entry); err != nil {
 		return Account{}, err
 	}
 	return after, nil
+}
+
+// Stamp makes after the next version of before, written at now, and returns the audit entry of the change;
+// changed is false when there is nothing to write. save uses it, and so do stores that write several accounts in
+// one transaction (bulk activation): each account's write is still conditional on the version read.
+func Stamp(ctx context.Context, before, after Account, action string, now time.Time) (stamped Account, entry audit.Entry, changed bool) {
+	changes := audit.Diff(&before, &after, bookkeeping...)
+	if len(changes) == 0 && !hiddenChanged(before, after) {
+		return before, audit.Entry{}, false
+	}
+	if changes == nil {
+		changes = []audit.Change{}
+	}
+	now = now.UTC()
+	after.UpdatedAt, after.Version = now, before.Version+1
+	return after, audit.New(ctx, before.TenantID, now, action, Target(before.AccountID), changes), true
 }
 
 // accessHealth is the health after the chosen access level changed: the role keeps what it was deployed with until
@@ -333,6 +343,9 @@ func (s *Service) Delete(ctx context.Context, tenantID, accountID, confirm strin
 func hiddenChanged(before, after Account) bool {
 	if len(before.Callbacks) != len(after.Callbacks) || (len(after.Callbacks) > 0 &&
 		before.Callbacks[len(before.Callbacks)-1].RequestID != after.Callbacks[len(after.Callbacks)-1].RequestID) {
+		return true
+	}
+	if (before.Activation == nil) != (after.Activation == nil) || (before.Activation != nil && *before.Activation != *after.Activation) {
 		return true
 	}
 	switch {

@@ -29,7 +29,8 @@ type patchTenantRequest struct {
 		CostSyncDefault     *bool   `json:"costSyncDefault"`
 		ExternalIDGraceDays *int    `json:"externalIdGraceDays"`
 		// Recommendations replaces the whole recommendation settings.
-		Recommendations *tenants.RecommendationSettings `json:"recommendations"`
+		Recommendations          *tenants.RecommendationSettings `json:"recommendations"`
+		ActivationStacksInFlight *int                            `json:"activationStacksInFlight"`
 	} `json:"settings"`
 }
 
@@ -41,7 +42,8 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Princip
 	var patch tenants.SettingsPatch
 	if req.Settings != nil {
 		patch = tenants.SettingsPatch{DefaultRegion: req.Settings.DefaultRegion, CostSyncDefault: req.Settings.CostSyncDefault,
-			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations}
+			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations,
+			ActivationStacksInFlight: req.Settings.ActivationStacksInFlight}
 	}
 	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, ifMatch(r), patch)
 	if err != nil {

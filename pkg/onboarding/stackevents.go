@@ -109,13 +109,19 @@ func (s *Service) HandleStackEvent(ctx context.Context, e StackEvent) error {
 	if err != nil {
 		return err
 	}
+	// A redelivery finds the account failed already by this very stack: its observers hear of it again, since the
+	// first delivery may have died before telling them (they are idempotent).
+	redelivered := !changed && a.Status == accounts.Failed && a.Activation != nil && a.Activation.StackID == e.StackID
 	if changed {
 		slog.InfoContext(ctx, "onboarding stack failed", "accountId", a.AccountID, "stackId", e.StackID, "reason", reason)
+	}
+	var errs []error
+	if changed || redelivered {
 		for _, o := range s.observers {
-			o.Settled(ctx, a)
+			errs = append(errs, o.Settled(ctx, a))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // awaited reports whether the event is about a stack the account is waiting for.

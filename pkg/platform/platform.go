@@ -155,7 +155,7 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services
 			slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
 		}
 	})
-	act := &activation.Service{Store: store.Activations{DB: db}, Accounts: accts, Links: ob, Door: door,
+	act := &activation.Service{Store: store.Activations{DB: db}, Accounts: accts, Tenants: t, Links: ob, Door: door,
 		StepFunctions: sfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN, Now: now}
 	disc.Enroller = act
 	// Bulk activation waits on the callbacks of the accounts it started.

@@ -70,7 +70,20 @@ type Settings struct {
 	ExternalIDGraceDays int `json:"externalIdGraceDays" dynamodbav:"externalIdGraceDays"`
 	// Recommendations chooses what the cost sync asks Cost Explorer for; empty fields take the defaults.
 	Recommendations RecommendationSettings `json:"recommendations" dynamodbav:"recommendations"`
+	// ActivationStacksInFlight is how many onboarding stacks a bulk activation creates and waits for at once
+	// (MinActivationStacksInFlight-MaxActivationStacksInFlight; 0 until set: DefaultActivationStacksInFlight). A
+	// request may set its own.
+	ActivationStacksInFlight int `json:"activationStacksInFlight" dynamodbav:"activationStacksInFlight"`
 }
+
+// Bounds and default of ActivationStacksInFlight. The wall time of a bulk activation is about ⌈accounts / stacks in
+// flight⌉ × the time a stack takes (docs/bulk-activation.md); the lower bound keeps 5,000 accounts within Step
+// Functions' history limit, the upper one the platform's concurrent callbacks and member-role sessions reasonable.
+const (
+	MinActivationStacksInFlight     = 10
+	MaxActivationStacksInFlight     = 500
+	DefaultActivationStacksInFlight = 100
+)
 
 // RecommendationSettings are the terms, payment options and lookback of Cost Explorer's purchase
 // recommendations. Each term and payment option multiplies the requests of a sync (at $0.01 each).
@@ -159,6 +172,9 @@ func (s *Service) Get(ctx context.Context, tenantID string) (Tenant, error) {
 	if t.PreviousExternalIDs == nil {
 		t.PreviousExternalIDs = []RetiredExternalID{}
 	}
+	if t.Settings.ActivationStacksInFlight == 0 {
+		t.Settings.ActivationStacksInFlight = DefaultActivationStacksInFlight
+	}
 	s.remember(tenantID)
 	return t, nil
 }
@@ -193,6 +209,8 @@ type SettingsPatch struct {
 	CostSyncDefault     *bool
 	ExternalIDGraceDays *int
 	Recommendations     *RecommendationSettings
+	// ActivationStacksInFlight sets Settings.ActivationStacksInFlight.
+	ActivationStacksInFlight *int
 }
 
 // MarshalJSON shows unset lists as empty ones (the defaults apply).
@@ -268,6 +286,13 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 			r.PaymentOptions = []string{}
 		}
 		after.Settings.Recommendations = r
+	}
+	if p.ActivationStacksInFlight != nil {
+		if n := *p.ActivationStacksInFlight; n < MinActivationStacksInFlight || n > MaxActivationStacksInFlight {
+			return Tenant{}, validation.Field("settings.activationStacksInFlight", "must be between %d and %d",
+				MinActivationStacksInFlight, MaxActivationStacksInFlight)
+		}
+		after.Settings.ActivationStacksInFlight = *p.ActivationStacksInFlight
 	}
 	changes := audit.Diff(&before.Settings, &after.Settings)
 	if len(changes) == 0 {
