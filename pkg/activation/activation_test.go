@@ -73,7 +73,7 @@ func (t *throttle) exercised(tb testing.TB) {
 // the activation runs starts nothing twice; every item records its stack. Nothing here waits on the clock: the
 // test waits for the execution's end (bounded generously), whatever the machine's load.
 func TestBulkActivation(t *testing.T) {
-	p := testkit.NewPlatform(t)
+	p := newPlatform(t)
 	env := testkit.LocalAWS(t)
 	members := testkit.NewOrganization(t, "750000000001", 100)
 	p.ConnectManagement(t, "acme", "750000000001")
@@ -122,7 +122,7 @@ func TestBulkActivation(t *testing.T) {
 // resource's ServiceTimeout and rolls the stack back; its notification (the stack the activation recorded) fails
 // the account with that reason, and the batch resumes without waiting out its own deadline.
 func TestLostCallback(t *testing.T) {
-	p := testkit.NewPlatform(t)
+	p := newPlatform(t)
 	env := testkit.LocalAWS(t)
 	members := testkit.NewOrganization(t, "750000000005", 3)
 	p.ConnectManagement(t, "acme", "750000000005")
@@ -156,7 +156,7 @@ func TestLostCallback(t *testing.T) {
 // TestDeadline: no stack of the batch reports back; when the batch's deadline passes, each of its accounts fails
 // with the deadline's reason (whether its stack had been created by then or not), and the activation completes.
 func TestDeadline(t *testing.T) {
-	p := testkit.NewPlatform(t)
+	p := newPlatform(t)
 	env := testkit.LocalAWS(t)
 	members := testkit.NewOrganization(t, "750000000006", 2)
 	p.ConnectManagement(t, "acme", "750000000006")
@@ -195,7 +195,7 @@ func TestDeadline(t *testing.T) {
 // retries. The task leaves the account for its next attempt (RetryLaterError) instead of failing it; the workflow
 // retries the task after a pause, which creates the stack.
 func TestThrottlingOutlastsTheClient(t *testing.T) {
-	p := testkit.NewPlatform(t)
+	p := newPlatform(t)
 	env := testkit.LocalAWS(t)
 	members := testkit.NewOrganization(t, "750000000007", 2)
 	p.ConnectManagement(t, "acme", "750000000007")
@@ -215,7 +215,7 @@ func TestThrottlingOutlastsTheClient(t *testing.T) {
 // TestStacksInFlight: a request's stacksInFlight (else the tenant's setting) bounds the stacks created and not yet
 // reported back at any moment, as the items' start and finish times show.
 func TestStacksInFlight(t *testing.T) {
-	p := testkit.NewPlatform(t)
+	p := newPlatform(t)
 	testkit.NewOrganization(t, "750000000008", 24)
 	p.ConnectManagement(t, "acme", "750000000008")
 	if _, err := p.Services.Tenants.UpdateSettings(t.Context(), "acme", []string{"*"}, tenants.SettingsPatch{ActivationStacksInFlight: ptr(12)}); err != nil {
@@ -301,7 +301,7 @@ func TestPlan(t *testing.T) {
 // TestCancel: cancelling marks the accounts not started yet cancelled (they stay not_activated), the activation
 // cancelled; a batch task that runs afterwards (Step Functions delivers at least once) starts none of them.
 func TestCancel(t *testing.T) {
-	p := testkit.NewPlatform(t)
+	p := newPlatform(t)
 	members := testkit.NewOrganization(t, "750000000002", 4)
 	p.ConnectManagement(t, "acme", "750000000002")
 	// An activation recorded but whose workflow has not reached its batches yet.
@@ -338,7 +338,7 @@ func TestCancel(t *testing.T) {
 // TestAutoEnrolment: with auto-enrolment on, the discovery that follows the management account's activation starts
 // a bulk activation of the new accounts of the included OUs, which become active.
 func TestAutoEnrolment(t *testing.T) {
-	p := testkit.NewPlatform(t)
+	p := newPlatform(t)
 	members := testkit.NewOrganization(t, "750000000003", 3)
 	ctx := t.Context()
 	p.AddManagement(t, "acme", "750000000003")
@@ -358,7 +358,7 @@ func TestAutoEnrolment(t *testing.T) {
 // TestDuplicateCallbacks: SNS delivers every callback three times at once; each account settles its item once, so
 // the batch counts down exactly once per account and resumes when (and only when) all have settled.
 func TestDuplicateCallbacks(t *testing.T) {
-	p := testkit.NewPlatform(t, testkit.PlatformOptions{ExtraDeliveries: 2})
+	p := newPlatform(t, testkit.PlatformOptions{ExtraDeliveries: 2})
 	members := testkit.NewOrganization(t, "750000000004", 6)
 	p.ConnectManagement(t, "acme", "750000000004")
 	id, err := p.Services.Activation.Start(t.Context(), "acme", "750000000004", "", activation.Request{All: true})

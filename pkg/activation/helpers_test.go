@@ -23,6 +23,22 @@ import (
 // wrong; the bound only turns a workflow that never ends into a clear failure.
 const executionBound = 10 * time.Minute
 
+// newPlatform is a test platform with production's batch deadline and callback timeout: a test that is not about
+// the deadline must not depend on the machine being fast enough to beat it (tests that are set their own).
+func newPlatform(t testing.TB, opts ...testkit.PlatformOptions) *testkit.Platform {
+	t.Helper()
+	o := testkit.PlatformOptions{CallbackTimeout: 120 * time.Second}
+	if len(opts) > 0 {
+		o = opts[0]
+		if o.CallbackTimeout == 0 {
+			o.CallbackTimeout = 120 * time.Second
+		}
+	}
+	p := testkit.NewPlatform(t, o)
+	p.Services.Activation.Deadline = 10 * time.Minute
+	return p
+}
+
 // executionARN is the workflow execution of an activation (named by its id).
 func executionARN(p *testkit.Platform, id string) string {
 	return strings.Replace(p.Config.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + id
