@@ -220,6 +220,9 @@ type Request struct {
 // MaxAccounts bounds one request.
 const MaxAccounts = 5000
 
+// maxOUs bounds the OU lists of a request (an organization has at most a few thousand OUs).
+const maxOUs = 1000
+
 var (
 	// ErrNotFound: no such activation in the tenant.
 	ErrNotFound = errors.New("no such activation in your tenant")
@@ -410,6 +413,14 @@ func checkRequest(req Request) error {
 			if _, err := awsid.ParseAccountID(id); err != nil {
 				c.Add(f.field, "%q is not a 12-digit AWS account ID", id)
 			}
+		}
+	}
+	for _, f := range []struct {
+		field string
+		ids   []string
+	}{{"ouIds", req.OUIDs}, {"excludeOuIds", req.ExcludeOUIDs}} {
+		if len(f.ids) > maxOUs {
+			c.Add(f.field, "at most %d OU IDs (got %d)", maxOUs, len(f.ids))
 		}
 	}
 	if len(req.AccountIDs)+len(req.OUIDs) == 0 && !req.All {

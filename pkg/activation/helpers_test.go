@@ -47,8 +47,14 @@ func executionARN(p *testkit.Platform, id string) string {
 // waitExecution waits until the activation's execution has ended (DescribeExecution) and returns its status.
 func waitExecution(t testing.TB, p *testkit.Platform, id string) sfntypes.ExecutionStatus {
 	t.Helper()
+	return waitExecutionFor(t, p, id, executionBound)
+}
+
+// waitExecutionFor is waitExecution with another bound (a benchmark's grows with its size).
+func waitExecutionFor(t testing.TB, p *testkit.Platform, id string, bound time.Duration) sfntypes.ExecutionStatus {
+	t.Helper()
 	client := sfn.NewFromConfig(testkit.AWSConfig(t, nil))
-	ctx, cancel := context.WithTimeout(context.Background(), executionBound)
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	for {
 		out, err := client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(executionARN(p, id))})
@@ -62,7 +68,7 @@ func waitExecution(t testing.TB, p *testkit.Platform, id string) sfntypes.Execut
 		case <-ctx.Done():
 			pr, _, _ := p.Services.Activation.Get(context.Background(), "acme", id, 0, 0)
 			t.Fatalf("the execution of activation %s was still running after %v (activation: %s, %d succeeded, %d failed, "+
-				"%d in progress, %d pending)", id, executionBound, pr.Status, pr.Succeeded, pr.Failed, pr.InProgress, pr.Pending)
+				"%d in progress, %d pending)", id, bound, pr.Status, pr.Succeeded, pr.Failed, pr.InProgress, pr.Pending)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

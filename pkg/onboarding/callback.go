@@ -75,8 +75,8 @@ type errAnswered struct{ body string }
 func (e *errAnswered) Error() string { return "request already answered" }
 
 // HandleCustomResource answers one request and delivers the answer. It returns an error only when the answer could
-// not be delivered for a reason that may pass (so that the invocation is retried; the recorded answer makes the
-// retry send the same body without a second transition).
+// not be delivered, or what follows it (observers) failed, for a reason that may pass (so that the invocation is
+// retried; the recorded answer makes the retry send the same body without a second transition).
 func (s *Service) HandleCustomResource(ctx context.Context, req CustomResourceRequest) (err error) {
 	ctx = audit.WithActor(ctx, callbackActor)
 	log := slog.With("requestId", req.RequestID, "stackId", req.StackID, "requestType", req.RequestType)

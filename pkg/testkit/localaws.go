@@ -60,9 +60,11 @@ func afterRun() int {
 func LocalAWS(t testing.TB) *localaws.Env {
 	t.Helper()
 	envOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		// moto starts in about a second on an idle machine; on two cores shared with other test runs, Python's
+		// imports alone can take a minute. The bound only turns a moto that never answers into a failure.
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()
-		env, envErr = localaws.Start(ctx, localaws.Options{MotoLog: motoLog()})
+		env, envErr = localaws.Start(ctx, localaws.Options{MotoLog: motoLog(), ReadyTimeout: 3 * time.Minute})
 	})
 	if envErr != nil {
 		t.Fatalf("local AWS unavailable: %v", envErr)
