@@ -87,10 +87,10 @@ func finished(t testing.TB, p *testkit.Platform, id string) (activation.Progress
 	return pr, status
 }
 
-// idle waits until no callback or task is running in the local AWS.
+// idle waits until no callback or task is running in the local AWS (late stack notifications, redeliveries).
 func idle(t testing.TB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), executionBound)
 	defer cancel()
 	if err := testkit.LocalAWS(t).WaitIdle(ctx); err != nil && ctx.Err() != nil {
 		t.Fatalf("the local AWS did not become idle: %v", err)

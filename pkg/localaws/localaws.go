@@ -52,7 +52,8 @@ type Options struct {
 	Interceptors []Interceptor
 	// MotoLog receives moto's own output; nil discards it.
 	MotoLog io.Writer
-	// ReadyTimeout bounds the wait for moto to answer (default 30 s).
+	// ReadyTimeout bounds the wait for moto to answer (default 3 minutes: about a second on an idle machine, but
+	// Python's imports alone can take a minute on two cores shared with other test runs).
 	ReadyTimeout time.Duration
 }
 
@@ -148,7 +149,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 
 	timeout := opts.ReadyTimeout
 	if timeout == 0 {
-		timeout = 30 * time.Second
+		timeout = 3 * time.Minute
 	}
 	if err := waitReady(ctx, motoURL, timeout, exited); err != nil {
 		e.Stop()

@@ -60,11 +60,10 @@ func afterRun() int {
 func LocalAWS(t testing.TB) *localaws.Env {
 	t.Helper()
 	envOnce.Do(func() {
-		// moto starts in about a second on an idle machine; on two cores shared with other test runs, Python's
-		// imports alone can take a minute. The bound only turns a moto that never answers into a failure.
+		// Beyond moto's own start (localaws bounds it at 3 minutes, for a busy machine).
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()
-		env, envErr = localaws.Start(ctx, localaws.Options{MotoLog: motoLog(), ReadyTimeout: 3 * time.Minute})
+		env, envErr = localaws.Start(ctx, localaws.Options{MotoLog: motoLog()})
 	})
 	if envErr != nil {
 		t.Fatalf("local AWS unavailable: %v", envErr)
