@@ -251,8 +251,8 @@ func RequestKey(tenantID, managementID, idempotencyKey string, req Request) stri
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// newID returns a fresh activation id: each run of a request is its own activation (and execution).
-func newID() string {
+// NewID returns a fresh activation id: each run of a request is its own activation (and execution).
+func NewID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms.
 	return "act-" + hex.EncodeToString(b[:])
@@ -310,7 +310,7 @@ func (s *Service) create(ctx context.Context, tenantID string, mgmt accounts.Acc
 	if err != nil {
 		return "", err
 	}
-	a := Activation{ID: newID(), ManagementAccountID: mgmt.AccountID, Status: Running, Total: len(selected),
+	a := Activation{ID: NewID(), ManagementAccountID: mgmt.AccountID, Status: Running, Total: len(selected),
 		StacksInFlight: inFlight, CreatedAt: s.Now().UTC()}
 	items := make([]Item, len(selected))
 	for i, acct := range selected {
@@ -401,28 +401,10 @@ func (s *Service) deadline() time.Duration {
 // checkRequest checks the request's shape before anything is read.
 func checkRequest(req Request) error {
 	var c validation.Collector
-	for _, f := range []struct {
-		field string
-		ids   []string
-	}{{"accountIds", req.AccountIDs}, {"excludeAccountIds", req.ExcludeAccountIDs}} {
-		if len(f.ids) > MaxAccounts {
-			c.Add(f.field, "at most %d account IDs (got %d)", MaxAccounts, len(f.ids))
-			continue
-		}
-		for _, id := range f.ids {
-			if _, err := awsid.ParseAccountID(id); err != nil {
-				c.Add(f.field, "%q is not a 12-digit AWS account ID", id)
-			}
-		}
-	}
-	for _, f := range []struct {
-		field string
-		ids   []string
-	}{{"ouIds", req.OUIDs}, {"excludeOuIds", req.ExcludeOUIDs}} {
-		if len(f.ids) > maxOUs {
-			c.Add(f.field, "at most %d OU IDs (got %d)", maxOUs, len(f.ids))
-		}
-	}
+	c.List("accountIds", req.AccountIDs, MaxAccounts, awsid.CheckAccountID)
+	c.List("ouIds", req.OUIDs, awsid.MaxOUs, awsid.CheckOUID)
+	c.List("excludeAccountIds", req.ExcludeAccountIDs, MaxAccounts, awsid.CheckAccountID)
+	c.List("excludeOuIds", req.ExcludeOUIDs, awsid.MaxOUs, awsid.CheckOUID)
 	if len(req.AccountIDs)+len(req.OUIDs) == 0 && !req.All {
 		c.Add("all", "name accountIds, ouIds, or set all: true")
 	}

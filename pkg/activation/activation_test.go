@@ -79,7 +79,7 @@ func TestBulkActivation(t *testing.T) {
 	p.ConnectManagement(t, "acme", "750000000001")
 	noRole := members[:3]
 	for _, id := range noRole {
-		removeMemberRole(t, env, id)
+		testkit.DeleteRole(t, id, "OrganizationAccountAccessRole")
 	}
 	cfnThrottle := newThrottle(env, "cloudformation", "CreateStack", "Throttling", members[4:9], 2)
 	stsThrottle := newThrottle(env, "sts", "AssumeRole", "Throttling", members[9:14], 2)

@@ -111,7 +111,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // removeMemberRole deletes an account's OrganizationAccountAccessRole (an invited account has none) and returns a
-// function that creates it again with the trust policy it had.
+// function that creates it again as Organizations does: the trust policy it had, AdministratorAccess attached.
 func removeMemberRole(t testing.TB, env *localaws.Env, accountID string) (restore func()) {
 	t.Helper()
 	client := env.AccountIAM(accountID)
@@ -123,13 +123,16 @@ func removeMemberRole(t testing.TB, env *localaws.Env, accountID string) (restor
 	if err != nil || !json.Valid([]byte(trust)) {
 		trust = aws.ToString(role.Role.AssumeRolePolicyDocument)
 	}
-	if _, err := client.DeleteRole(t.Context(), &iam.DeleteRoleInput{RoleName: aws.String("OrganizationAccountAccessRole")}); err != nil {
-		t.Fatal(err)
-	}
+	testkit.DeleteRole(t, accountID, "OrganizationAccountAccessRole")
 	return func() {
-		if _, err := client.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String("OrganizationAccountAccessRole"),
+		ctx := context.Background()
+		if _, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("OrganizationAccountAccessRole"),
 			AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
 			t.Fatalf("create the member role again: %v", err)
+		}
+		if _, err := client.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"),
+			PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")}); err != nil {
+			t.Fatalf("attach AdministratorAccess to the member role again: %v", err)
 		}
 	}
 }

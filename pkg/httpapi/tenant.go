@@ -29,12 +29,19 @@ type patchTenantRequest struct {
 		CostSyncDefault     *bool   `json:"costSyncDefault"`
 		ExternalIDGraceDays *int    `json:"externalIdGraceDays"`
 		// Recommendations replaces the whole recommendation settings.
-		Recommendations          *tenants.RecommendationSettings `json:"recommendations"`
-		ActivationStacksInFlight *int                            `json:"activationStacksInFlight"`
+		Recommendations *tenants.RecommendationSettings `json:"recommendations"`
+		// CredentialRotationDays rotates the External ID on a schedule (0: off).
+		CredentialRotationDays *int `json:"credentialRotationDays"`
+		// ActivationStacksInFlight is bulk activation's stacks in flight for the tenant's requests.
+		ActivationStacksInFlight *int `json:"activationStacksInFlight"`
 	} `json:"settings"`
 }
 
 func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	tags, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	var req patchTenantRequest
 	if err := decodeJSON(w, r, &req, "application/merge-patch+json"); err != nil {
 		return err
@@ -43,9 +50,9 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if req.Settings != nil {
 		patch = tenants.SettingsPatch{DefaultRegion: req.Settings.DefaultRegion, CostSyncDefault: req.Settings.CostSyncDefault,
 			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations,
-			ActivationStacksInFlight: req.Settings.ActivationStacksInFlight}
+			CredentialRotationDays: req.Settings.CredentialRotationDays, ActivationStacksInFlight: req.Settings.ActivationStacksInFlight}
 	}
-	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, ifMatch(r), patch)
+	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, tags, patch)
 	if err != nil {
 		return err
 	}

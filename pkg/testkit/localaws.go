@@ -60,10 +60,10 @@ func afterRun() int {
 func LocalAWS(t testing.TB) *localaws.Env {
 	t.Helper()
 	envOnce.Do(func() {
-		// Beyond moto's own start (localaws bounds it at 3 minutes, for a busy machine).
+		// Longer than moto's own start (ReadyTimeout: a busy machine may take minutes).
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()
-		env, envErr = localaws.Start(ctx, localaws.Options{MotoLog: motoLog()})
+		env, envErr = localaws.Start(ctx, localaws.Options{MotoLog: motoLog(), ReadyTimeout: 3 * time.Minute})
 	})
 	if envErr != nil {
 		t.Fatalf("local AWS unavailable: %v", envErr)
@@ -132,4 +132,15 @@ func NewOrganization(t testing.TB, managementID string, n int) []string {
 		ids = append(ids, aws.ToString(out.CreateAccountStatus.AccountId))
 	}
 	return ids
+}
+
+// WaitIdle waits (at most two minutes) until the local AWS has delivered everything in flight: callbacks, queued
+// messages and what they set off. A failed delivery fails the test.
+func WaitIdle(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := LocalAWS(t).WaitIdle(ctx); err != nil {
+		t.Fatalf("the local AWS did not settle: %v", err)
+	}
 }
