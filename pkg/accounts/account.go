@@ -121,43 +121,16 @@ type Account struct {
 	Callbacks []CallbackAnswer `json:"-" dynamodbav:"callbacks,omitempty"`
 }
 
-// ActivationRef names the bulk activation, the batch and the stack that wait for this account's callback.
+// ActivationRef names the bulk activation and the batch that wait for this account's callback (the stack it
+// created is the account's AwaitedStackID).
 type ActivationRef struct {
 	ActivationID string `dynamodbav:"activationId"`
 	Batch        int    `dynamodbav:"batch"`
-	// StackID is the StackId CreateStack returned when bulk activation created the account's onboarding stack,
-	// recorded as soon as CreateStack answers: the one stack of the activation whose notifications speak for the
-	// account. Empty until then.
-	StackID string `dynamodbav:"stackId,omitempty"`
-}
-
-// AwaitBulkActivation records that a bulk activation is creating the account's onboarding stack and waits for its
-// callback (ref names where); the caller issues the account's new link in the same write.
-func (a *Account) AwaitBulkActivation(ref ActivationRef) {
-	a.Status, a.StatusReason = Activating, "The onboarding stack is being created by bulk activation."
-	a.Activation = &ref
 }
 
 // AwaitedBy reports whether the bulk activation activationID is still waiting for this account.
 func (a Account) AwaitedBy(activationID string) bool {
 	return a.Status == Activating && a.Activation != nil && a.Activation.ActivationID == activationID
-}
-
-// FailBulkActivation records why a bulk activation could not activate the account. An active account is never
-// failed, nor one another activation or the customer's own link has taken over since: it reports whether it
-// changed the account. waitedFor says whether the activation had started the account (it is then failed only while
-// the activation still awaits it); an account it never started is failed unless it is active or being connected.
-func (a *Account) FailBulkActivation(activationID, reason string, waitedFor bool) bool {
-	switch {
-	case a.Status == Active:
-		return false
-	case waitedFor && !a.AwaitedBy(activationID):
-		return false
-	case !waitedFor && (a.Status == Pending || a.Status == Activating):
-		return false
-	}
-	a.Status, a.StatusReason = Failed, reason
-	return true
 }
 
 // Ref names one account of one tenant (in queues and cross-tenant listings).

@@ -15,6 +15,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/localaws"
+	"github.com/gangplank/gangplank/pkg/store"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
 
@@ -281,5 +282,115 @@ func TestItemsRecordTheStackID(t *testing.T) {
 		if it.StackID == "" || it.StackID != acct.StackID {
 			t.Errorf("item %s records stack %q; the account was activated by %q", it.AccountID, it.StackID, acct.StackID)
 		}
+	}
+}
+
+// TestRedeliveredStackFailureCountsDown: one account's stack fails before its custom resource is answered (the
+// request is lost; CloudFormation gives up at the resource's timeout). The first delivery of the stack's failure
+// notification fails the account but fails while counting its batch down (DynamoDB refuses the write once). The
+// notification is delivered again, and the stack's later notifications follow: each finds the failure already
+// recorded, and still counts the batch down, so the batch resumes at once rather than at its deadline (far away).
+func TestRedeliveredStackFailureCountsDown(t *testing.T) {
+	p := newPlatform(t)
+	env := testkit.LocalAWS(t)
+	members := testkit.NewOrganization(t, "750000000018", 2)
+	p.ConnectManagement(t, "acme", "750000000018")
+	victim := members[1]
+	defer env.SetCustomResourceTimeoutCap(20 * time.Second)()
+	var mu sync.Mutex
+	refused := 0
+	defer env.Intercept(localaws.InterceptorFunc(func(w http.ResponseWriter, c *localaws.Call) bool {
+		switch {
+		case c.Is("sns", "Publish") && strings.Contains(c.Form("Message"), `"RequestType":"Create"`) &&
+			strings.Contains(c.Form("Message"), ":"+victim+":stack/"):
+			w.Header().Set("Content-Type", "text/xml")
+			_, _ = w.Write([]byte(`<PublishResponse><PublishResult><MessageId>lost</MessageId></PublishResult></PublishResponse>`))
+			return true
+		case c.Service == "dynamodb" && c.Action == "TransactWriteItems":
+			body := string(c.Body)
+			if !strings.Contains(body, "#ACTIVATION#") || !strings.Contains(body, "ACCOUNT#"+victim) || !strings.Contains(body, `"failed"`) {
+				return false
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if refused > 0 {
+				return false
+			}
+			refused++
+			localaws.WriteJSONError(w, http.StatusInternalServerError, "InternalServerError", "injected: the batch count-down fails once")
+			return true
+		}
+		return false
+	}))()
+	p.Services.Activation.Deadline = 30 * time.Minute // far beyond executionBound: only the count-down can end the batch
+	tasks := countTasks(t, p)
+	id, err := p.Services.Activation.Start(t.Context(), "acme", "750000000018", "", activation.Request{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, status := finished(t, p, id)
+	if refused != 1 {
+		t.Fatalf("the count-down of %s was refused %d times; the fault was not exercised", victim, refused)
+	}
+	if status != sfntypes.ExecutionStatusSucceeded || pr.Status != activation.Completed || pr.Succeeded != 1 || pr.Failed != 1 {
+		t.Errorf("execution %s, progress %+v", status, pr.Activation)
+	}
+	for _, it := range pr.Items {
+		a, _ := p.Services.Accounts.Get(t.Context(), "acme", it.AccountID)
+		if it.AccountID == victim && (it.Status != activation.Failed || !strings.Contains(it.Reason, "did not receive a response") || a.Status != accounts.Failed) {
+			t.Errorf("account whose stack failed: item %+v, account %s %q", it, a.Status, a.StatusReason)
+		}
+	}
+	if tasks.calls["expire"] != 0 {
+		t.Errorf("the batch waited out its deadline (expire ran %d times)", tasks.calls["expire"])
+	}
+}
+
+// TestCreatedStackIsAwaited: the StackId CreateStack returned is what the account awaits (accounts.AwaitStack),
+// and its claim mirrors it, so the stack's notifications are recognised by their exact StackId with one read.
+func TestCreatedStackIsAwaited(t *testing.T) {
+	p := newPlatform(t)
+	env := testkit.LocalAWS(t)
+	members := testkit.NewOrganization(t, "750000000019", 1)
+	p.ConnectManagement(t, "acme", "750000000019")
+	// The callback never hears of the stack, so the account stays awaiting it.
+	defer env.SetCustomResourceTimeoutCap(10 * time.Minute)()
+	defer env.Intercept(localaws.InterceptorFunc(func(w http.ResponseWriter, c *localaws.Call) bool {
+		if c.Is("sns", "Publish") && strings.Contains(c.Form("Message"), `"RequestType":"Create"`) {
+			w.Header().Set("Content-Type", "text/xml")
+			_, _ = w.Write([]byte(`<PublishResponse><PublishResult><MessageId>lost</MessageId></PublishResult></PublishResponse>`))
+			return true
+		}
+		return false
+	}))()
+	a := activation.Activation{ID: "act-awaited-stack", ManagementAccountID: "750000000019", Status: activation.Running, Total: 1, CreatedAt: time.Now()}
+	if err := p.Services.Activation.Store.Create(t.Context(), "acme", a, []activation.Item{{AccountID: members[0], Status: activation.Pending}}, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Services.Activation.Handle(t.Context(), activation.Batch{Action: "activate", TenantID: "acme", ActivationID: a.ID,
+		ManagementAccountID: "750000000019", AccountIDs: members}); err != nil {
+		t.Fatal(err)
+	}
+	pr, _, err := p.Services.Activation.Get(t.Context(), "acme", a.ID, 0, 10)
+	if err != nil || len(pr.Items) != 1 {
+		t.Fatalf("progress %+v, %v", pr, err)
+	}
+	stackID := pr.Items[0].StackID
+	acct, _ := p.Services.Accounts.Get(t.Context(), "acme", members[0])
+	claim, err := store.Accounts{DB: p.Services.DB}.Claim(t.Context(), members[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stackID == "" || acct.Status != accounts.Activating || acct.AwaitedStackID != stackID || claim.Awaiting.StackID != stackID {
+		t.Errorf("item's stack %q; account %s awaits %q; its claim %+v", stackID, acct.Status, acct.AwaitedStackID, claim.Awaiting)
+	}
+	if _, err := p.Services.Activation.Handle(t.Context(), activation.Batch{Action: "expire", TenantID: "acme", ActivationID: a.ID,
+		ManagementAccountID: "750000000019", AccountIDs: members}); err != nil {
+		t.Fatal(err)
+	}
+	acct, _ = p.Services.Accounts.Get(t.Context(), "acme", members[0])
+	claim, _ = store.Accounts{DB: p.Services.DB}.Claim(t.Context(), members[0])
+	if acct.Status != accounts.Failed || acct.AwaitedStackID != "" || claim.Awaiting.StackID != "" {
+		t.Errorf("after the deadline: account %s awaits %q; its claim %+v", acct.Status, acct.AwaitedStackID, claim.Awaiting)
 	}
 }

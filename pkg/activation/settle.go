@@ -20,10 +20,9 @@ func (s *Service) Settled(ctx context.Context, a accounts.Account) error {
 	st := Settlement{AccountID: a.AccountID, At: s.Now().UTC()}
 	switch a.Status {
 	case accounts.Active:
-		if ref.StackID != "" && a.StackID != ref.StackID {
-			return nil // connected through another stack than the activation's: not the activation's outcome
-		}
-		// A success may also come after the activation gave the account up (its deadline passed).
+		// However it was connected (its stack's callback, or a role pasted meanwhile), the account is active: the
+		// activation succeeded for it, as Expire would find. A success may also come after the activation gave the
+		// account up (its deadline passed).
 		st.Status, st.StackID, st.From = Succeeded, a.StackID, []string{InProgress, Failed}
 	case accounts.Failed:
 		st.Status, st.Reason, st.From = Failed, a.StatusReason, []string{InProgress}

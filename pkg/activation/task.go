@@ -215,7 +215,7 @@ func (r *batchRun) failAccount(ctx context.Context, id, reason string, waitedFor
 // failAccount records why the activation could not activate the account, on the account.
 func (s *Service) failAccount(ctx context.Context, tenantID, activationID, id, reason string, waitedFor bool) error {
 	_, err := s.Accounts.Mutate(ctx, tenantID, id, "account.bulk_activation_failed", func(a *accounts.Account) error {
-		if !a.FailBulkActivation(activationID, reason, waitedFor) {
+		if !a.FailBulkActivation(activationID, reason, waitedFor, s.Now().UTC()) {
 			return accounts.ErrNoChange
 		}
 		return nil
@@ -515,8 +515,8 @@ func (r *batchRun) recordAsTheyCome(ctx context.Context, created <-chan StackRec
 	}
 }
 
-// recordGroup fills one transaction (three items an account: the account, the item, the audit entry).
-const recordGroup = 33
+// recordGroup fills one transaction (four items an account: the account, the item, the audit entry, the claim).
+const recordGroup = 25
 
 func (r *batchRun) stackRecord(ctx context.Context, id, stackID string) StackRecord {
 	changes := []audit.Change{{Field: "activationStackId", To: []byte(`"` + stackID + `"`)}}
@@ -643,7 +643,7 @@ func (s *Service) close(ctx context.Context, b Batch, why closing) error {
 			settle(id, Succeeded, "", acct.StackID)
 		case it.Status == InProgress && acct.AwaitedBy(b.ActivationID):
 			reason := why.notStarted(b)
-			if it.StackID != "" || (acct.Activation != nil && acct.Activation.StackID != "") {
+			if it.StackID != "" || acct.AwaitedStackID != "" {
 				reason = why.awaited(b)
 			}
 			if err := s.failAccount(ctx, b.TenantID, b.ActivationID, id, reason, true); err != nil {

@@ -291,13 +291,14 @@ func (s Activations) OpenBatch(ctx context.Context, tenantID, id string, index i
 	return err
 }
 
-// startItems is the transaction items of one account's start: the account, its audit entry, its item.
-const startItems = 3
+// startItems is the transaction items of one account's start: the account, its audit entry, its item, and the
+// mirror on its claim of what it now waits for.
+const startItems = 4
 
-// StartAccounts writes each start (the account with its audit entry, and its item) in transactions of up to 33
-// accounts. Each write stays conditional: the account on the version read, the item on the status read. When a
-// transaction is cancelled, the accounts whose conditions failed are returned with their error and the others are
-// written again without them.
+// StartAccounts writes each start (the account with its audit entry and its claim's mirror, and its item) in
+// transactions of up to 25 accounts. Each write stays conditional: the account on the version read, the item on
+// the status read. When a transaction is cancelled, the accounts whose conditions failed are returned with their
+// error and the others are written again without them.
 func (s Activations) StartAccounts(ctx context.Context, tenantID, id string, starts []activation.Start) (map[string]error, error) {
 	refused := map[string]error{}
 	accts := Accounts{DB: s.DB}
@@ -314,17 +315,24 @@ func (s Activations) StartAccounts(ctx context.Context, tenantID, id string, sta
 		if err != nil {
 			return nil, err
 		}
-		return []types.TransactWriteItem{update, entry, {Put: put}}, nil
+		// Written whether or not what the account waits for changed, so that every start has startItems items.
+		mirror, err := accts.mirrorAwaiting(st.After)
+		if err != nil {
+			return nil, err
+		}
+		return []types.TransactWriteItem{update, entry, {Put: put}, mirror}, nil
 	}
 	return refused, s.inGroups(ctx, len(starts), startItems, func(i int) (string, []types.TransactWriteItem, error) {
 		tx, err := build(starts[i])
 		return starts[i].After.AccountID, tx, err
 	}, func(acct string, c *cancelledError, at int) bool {
 		switch {
-		case c.failed(at) || c.conflicted(at):
+		case c.failed(at) || c.conflicted(at) || c.conflicted(at+3):
 			refused[acct] = accounts.ErrVersionMismatch
 		case c.failed(at + 2):
 			refused[acct] = activation.ErrItemChanged
+		case c.failed(at + 3):
+			refused[acct] = accounts.ErrNotFound // the account's claim is not the tenant's: it is being deleted
 		default:
 			return false
 		}
@@ -332,12 +340,16 @@ func (s Activations) StartAccounts(ctx context.Context, tenantID, id string, sta
 	})
 }
 
-// RecordStacks records each StackId on the item and on the account's ActivationRef (unless another activation has
-// taken the account over since), with an audit entry. The account's version goes up, so that a callback that read
-// the account before cannot write the reference back without the StackId (it reads the account again).
+// stackItems is the transaction items of one recorded stack: the account, its item, its audit entry, its claim.
+const stackItems = 4
+
+// RecordStacks records each StackId on the item, and on the account as the stack it awaits (accounts.AwaitStack;
+// mirrored on its claim in the same transaction, so that the stack's notifications are recognised by it) while
+// the activation still awaits the account, with an audit entry. The account's version goes up, so that a callback
+// that read the account before writes nothing over it without reading it again.
 func (s Activations) RecordStacks(ctx context.Context, tenantID, id string, stacks []activation.StackRecord) (map[string]error, error) {
 	refused := map[string]error{}
-	return refused, s.inGroups(ctx, len(stacks), startItems, func(i int) (string, []types.TransactWriteItem, error) {
+	return refused, s.inGroups(ctx, len(stacks), stackItems, func(i int) (string, []types.TransactWriteItem, error) {
 		st := stacks[i]
 		entry, err := s.auditPut(st.Entry)
 		if err != nil {
@@ -345,18 +357,24 @@ func (s Activations) RecordStacks(ctx context.Context, tenantID, id string, stac
 		}
 		return st.AccountID, []types.TransactWriteItem{
 			{Update: &types.Update{TableName: s.table(), Key: key(tenantPK(tenantID), accountSK(st.AccountID)),
-				UpdateExpression:         aws.String("SET activationRef.stackId = :stack, #version = #version + :one, updatedAt = :now"),
-				ConditionExpression:      aws.String("activationRef.activationId = :id"),
-				ExpressionAttributeNames: map[string]string{"#version": "version"},
+				UpdateExpression:         aws.String("SET awaitedStackId = :stack, #version = #version + :one, updatedAt = :now"),
+				ConditionExpression:      aws.String("activationRef.activationId = :id AND #status = :activating"),
+				ExpressionAttributeNames: map[string]string{"#version": "version", "#status": "status"},
 				ExpressionAttributeValues: map[string]types.AttributeValue{":stack": str(st.StackID), ":one": num("1"),
-					":now": str(st.Entry.At.UTC().Format(time.RFC3339Nano)), ":id": str(id)}}},
+					":now": str(st.Entry.At.UTC().Format(time.RFC3339Nano)), ":id": str(id), ":activating": str(string(accounts.Activating))}}},
 			{Update: &types.Update{TableName: s.table(), Key: key(activationPK(tenantID, id), accountSK(st.AccountID)),
 				UpdateExpression: aws.String("SET stackId = :stack"), ConditionExpression: aws.String("attribute_exists(pk)"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":stack": str(st.StackID)}}},
 			entry,
+			// The start wrote the claim's whole mirror; only the stack is new.
+			{Update: &types.Update{TableName: s.table(), Key: key(claimPK(st.AccountID), claimSK),
+				UpdateExpression:          aws.String("SET #awaiting.stackId = :stack"),
+				ConditionExpression:       aws.String("tenantId = :tenant AND attribute_type(#awaiting, :map)"),
+				ExpressionAttributeNames:  map[string]string{"#awaiting": claimAwaitingAttr},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":stack": str(st.StackID), ":tenant": str(tenantID), ":map": str("M")}}},
 		}, nil
 	}, func(acct string, c *cancelledError, at int) bool {
-		if c.failed(at) || c.failed(at+1) {
+		if c.failed(at) || c.failed(at+1) || c.failed(at+3) {
 			refused[acct] = activation.ErrItemChanged
 			return true
 		}
