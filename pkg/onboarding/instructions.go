@@ -9,10 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
@@ -105,7 +103,7 @@ func (c Config) build(in linkInput) (Instructions, error) {
 	shape := RoleShape{AccessLevel: a.AccessLevel, Type: a.Type, BulkActivation: bulk == "enabled", MemberAccessRole: memberRole}
 	trust := TrustPolicy(c.PlatformPrincipal, in.ExternalID)
 	policies := PermissionPolicies(shape)
-	tf, err := terraform(a, roleName, trust, policies)
+	tf, err := c.viewAsCode(a, roleName, policies) // both halves, as GET /v1/accounts/{id}/terraform (viewascode.go)
 	if err != nil {
 		return Instructions{}, err
 	}
@@ -168,55 +166,6 @@ func (c Config) cliCommand(region string, params map[string]string) string {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }
-
-// terraform renders the role as a Terraform configuration ("View as Code"), built with hclwrite so that every
-// value is quoted and escaped by the HCL library, and each policy is passed through jsonencode as Terraform users
-// write them.
-func terraform(a accounts.Account, roleName string, trust Policy, policies []NamedPolicy) (string, error) {
-	f := hclwrite.NewEmptyFile()
-	body := f.Body()
-
-	tfBlock := body.AppendNewBlock("terraform", nil).Body()
-	providers := tfBlock.AppendNewBlock("required_providers", nil).Body()
-	providers.SetAttributeValue("aws", cty.ObjectVal(map[string]cty.Value{
-		"source": cty.StringVal("hashicorp/aws"), "version": cty.StringVal(">= 5.0"),
-	}))
-	body.AppendNewline()
-
-	body.AppendUnstructuredTokens(comment(fmt.Sprintf("Gangplank's role in account %s. Apply with credentials for that account.", a.AccountID)))
-	role := body.AppendNewBlock("resource", []string{"aws_iam_role", "gangplank"}).Body()
-	role.SetAttributeValue("name", cty.StringVal(roleName))
-	role.SetAttributeValue("description", cty.StringVal("Lets Gangplank read this account at the access level you chose."))
-	role.SetAttributeValue("max_session_duration", cty.NumberIntVal(3600))
-	trustTokens, err := jsonencode(trust)
-	if err != nil {
-		return "", err
-	}
-	role.SetAttributeRaw("assume_role_policy", trustTokens)
-	body.AppendNewline()
-
-	roleRef := hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: "gangplank"}, hcl.TraverseAttr{Name: "name"}}
-	attach := body.AppendNewBlock("resource", []string{"aws_iam_role_policy_attachment", "view_only"}).Body()
-	attach.SetAttributeTraversal("role", roleRef)
-	attach.SetAttributeValue("policy_arn", cty.StringVal(ViewOnlyAccess))
-
-	for _, p := range policies {
-		body.AppendNewline()
-		block := body.AppendNewBlock("resource", []string{"aws_iam_role_policy", snake(p.Name)}).Body()
-		block.SetAttributeValue("name", cty.StringVal(p.Name))
-		block.SetAttributeTraversal("role", hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: "gangplank"}, hcl.TraverseAttr{Name: "id"}})
-		doc, err := jsonencode(p.Document)
-		if err != nil {
-			return "", err
-		}
-		block.SetAttributeRaw("policy", doc)
-	}
-	body.AppendNewline()
-	out := body.AppendNewBlock("output", []string{"gangplank_role_arn"}).Body()
-	out.SetAttributeValue("description", cty.StringVal("Paste this into Gangplank to connect the account."))
-	out.SetAttributeTraversal("value", hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: "gangplank"}, hcl.TraverseAttr{Name: "arn"}})
-	return string(hclwrite.Format(f.Bytes())), nil
-}
 
 // jsonencode returns the tokens of jsonencode(<v as an HCL object>).
 func jsonencode(v any) (hclwrite.Tokens, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 	"gopkg.in/yaml.v3"
@@ -218,7 +219,10 @@ func TestTerraform(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatalf("terraform does not parse: %v\n%s", diags, ins.Terraform)
 		}
-		ctx := &hcl.EvalContext{Functions: map[string]function.Function{"jsonencode": stdlib.JSONEncodeFunc}}
+		// The role's trust policy takes the External ID from the gangplank_account of the same configuration.
+		ctx := &hcl.EvalContext{Functions: map[string]function.Function{"jsonencode": stdlib.JSONEncodeFunc},
+			Variables: map[string]cty.Value{"gangplank_account": cty.ObjectVal(map[string]cty.Value{
+				"this": cty.ObjectVal(map[string]cty.Value{"external_id": cty.StringVal(ins.Parameters["ExternalId"])})})}}
 		policies := map[string]any{}
 		for _, block := range file.Body.(*hclsyntax.Body).Blocks {
 			if block.Type != "resource" {
