@@ -138,7 +138,7 @@ func TestViewAsCode(t *testing.T) {
 	for _, b := range file.Body.(*hclsyntax.Body).Blocks {
 		blocks[b.Type+" "+strings.Join(b.Labels, ".")] = true
 	}
-	for _, want := range []string{"provider gangplank", "provider aws", "variable integration_name", "variable owners", "resource gangplank_account.this",
+	for _, want := range []string{"import ", "provider gangplank", "provider aws", "variable integration_name", "variable owners", "resource gangplank_account.this",
 		"resource aws_iam_role.gangplank", "resource aws_iam_role_policy_attachment.view_only", "resource aws_iam_role_policy.gangplank_organization",
 		"resource aws_iam_role_policy.gangplank_member_activation", "resource gangplank_account_connection.this", "output gangplank_role_arn"} {
 		if !blocks[want] {
@@ -146,7 +146,7 @@ func TestViewAsCode(t *testing.T) {
 		}
 	}
 	for _, want := range []string{`\bname\s+= "Payer \\"EU\\""`, `default\s+= "payer-eu"`, `custom_access_details\s+= "Ask #cloud"`,
-		`allowed_account_ids\s+= \["111111111111"\]`, `"sts:ExternalId" = gangplank_account\.this\.external_id`} {
+		`allowed_account_ids\s+= \["111111111111"\]`, `import \{\s+to = gangplank_account\.this\s+id = "111111111111"\s+\}`, `"sts:ExternalId" = gangplank_account\.this\.external_id`} {
 		if !regexp.MustCompile(want).MatchString(v.Configuration) {
 			t.Errorf("configuration lacks %s:\n%s", want, v.Configuration)
 		}

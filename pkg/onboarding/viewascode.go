@@ -19,8 +19,9 @@ import (
 // View as Code: the account as one Terraform configuration holding both halves. Gangplank's half is the
 // gangplank_account (with its integration settings) and the gangplank_account_connection; the customer's half is
 // the role (hashicorp/aws), whose trust policy takes the External ID from the gangplank_account, so the role follows
-// a rotation at the next apply. One `terraform apply` onboards the account end to end: Gangplank links the account,
-// the role is created, and the connection waits until Gangplank has verified it.
+// a rotation at the next apply. One `terraform apply` onboards the account end to end: the account (which exists in
+// Gangplank, since the configuration is read from it) is imported by an import block, the role is created, and the
+// connection waits until Gangplank has verified it.
 
 // TerraformView is GET /v1/accounts/{id}/terraform: the configuration, and the facts it is built from.
 type TerraformView struct {
@@ -28,6 +29,8 @@ type TerraformView struct {
 	RoleName         string `json:"roleName"`
 	TemplateURL      string `json:"templateUrl"`
 	CallbackTopicARN string `json:"callbackTopicArn"`
+	// TrustedPrincipal is the ARN the role must trust (Gangplank's connector), with the tenant's External ID.
+	TrustedPrincipal string `json:"trustedPrincipal"`
 	Configuration    string `json:"configuration"`
 }
 
@@ -50,7 +53,7 @@ func (s *Service) ViewAsCode(ctx context.Context, tenantID, accountID string) (T
 		return TerraformView{}, err
 	}
 	return TerraformView{AccountID: a.AccountID, RoleName: roleName, TemplateURL: s.cfg.TemplateURL,
-		CallbackTopicARN: s.cfg.CallbackTopic(a.Region), Configuration: conf}, nil
+		CallbackTopicARN: s.cfg.CallbackTopic(a.Region), TrustedPrincipal: s.cfg.PlatformPrincipal, Configuration: conf}, nil
 }
 
 // shapeOf is the role an account's onboarding material describes: management accounts are set up for bulk
@@ -109,7 +112,12 @@ func (c Config) viewAsCode(a accounts.Account, roleName string, policies []Named
 	variable(body, "owners", "list(string)", "The people responsible for the integration, by email (at least one).",
 		listDefault(in.Owners))
 
-	body.AppendUnstructuredTokens(comment("Gangplank's half: the account and its integration settings."))
+	// The account exists in Gangplank (this configuration was read from it): the first apply adopts it.
+	body.AppendUnstructuredTokens(comment("Gangplank's half: the account (it exists in Gangplank already, so the first apply imports it) and its settings."))
+	imp := body.AppendNewBlock("import", nil).Body()
+	imp.SetAttributeTraversal("to", accountRef)
+	imp.SetAttributeValue("id", cty.StringVal(a.AccountID))
+	body.AppendNewline()
 	acct := body.AppendNewBlock("resource", []string{"gangplank_account", "this"}).Body()
 	acct.SetAttributeValue("account_id", cty.StringVal(a.AccountID))
 	acct.SetAttributeValue("name", cty.StringVal(a.Name))
@@ -143,6 +151,10 @@ func (c Config) viewAsCode(a accounts.Account, roleName string, policies []Named
 	body.AppendNewline()
 
 	body.AppendUnstructuredTokens(comment(fmt.Sprintf("Your half: Gangplank's role in account %s, trusting Gangplank with your tenant's External ID.", a.AccountID)))
+	if a.RoleARN != "" {
+		body.AppendUnstructuredTokens(comment(fmt.Sprintf("The account is connected through %s: import that role (terraform import "+
+			"aws_iam_role.gangplank %s) unless a CloudFormation stack manages it.", a.RoleARN, roleName)))
+	}
 	role := body.AppendNewBlock("resource", []string{"aws_iam_role", "gangplank"}).Body()
 	role.SetAttributeValue("name", cty.StringVal(roleName))
 	role.SetAttributeValue("description", cty.StringVal("Lets Gangplank read this account at the access level you chose."))

@@ -55,6 +55,7 @@ type accountModel struct {
 	TemplateURL              types.String `tfsdk:"template_url"`
 	QuickCreateURL           types.String `tfsdk:"quick_create_url"`
 	CallbackTopic            types.String `tfsdk:"callback_topic"`
+	TrustedPrincipal         types.String `tfsdk:"trusted_principal"`
 	NextCredentialRotationAt types.String `tfsdk:"next_credential_rotation_at"`
 	SSORegionCheck           types.String `tfsdk:"sso_region_check"`
 	Version                  types.Int64  `tfsdk:"version"`
@@ -127,6 +128,8 @@ func (r *accountResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 					"(known when the account is created by Terraform; null after an import)."},
 			"callback_topic": schema.StringAttribute{Computed: true, PlanModifiers: keep,
 				Description: "The SNS topic the onboarding stack's custom resource calls (in the account's region)."},
+			"trusted_principal": schema.StringAttribute{Computed: true, PlanModifiers: keep,
+				Description: "The ARN the account's role must trust (Gangplank's connector), together with external_id."},
 			"next_credential_rotation_at": schema.StringAttribute{Computed: true, Description: "When the next credential rotation is due."},
 			"sso_region_check":            schema.StringAttribute{Computed: true, Description: "verified, unverified or not_found."},
 			"version":                     schema.Int64Attribute{Computed: true, Description: "The account's version (its ETag)."},
@@ -200,6 +203,7 @@ func (r *accountResource) Create(ctx context.Context, req resource.CreateRequest
 		plan.TemplateURL = types.StringValue(o.TemplateURL)
 		plan.QuickCreateURL = types.StringValue(o.QuickCreateURL)
 		plan.CallbackTopic = types.StringValue(o.Parameters["CallbackTopicArn"])
+		plan.TrustedPrincipal = types.StringValue(o.Parameters["PlatformPrincipal"])
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -241,13 +245,14 @@ func (r *accountResource) readOutputs(ctx context.Context, m *accountModel, diag
 	}
 	m.ExternalID = types.StringValue(t.ExternalID)
 	if m.RoleName.IsNull() || m.RoleName.IsUnknown() || m.TemplateURL.IsNull() || m.TemplateURL.IsUnknown() ||
-		m.CallbackTopic.IsNull() || m.CallbackTopic.IsUnknown() {
+		m.CallbackTopic.IsNull() || m.CallbackTopic.IsUnknown() || m.TrustedPrincipal.IsNull() || m.TrustedPrincipal.IsUnknown() {
 		v, err := r.client.Terraform(ctx, m.AccountID.ValueString())
 		if err != nil {
 			addAPIError(diags, "read account "+m.AccountID.ValueString()+"'s onboarding facts", err, nil)
 			return false
 		}
 		m.RoleName, m.TemplateURL, m.CallbackTopic = types.StringValue(v.RoleName), types.StringValue(v.TemplateURL), types.StringValue(v.CallbackTopicARN)
+		m.TrustedPrincipal = types.StringValue(v.TrustedPrincipal)
 	}
 	if m.QuickCreateURL.IsUnknown() {
 		m.QuickCreateURL = types.StringNull()
@@ -294,7 +299,7 @@ func (r *accountResource) Update(ctx context.Context, req resource.UpdateRequest
 		src types.String
 	}{
 		{&plan.ExternalID, state.ExternalID}, {&plan.RoleName, state.RoleName}, {&plan.TemplateURL, state.TemplateURL},
-		{&plan.QuickCreateURL, state.QuickCreateURL}, {&plan.CallbackTopic, state.CallbackTopic},
+		{&plan.QuickCreateURL, state.QuickCreateURL}, {&plan.CallbackTopic, state.CallbackTopic}, {&plan.TrustedPrincipal, state.TrustedPrincipal},
 	} {
 		if keep.dst.IsUnknown() {
 			*keep.dst = keep.src

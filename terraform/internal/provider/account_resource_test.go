@@ -71,6 +71,7 @@ func TestAccAccount(t *testing.T) {
 					resource.TestMatchResourceAttr(addr, "template_url", regexp.MustCompile(`/onboarding\.yaml$`)),
 					resource.TestMatchResourceAttr(addr, "quick_create_url", regexp.MustCompile(`#/stacks/create/review\?.*param_ActivationToken=`)),
 					resource.TestMatchResourceAttr(addr, "callback_topic", regexp.MustCompile(`^arn:aws:sns:eu-west-1:`)),
+					resource.TestMatchResourceAttr(addr, "trusted_principal", regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:role/.*-connector$`)),
 					resource.TestCheckNoResourceAttr(addr, "sso_region"),
 					// What Terraform wrote is what Gangplank has.
 					func(*terraform.State) error {

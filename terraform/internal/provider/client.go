@@ -239,6 +239,7 @@ type TerraformView struct {
 	RoleName         string `json:"roleName"`
 	TemplateURL      string `json:"templateUrl"`
 	CallbackTopicARN string `json:"callbackTopicArn"`
+	TrustedPrincipal string `json:"trustedPrincipal"`
 	Configuration    string `json:"configuration"`
 }
 

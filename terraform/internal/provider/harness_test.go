@@ -54,6 +54,8 @@ func TestMain(m *testing.M) {
 	os.Setenv("TF_ACC_PROVIDER_NAMESPACE", "gangplank")
 	os.Setenv("TF_ACC_PROVIDER_HOST", registryHost())
 	os.Setenv("CHECKPOINT_DISABLE", "1")
+	// AWS managed policies (ViewOnlyAccess, which the role attaches) exist in AWS; moto has them only when asked.
+	os.Setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 	// No CLI configuration from the machine: nothing may be installed from anywhere during these tests.
 	empty := filepath.Join(os.TempDir(), fmt.Sprintf("gangplank-tfrc-%d", os.Getpid()))
 	if err := os.WriteFile(empty, nil, 0o600); err == nil {
