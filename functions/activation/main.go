@@ -7,10 +7,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	services, _ := platform.ColdStart(context.Background())
-	lambda.Start(services.Activation.Handle)
+	b, _ := platform.ColdStart(context.Background(), platform.Activation)
+	lambda.Start(platform.Build(func() *activation.Service { return b.Activation() }).Handle)
 }

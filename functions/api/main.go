@@ -9,11 +9,13 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/httpapi"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/web"
 )
 
 func main() {
-	services, cfg := platform.ColdStart(context.Background())
-	api := platform.NewAPI(services, auth.GatewayClaims{Claims: cfg.Claims})
+	b, cfg := platform.ColdStart(context.Background(), platform.API)
+	api := platform.Build(func() *httpapi.API { return web.NewAPI(b, auth.GatewayClaims{Claims: cfg.Claims}) })
 	lambda.Start(httpadapter.NewV2(api).ProxyWithContext)
 }

@@ -8,10 +8,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	services, _ := platform.ColdStart(context.Background())
-	lambda.Start(services.Onboarding.HandleSNS)
+	b, _ := platform.ColdStart(context.Background(), platform.Callback)
+	lambda.Start(platform.Build(func() *onboarding.Service { return b.Onboarding() }).HandleSNS)
 }

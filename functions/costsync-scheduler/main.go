@@ -4,21 +4,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	services, cfg := platform.ColdStart(context.Background())
-	if cfg.CostSyncQueueURL == "" {
-		platform.Fail("load configuration", errors.New("COSTSYNC_QUEUE_URL is not set: the scheduler hands payers to the worker through it"))
-	}
+	b, _ := platform.ColdStart(context.Background(), platform.CostSyncScheduler)
+	sync := platform.Build(func() *costsync.Service { return b.CostSync() })
 	lambda.Start(func(ctx context.Context) (map[string]int, error) {
-		n, err := services.CostSync.ScheduleAll(ctx)
+		n, err := sync.ScheduleAll(ctx)
 		slog.InfoContext(ctx, "cost sync scheduled", "payers", n)
 		return map[string]int{"payers": n}, err
 	})

@@ -7,10 +7,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	services, _ := platform.ColdStart(context.Background())
-	lambda.Start(services.CostSync.HandleSQS)
+	b, _ := platform.ColdStart(context.Background(), platform.CostSyncWorker)
+	lambda.Start(platform.Build(func() *costsync.Service { return b.CostSync() }).HandleSQS)
 }

@@ -8,13 +8,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	services, _ := platform.ColdStart(context.Background())
+	b, _ := platform.ColdStart(context.Background(), platform.Discovery)
+	disc := platform.Build(func() *discovery.Service { return b.Discovery() })
 	lambda.Start(func(ctx context.Context) (map[string]int, error) {
-		ran, failed, err := services.Discovery.DiscoverAll(ctx)
+		ran, failed, err := disc.DiscoverAll(ctx)
 		slog.InfoContext(ctx, "daily discovery", "organizations", ran, "failed", failed)
 		return map[string]int{"organizations": ran, "failed": failed}, err
 	})

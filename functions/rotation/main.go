@@ -14,9 +14,10 @@ import (
 )
 
 func main() {
-	services, _ := platform.ColdStart(context.Background())
+	b, _ := platform.ColdStart(context.Background(), platform.Rotation)
+	schedule := platform.Build(func() *rotation.Service { return b.Rotation() })
 	lambda.Start(func(ctx context.Context) (rotation.Report, error) {
-		r, err := services.Rotation.RunDue(ctx)
+		r, err := schedule.RunDue(ctx)
 		slog.InfoContext(ctx, "External ID schedule", "tenants", r.Tenants, "rotated", r.Rotated, "warnings", r.Warnings, "failed", r.Failed)
 		return r, err
 	})

@@ -35,8 +35,9 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/gangplank/gangplank/pkg/crossaccount"
-	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/httpapi/spec"
 	"github.com/gangplank/gangplank/pkg/onboarding"
+	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
 )
 
@@ -97,10 +98,11 @@ type mainStack struct {
 	stack awscdk.Stack
 	cfg   Config
 
-	key         awskms.Key
-	tables      map[string]awsdynamodb.Table
-	cursorKey   awssecretsmanager.Secret
-	costQueue   awssqs.Queue
+	key       awskms.Key
+	tables    map[string]awsdynamodb.Table
+	cursorKey awssecretsmanager.Secret
+	// queues are the platform's queues by ID (platform.Queues).
+	queues      map[string]awssqs.Queue
 	templateURL string
 	alarms      awssns.Topic
 	connector   awsiam.Role
@@ -130,7 +132,7 @@ func (m *mainStack) build() error {
 	if m.cfg.AlarmEmail != "" {
 		m.alarms.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(m.cfg.AlarmEmail), nil))
 	}
-	m.costQueue = m.buildCostQueue()
+	m.queues = map[string]awssqs.Queue{platform.CostSyncQueue.ID: m.buildCostQueue()}
 	if err := m.buildFunctions(); err != nil {
 		return err
 	}
@@ -292,7 +294,7 @@ func (m *mainStack) buildFunctions() error {
 			Handler: jsii.String("bootstrap"), Code: awslambda.Code_FromAsset(jsii.String(dir), nil),
 			MemorySize: jsii.Number(f.memoryMB), Timeout: awscdk.Duration_Seconds(jsii.Number(f.timeoutSec)),
 			LoggingFormat: awslambda.LoggingFormat_JSON, LogGroup: logs, Tracing: awslambda.Tracing_ACTIVE,
-			Environment: m.environment(),
+			Environment: m.environment(needs(f.name)),
 		}
 		if f.reserved > 0 {
 			props.ReservedConcurrentExecutions = jsii.Number(f.reserved)
@@ -308,29 +310,43 @@ func (m *mainStack) buildFunctions() error {
 				f.name+" has events that failed every retry: read them from "+m.cfg.Prefix+"-"+f.name+"-dlq")
 		}
 		fn := awslambda.NewFunction(s, jsii.String("Fn-"+f.name), props)
-		for _, t := range m.tables {
-			t.GrantReadWriteData(fn)
-		}
-		m.cursorKey.GrantRead(fn, nil)
+		m.grant(fn, needs(f.name))
 		m.Functions[f.name] = fn
 	}
 	return nil
 }
 
-// environment is what platform.LoadConfig reads, for every function.
-func (m *mainStack) environment() *map[string]*string {
-	env := map[string]*string{
-		"CURSOR_KEY_SECRET_ARN":      m.cursorKey.SecretArn(),
-		"ONBOARDING_TEMPLATE_URL":    jsii.String(m.templateURL),
-		"CALLBACK_TOPIC_ARN_PATTERN": jsii.String(fmt.Sprintf("arn:aws:sns:{region}:%s:%s", *awscdk.Aws_ACCOUNT_ID(), callbackTopicName(m.cfg.Prefix))),
-		"PLATFORM_PRINCIPAL_ARN":     jsii.String(m.connectorARN()),
-		"CONNECTOR_ROLE_ARN":         jsii.String(m.connectorARN()),
-		"TENANT_CLAIM":               jsii.String(m.tenantClaim()),
-		"ROLE_CLAIM":                 jsii.String(m.roleClaim()),
-		"COSTSYNC_QUEUE_URL":         m.costQueue.QueueUrl(),
-	}
+// environment is what platform.LoadConfig reads for a function with these needs, and nothing more.
+func (m *mainStack) environment(n platform.Needs) *map[string]*string {
+	env := map[string]*string{}
 	for _, def := range tables.All() {
-		env[def.EnvVar] = m.tables[def.ID].TableName()
+		if _, ok := n.Tables[def.ID]; ok {
+			env[def.EnvVar] = m.tables[def.ID].TableName()
+		}
+	}
+	if n.CursorKey {
+		env["CURSOR_KEY_SECRET_ARN"] = m.cursorKey.SecretArn()
+	}
+	if n.Claims {
+		env["TENANT_CLAIM"], env["ROLE_CLAIM"] = jsii.String(m.tenantClaim()), jsii.String(m.roleClaim())
+	}
+	if n.Customers {
+		env["CONNECTOR_ROLE_ARN"] = jsii.String(m.connectorARN())
+	}
+	if n.Onboarding {
+		env["ONBOARDING_TEMPLATE_URL"] = jsii.String(m.templateURL)
+		env["CALLBACK_TOPIC_ARN_PATTERN"] = jsii.String(fmt.Sprintf("arn:aws:sns:{region}:%s:%s", *awscdk.Aws_ACCOUNT_ID(), callbackTopicName(m.cfg.Prefix)))
+		env["PLATFORM_PRINCIPAL_ARN"] = jsii.String(m.connectorARN())
+	}
+	for _, q := range platform.Queues() {
+		if n.Queues[q.ID] == platform.Send {
+			env[q.EnvVar] = m.queues[q.ID].QueueUrl()
+		}
+	}
+	if len(n.Workflow) > 0 && m.workflowDefined() {
+		// The fixed ARN, not a reference: the workflow's definition references the task function, so a reference
+		// back would be a cycle.
+		env[StateMachineEnv] = jsii.String(m.stateMachineARN())
 	}
 	return &env
 }
@@ -363,12 +379,14 @@ func (m *mainStack) roleClaim() string {
 }
 
 // buildConnector is the one principal customers' roles trust. Its only permission is sts:AssumeRole on roles named
-// Gangplank*; only Gangplank's functions may assume it. It is retained on stack deletion: customers' trust
+// Gangplank*; only the functions whose wiring enters customers' accounts (platform.Needs.Customers) may assume it. It is retained on stack deletion: customers' trust
 // policies name it, and a re-created role would not match them.
 func (m *mainStack) buildConnector() {
 	var principals []awsiam.IPrincipal
-	for _, name := range Functions() {
-		principals = append(principals, m.Functions[name].Role())
+	for _, f := range platform.Functions() {
+		if f.Needs.Customers {
+			principals = append(principals, m.Functions[f.Name].Role())
+		}
 	}
 	m.connector = awsiam.NewRole(m.stack, jsii.String("Connector"), &awsiam.RoleProps{
 		RoleName:           jsii.String(m.connectorName()),
@@ -383,11 +401,6 @@ func (m *mainStack) buildConnector() {
 		})},
 	})
 	m.connector.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
-	for _, name := range Functions() {
-		m.Functions[name].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings("sts:AssumeRole"), Resources: jsii.Strings(m.connectorARN()),
-		}))
-	}
 }
 
 // buildAPI is the HTTP API: one route per operation of the OpenAPI document, each with the JWT authorizer except
@@ -463,7 +476,7 @@ type Route struct {
 
 // Routes reads the operations of the OpenAPI document the handler serves.
 func Routes() ([]Route, error) {
-	doc, err := httpapi.LoadOpenAPI()
+	doc, err := spec.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -533,7 +546,25 @@ func (m *mainStack) buildAlarms() {
 	}
 	m.alarm("Api5xx", m.api.MetricServerError(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}),
 		"the API answered 5xx")
+	// The callback counts the messages it rejects (embedded metric format, in its log lines). A few are ordinary (a
+	// customer launching a replaced link); a burst is someone publishing forged messages to the callback topic.
+	rejected := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(onboarding.MetricNamespace), MetricName: jsii.String(onboarding.RejectedMetric),
+		DimensionsMap: &map[string]*string{"Service": jsii.String(onboarding.MetricService)},
+		Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+	})
+	a := awscloudwatch.NewAlarm(m.stack, jsii.String("Alarm-CallbackRejected"), &awscloudwatch.AlarmProps{
+		Metric: rejected, Threshold: jsii.Number(rejectedMessagesThreshold), EvaluationPeriods: jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription: jsii.String("Gangplank: the onboarding callback rejected more messages than customers' mistakes explain " +
+			"(forged requests or notifications?): read the callback's logs for rejection"),
+	})
+	a.AddAlarmAction(awscloudwatchactions.NewSnsAction(m.alarms))
 }
+
+// rejectedMessagesThreshold is how many rejected callback messages in five minutes raise the alarm.
+const rejectedMessagesThreshold = 20
 
 // alarm fires when metric's sum exceeds zero in a period, notifying the alarm topic.
 func (m *mainStack) alarm(id string, metric awscloudwatch.IMetric, what string) {
@@ -579,9 +610,7 @@ func (m *mainStack) buildCostQueue() awssqs.Queue {
 // concurrency and the event source's maximum): Cost Explorer allows few requests per second per account, and the
 // schedule should drain steadily rather than throttle itself.
 func (m *mainStack) buildCostSync() {
-	m.costQueue.GrantSendMessages(m.Functions["costsync-scheduler"])
-	m.costQueue.GrantSendMessages(m.Functions["api"])
-	m.Functions["costsync-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.costQueue, &awslambdaeventsources.SqsEventSourceProps{
+	m.Functions["costsync-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.queues[platform.CostSyncQueue.ID], &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(5),
 	}))
 	awsscheduler.NewSchedule(m.stack, jsii.String("DailyDiscovery"), &awsscheduler.ScheduleProps{

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -20,6 +21,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/gangplank/gangplank/infra/stack"
+	"github.com/gangplank/gangplank/pkg/onboarding"
+	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
 )
 
@@ -131,8 +134,50 @@ func TestEveryFunctionFolderIsDeployed(t *testing.T) {
 	}
 }
 
+// envOf is the configuration a function's wiring reads (platform.LoadConfig), and so all it should be given.
+func envOf(t *testing.T, name string) []string {
+	t.Helper()
+	for _, f := range platform.Functions() {
+		if f.Name != name {
+			continue
+		}
+		n := f.Needs
+		var env []string
+		for _, def := range tables.All() {
+			if _, ok := n.Tables[def.ID]; ok {
+				env = append(env, def.EnvVar)
+			}
+		}
+		if n.CursorKey {
+			env = append(env, "CURSOR_KEY_SECRET_ARN")
+		}
+		if n.Claims {
+			env = append(env, "TENANT_CLAIM", "ROLE_CLAIM")
+		}
+		if n.Customers {
+			env = append(env, "CONNECTOR_ROLE_ARN")
+		}
+		if n.Onboarding {
+			env = append(env, "ONBOARDING_TEMPLATE_URL", "CALLBACK_TOPIC_ARN_PATTERN", "PLATFORM_PRINCIPAL_ARN")
+		}
+		for _, q := range platform.Queues() {
+			if n.Queues[q.ID] == platform.Send {
+				env = append(env, q.EnvVar)
+			}
+		}
+		if len(n.Workflow) > 0 {
+			env = append(env, stack.StateMachineEnv)
+		}
+		sort.Strings(env)
+		return env
+	}
+	t.Fatalf("no wiring for %s", name)
+	return nil
+}
+
 // TestFunctions: Go on provided.al2023, arm64, JSON logs, tracing; the asynchronous callback has a dead-letter
-// queue and reserved concurrency (it calls STS in customers' accounts); every function reads its configuration.
+// queue and reserved concurrency (it calls STS in customers' accounts); every function is configured with what its
+// wiring reads, and nothing else.
 func TestFunctions(t *testing.T) {
 	s := synth(t)
 	for id, p := range s.main.resources("AWS::Lambda::Function") {
@@ -146,12 +191,13 @@ func TestFunctions(t *testing.T) {
 		if js(p["TracingConfig"]) != `{"Mode":"Active"}` || !strings.Contains(js(p["LoggingConfig"]), `"LogFormat":"JSON"`) {
 			t.Errorf("%s: tracing %v, logging %v", name, p["TracingConfig"], p["LoggingConfig"])
 		}
-		env := js(p["Environment"])
-		for _, v := range []string{"TENANTS_TABLE", "ACCOUNTS_TABLE", "CURSOR_KEY_SECRET_ARN", "ONBOARDING_TEMPLATE_URL",
-			"PLATFORM_PRINCIPAL_ARN", "CALLBACK_TOPIC_ARN_PATTERN", "CONNECTOR_ROLE_ARN", "TENANT_CLAIM", "ROLE_CLAIM"} {
-			if !strings.Contains(env, `"`+v+`"`) {
-				t.Errorf("%s (%s) lacks %s", name, id, v)
-			}
+		var got []string
+		for k := range p["Environment"].(map[string]any)["Variables"].(map[string]any) {
+			got = append(got, k)
+		}
+		sort.Strings(got)
+		if want := envOf(t, strings.TrimPrefix(name, "gangplank-")); !slices.Equal(got, want) {
+			t.Errorf("%s (%s) is configured with %v, its wiring reads %v", name, id, got, want)
 		}
 		if name == "gangplank-callback" {
 			if p["DeadLetterConfig"] == nil || p["ReservedConcurrentExecutions"] == nil || p["Timeout"].(float64) > 300 {
@@ -348,9 +394,16 @@ func TestAlarms(t *testing.T) {
 		}
 		metrics = append(metrics, fmt.Sprint(a["MetricName"]))
 	}
-	for _, want := range []string{"Errors", "Throttles", "5xx", "ApproximateNumberOfMessagesVisible"} {
+	for _, want := range []string{"Errors", "Throttles", "5xx", "ApproximateNumberOfMessagesVisible", onboarding.RejectedMetric} {
 		if !slices.Contains(metrics, want) {
 			t.Errorf("no alarm on %s (alarms on %v)", want, metrics)
+		}
+	}
+	// The callback's rejected messages: the metric its log lines carry (namespace, dimension), summed.
+	for id, a := range alarms {
+		if a["MetricName"] == onboarding.RejectedMetric && (a["Namespace"] != onboarding.MetricNamespace || a["Statistic"] != "Sum" ||
+			js(a["Dimensions"]) != `[{"Name":"Service","Value":"`+onboarding.MetricService+`"}]`) {
+			t.Errorf("alarm %s watches %v %v %v", id, a["Namespace"], a["Statistic"], a["Dimensions"])
 		}
 	}
 	if n := len(stack.Functions()); len(alarms) < 2*n+2 {
@@ -529,5 +582,111 @@ func TestSubstitutions(t *testing.T) {
 	got := stack.Substitutions([]byte(`{"a":"${ActivationFunctionArn}","b":"${AccountsTableName}","c":"${ActivationFunctionArn}","d":"$.x"}`))
 	if js(got) != `["AccountsTableName","ActivationFunctionArn"]` {
 		t.Errorf("Substitutions = %v", got)
+	}
+}
+
+// policyOf renders the statements of every IAM policy attached to a function's role, one line each, with the
+// logical ids of the resources they name: what the function may do.
+func policyOf(t *testing.T, tpl template, function string) []string {
+	t.Helper()
+	var roleID string
+	for _, p := range tpl.resources("AWS::Lambda::Function") {
+		if p["FunctionName"] == "gangplank-"+function {
+			roleID = p["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		}
+	}
+	if roleID == "" {
+		t.Fatalf("no function %s", function)
+	}
+	var lines []string
+	for _, p := range tpl.resources("AWS::IAM::Policy") {
+		if !strings.Contains(js(p["Roles"]), `"`+roleID+`"`) {
+			continue
+		}
+		for _, st := range asList(p["PolicyDocument"].(map[string]any)["Statement"]) {
+			stmt := st.(map[string]any)
+			actions := asList(stmt["Action"])
+			if a, ok := stmt["Action"].(string); ok {
+				actions = []any{a}
+			}
+			var as []string
+			for _, a := range actions {
+				as = append(as, a.(string))
+			}
+			sort.Strings(as)
+			lines = append(lines, summary(as, stmt["Resource"]))
+		}
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// summary shortens one statement: the CDK's DynamoDB grants become dynamodb:read / dynamodb:read-write, and the
+// resources become the logical ids (and ARN tails) they name.
+func summary(actions []string, resource any) string {
+	acts := strings.Join(actions, ",")
+	switch acts {
+	case "dynamodb:BatchGetItem,dynamodb:BatchWriteItem,dynamodb:ConditionCheckItem,dynamodb:DeleteItem,dynamodb:DescribeTable,dynamodb:GetItem,dynamodb:GetRecords,dynamodb:GetShardIterator,dynamodb:PutItem,dynamodb:Query,dynamodb:Scan,dynamodb:UpdateItem":
+		acts = "dynamodb:read-write"
+	case "dynamodb:BatchGetItem,dynamodb:ConditionCheckItem,dynamodb:DescribeTable,dynamodb:GetItem,dynamodb:GetRecords,dynamodb:GetShardIterator,dynamodb:Query,dynamodb:Scan":
+		acts = "dynamodb:read"
+	}
+	raw := js(resource)
+	var names []string
+	for _, m := range regexp.MustCompile(`"Fn::GetAtt":\["([A-Za-z0-9]+?)(?:[0-9A-F]{8})?","Arn"\]|"Ref":"([A-Za-z0-9]+?)(?:[0-9A-F]{8})?"|"(/index/\*|:(?:stateMachine|execution|role)[:/][^"]*)"|^"(\*)"$`).FindAllStringSubmatch(raw, -1) {
+		for _, g := range m[1:] {
+			if g != "" && !strings.HasPrefix(g, "AWS") && g != ":" {
+				names = append(names, g)
+			}
+		}
+	}
+	return acts + " on " + strings.Join(names, " ")
+}
+
+// TestFunctionPolicies pins what each function may do in the platform's account. Each comes from the function's
+// wiring (pkg/platform Needs): its tables, the cursor key, the cost sync queue, the workflow's actions, the
+// connector; plus what the CDK adds to every function (X-Ray, the data key for its encrypted resources, the
+// dead-letter queue of the asynchronous ones). A change here is a change of privilege: review it.
+func TestFunctionPolicies(t *testing.T) {
+	s := synth(t)
+	common := []string{"kms:Decrypt,kms:DescribeKey,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "xray:PutTelemetryRecords,xray:PutTraceSegments on *"}
+	want := map[string][]string{
+		"api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue on CursorKey",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync", "states:StartExecution on :stateMachine:gangplank-bulk-activation",
+			"states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
+			"states:StopExecution on :execution:gangplank-bulk-activation:*", "sts:AssumeRole on :role/gangplank-platform-connector"},
+		"callback": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync",
+			"sqs:SendMessage on DeadLetterscallback", "states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
+			"sts:AssumeRole on :role/gangplank-platform-connector"},
+		"discovery": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
+			"sqs:SendMessage on DeadLettersdiscovery", "states:StartExecution on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
+		"activation": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
+			"states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
+		"costsync-scheduler": {"dynamodb:read on TableAccounts TableAccounts /index/*", "kms:Decrypt,kms:DescribeKey on DataKey",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync",
+			"sqs:SendMessage on DeadLetterscostsyncscheduler"},
+		"rotation": {"dynamodb:read on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
+			"kms:Decrypt,kms:DescribeKey on DataKey", "sqs:SendMessage on DeadLettersrotation", "sts:AssumeRole on :role/gangplank-platform-connector"},
+		"costsync-worker": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
+			"kms:Decrypt on DataKey", "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on CostSync",
+			"sts:AssumeRole on :role/gangplank-platform-connector"},
+	}
+	for _, f := range stack.Functions() {
+		w, ok := want[f]
+		if !ok {
+			t.Errorf("%s: no pinned policy; add it to this test after reviewing what it may do", f)
+			continue
+		}
+		if f != "costsync-scheduler" {
+			w = append(w, common...)
+		} else {
+			w = append(w, common[1])
+		}
+		sort.Strings(w)
+		if got := policyOf(t, s.main, f); !slices.Equal(got, w) {
+			t.Errorf("%s may do:\n  %s\nwant:\n  %s", f, strings.Join(got, "\n  "), strings.Join(w, "\n  "))
+		}
 	}
 }

@@ -36,7 +36,7 @@ func suppress(stack awscdk.Stack) {
 		finding("AwsSolutions-IAM5", "EventBridge Scheduler's role, and the bulk-activation workflow's, may invoke the functions they target, including versions and aliases (CDK's invoke grants), nothing else.",
 			regex("/^Resource::<Fn[A-Za-z0-9]+\\.Arn>:\\*$/g")),
 		finding("AwsSolutions-IAM5", "The API may stop (cancel) the executions of the bulk activation workflow, whose names are activation ids known only at run time.",
-			regex("/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<[A-Za-z0-9]+\\.Name>:\\*$/g")),
+			regex("/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:[a-z0-9-]+-bulk-activation:\\*$/g")),
 		finding("AwsSolutions-IAM5", "CDK's BucketDeployment helper copies the template from the CDK asset bucket into the template bucket.",
 			"Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*", "Action::s3:DeleteObject*",
 			regex("/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-(<AWS::AccountId>|[0-9]{12})-[a-z0-9-]+\\/\\*$/g"),

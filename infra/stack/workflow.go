@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 // StateMachineFile is the bulk-activation workflow's definition (Amazon States Language), relative to the
@@ -23,9 +25,17 @@ const StateMachineFile = "statemachines/bulk-activation.asl.json"
 // StateMachineEnv hands the workflow's ARN to the functions that start it.
 const StateMachineEnv = "BULK_ACTIVATION_STATE_MACHINE_ARN"
 
-// workflowStarters start bulk activations (and may answer task tokens): the API, and the callback when a management
-// account's stack enables bulk activation.
-var workflowStarters = []string{"api", "callback", "discovery"}
+// stateMachineARN is the workflow's fixed ARN (its name is the prefix's).
+func (m *mainStack) stateMachineARN() string {
+	return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s-bulk-activation", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(),
+		*awscdk.Aws_ACCOUNT_ID(), m.cfg.Prefix)
+}
+
+// workflowDefined reports whether the repository defines the workflow (the stack deploys it iff so).
+func (m *mainStack) workflowDefined() bool {
+	_, err := os.Stat(filepath.Join(m.cfg.RepoRoot, StateMachineFile))
+	return err == nil
+}
 
 // substitution matches the ${Name} placeholders of an ASL file.
 var substitution = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
@@ -107,28 +117,26 @@ func (m *mainStack) buildStateMachine() error {
 			m.tables[id].GrantReadWriteData(sm)
 		}
 	}
-	for _, name := range workflowStarters {
-		if fn, ok := m.Functions[name]; ok {
-			sm.GrantStartExecution(fn)
-			sm.GrantTaskResponse(fn)
-			fn.AddEnvironment(jsii.String(StateMachineEnv), sm.StateMachineArn(), nil)
+	// Each function gets the workflow actions its wiring declares (platform.Needs.Workflow), on the machine's fixed
+	// ARN: the task function cannot reference the machine, whose definition references it.
+	for _, f := range platform.Functions() {
+		fn := m.Functions[f.Name]
+		for _, action := range f.Needs.Workflow {
+			resource := m.stateMachineARN()
+			actions := []string{action}
+			switch action {
+			case platform.StopExecution:
+				// Cancels act on the workflow's executions (named by activation id).
+				resource = strings.Replace(resource, ":stateMachine:", ":execution:", 1) + ":*"
+			case platform.SendTaskSuccess:
+				// Resuming a batch's task token; failures and heartbeats go with it.
+				actions = append(actions, "states:SendTaskFailure", "states:SendTaskHeartbeat")
+			}
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings(actions...), Resources: jsii.Strings(resource),
+			}))
 		}
 	}
-	// The task function resumes a batch whose accounts all settled at once. It cannot reference the state machine
-	// (whose definition references it), so the grant names the machine's fixed ARN.
-	if fn, ok := m.Functions["activation"]; ok {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings("states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"),
-			Resources: jsii.Strings(fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s-bulk-activation", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(),
-				*awscdk.Aws_ACCOUNT_ID(), m.cfg.Prefix)),
-		}))
-	}
-	// The API cancels activations: StopExecution acts on the workflow's executions (named by activation id).
-	m.Functions["api"].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings("states:StopExecution"),
-		Resources: jsii.Strings(fmt.Sprintf("arn:%s:states:%s:%s:execution:%s:*", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(),
-			*awscdk.Aws_ACCOUNT_ID(), *sm.StateMachineName())),
-	}))
 	period := &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}
 	m.alarm("BulkActivationFailed", sm.MetricFailed(period), "A bulk activation execution failed")
 	m.alarm("BulkActivationTimedOut", sm.MetricTimedOut(period), "A bulk activation execution timed out")

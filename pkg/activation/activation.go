@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -28,9 +27,10 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/awsx"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/onboarding"
-	"github.com/gangplank/gangplank/pkg/tenants"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
 
@@ -103,19 +103,14 @@ type Accounts interface {
 	Mutate(ctx context.Context, tenantID, accountID, action string, fn func(a *accounts.Account) error) (accounts.Account, error)
 }
 
-// Tenants gives the External ID.
-type Tenants interface {
-	Get(ctx context.Context, tenantID string) (tenants.Tenant, error)
-}
-
 // Links issues an activation link (and its launch parameters) for an account.
 type Links interface {
 	IssueLink(ctx context.Context, tenantID, accountID string) (onboarding.Instructions, error)
 }
 
-// Connector gives an AWS configuration acting in a customer's account.
-type Connector interface {
-	Config(roleARN, externalID, purpose string) aws.Config
+// Door enters a customer's account (crossaccount.Door): the one way in.
+type Door interface {
+	Enter(ctx context.Context, tenantID, accountID, purpose string, require ...func(accounts.Account) error) (crossaccount.Session, error)
 }
 
 // StepFunctions starts and stops executions.
@@ -129,9 +124,8 @@ type StepFunctions interface {
 type Service struct {
 	Store           Store
 	Accounts        Accounts
-	Tenants         Tenants
 	Links           Links
-	Connector       Connector
+	Door            Door
 	StepFunctions   StepFunctions
 	StateMachineARN string
 	Now             func() time.Time
@@ -164,8 +158,6 @@ var (
 	ErrNothingSelected = errors.New("the request selects no account that is not active yet: name accountIds, ouIds or all")
 	// ErrNotManagement: bulk activation goes through a management account.
 	ErrNotManagement = errors.New("bulk activation goes through an organization's management account; this account is not one")
-	// ErrManagementNotActive: the management account must be connected first.
-	ErrManagementNotActive = errors.New("connect the management account first: bulk activation assumes roles through it")
 	// ErrNotConfigured: no state machine is configured.
 	ErrNotConfigured = errors.New("bulk activation is not configured (BULK_ACTIVATION_STATE_MACHINE_ARN)")
 )
@@ -194,8 +186,8 @@ func (s *Service) Start(ctx context.Context, tenantID, managementID, idempotency
 	if mgmt.Type != accounts.Management {
 		return "", ErrNotManagement
 	}
-	if mgmt.Status != accounts.Active {
-		return "", ErrManagementNotActive
+	if err := crossaccount.Usable(mgmt); err != nil {
+		return "", err
 	}
 	id := ID(tenantID, managementID, idempotencyKey, req)
 	if existing, ok, err := s.Store.Get(ctx, tenantID, id); err != nil {
@@ -267,11 +259,10 @@ func (s *Service) startExecution(ctx context.Context, tenantID string, a Activat
 // selectAccounts picks the management account's linked accounts the request names that are not active yet.
 func (s *Service) selectAccounts(ctx context.Context, tenantID, managementID string, req Request) ([]string, error) {
 	var c validation.Collector
-	for _, id := range append(slices.Clone(req.AccountIDs), req.ExcludeAccountIDs...) {
-		if len(id) != 12 {
-			c.Add("accountIds", "%q is not a 12-digit AWS account ID", id)
-		}
-	}
+	c.List("accountIds", req.AccountIDs, MaxAccounts, awsid.CheckAccountID)
+	c.List("ouIds", req.OUIDs, awsid.MaxOUs, awsid.CheckOUID)
+	c.List("excludeAccountIds", req.ExcludeAccountIDs, MaxAccounts, awsid.CheckAccountID)
+	c.List("excludeOuIds", req.ExcludeOUIDs, awsid.MaxOUs, awsid.CheckOUID)
 	if len(req.AccountIDs)+len(req.OUIDs) == 0 && !req.All {
 		c.Add("all", "name accountIds, ouIds, or set all: true")
 	}
@@ -351,20 +342,15 @@ func (s *Service) backoff() time.Duration {
 // token: each account's callback (or stack notification) counts the batch down, and the last one resumes the
 // workflow. A failure to start is that account's alone.
 func (s *Service) activate(ctx context.Context, b Batch) (Batch, error) {
-	mgmt, err := s.Accounts.Get(ctx, b.TenantID, b.ManagementAccountID)
+	sess, err := s.Door.Enter(ctx, b.TenantID, b.ManagementAccountID, "activation")
 	if err != nil {
 		return b, err
 	}
-	t, err := s.Tenants.Get(ctx, b.TenantID)
-	if err != nil {
-		return b, err
-	}
+	mgmt := sess.Account
 	memberRole := accounts.DefaultMemberRoleName
 	if mgmt.Discovery != nil && mgmt.Discovery.MemberRoleName != "" {
 		memberRole = mgmt.Discovery.MemberRoleName
 	}
-	cfg := s.Connector.Config(mgmt.RoleARN, t.ExternalID, "activation")
-	stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) { o.Retryer = s.retryer(); o.RetryMaxAttempts = 8 })
 	items, err := s.itemsByID(ctx, b)
 	if err != nil {
 		return b, err
@@ -393,7 +379,7 @@ func (s *Service) activate(ctx context.Context, b Batch) (Batch, error) {
 			}
 			return b, err
 		}
-		outcome, reason := s.activateOne(ctx, b, stsClient, cfg, memberRole, &it)
+		outcome, reason := s.activateOne(ctx, b, sess, memberRole, &it)
 		if outcome == "" {
 			continue // awaiting its callback
 		}
@@ -453,7 +439,7 @@ func (s *Service) retryer() aws.Retryer {
 
 // activateOne starts one account. It returns "" when the stack is created and the account awaits its callback, or
 // the outcome (succeeded, failed) and its reason when it settles at once.
-func (s *Service) activateOne(ctx context.Context, b Batch, stsClient *sts.Client, base aws.Config, memberRole string, it *Item) (string, string) {
+func (s *Service) activateOne(ctx context.Context, b Batch, mgmt crossaccount.Session, memberRole string, it *Item) (string, string) {
 	account, err := s.Accounts.Get(ctx, b.TenantID, it.AccountID)
 	if err != nil {
 		return Failed, err.Error()
@@ -466,7 +452,7 @@ func (s *Service) activateOne(ctx context.Context, b Batch, stsClient *sts.Clien
 		return Failed, reason
 	}
 	roleARN := fmt.Sprintf("arn:aws:iam::%s:role/%s", it.AccountID, memberRole)
-	out, err := stsClient.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("gangplank-activation")})
+	member, err := mgmt.Chain(ctx, roleARN, "activation", func(o *sts.Options) { o.Retryer = s.retryer(); o.RetryMaxAttempts = 8 })
 	if err != nil {
 		if isAccessDenied(err) {
 			return fail(fmt.Sprintf("Gangplank could not assume %s from the management account: accounts invited into an organization "+
@@ -475,9 +461,6 @@ func (s *Service) activateOne(ctx context.Context, b Batch, stsClient *sts.Clien
 		}
 		return fail("STS refused the member access role: " + err.Error())
 	}
-	member := base.Copy()
-	member.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(out.Credentials.AccessKeyId),
-		aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
 	ins, err := s.Links.IssueLink(ctx, b.TenantID, it.AccountID)
 	if err != nil {
 		return fail(err.Error())

@@ -132,13 +132,14 @@ func TestFailures(t *testing.T) {
 	}
 }
 
-// TestUnchangedDataIsNotRewritten: a second sync that finds the same recommendations writes one item (the status),
-// not the recommendations again; a changed organization writes a new generation and drops the old one.
+// TestUnchangedDataIsNotRewritten: the first sync (right after the payer's activation) writes its recommendations;
+// a second sync that finds the same ones writes one item (the status), not the recommendations again.
 func TestUnchangedDataIsNotRewritten(t *testing.T) {
 	p := newPlatform(t)
-	payer(t, p, "acme", "720000000021", 30)
 	p.Calls.Reset()
-	first, err := p.Services.CostSync.SyncPayer(t.Context(), "acme", "720000000021")
+	payer(t, p, "acme", "720000000021", 30)
+	testkit.WaitIdle(t)
+	first, err := p.Services.CostSync.Status(t.Context(), "acme", "720000000021")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,8 +103,6 @@ func recommendationID(parts ...string) string {
 var (
 	// ErrNotPayer: recommendations are synced from management and standalone accounts.
 	ErrNotPayer = errors.New("Cost Explorer recommendations are synced from management and standalone accounts; this linked account's appear under its management account's sync")
-	// ErrNotActive: the account has no working role yet.
-	ErrNotActive = errors.New("the account is not active: connect it first, then sync its recommendations")
 	// ErrSyncOff: the account's costSync is off.
 	ErrSyncOff = errors.New("cost sync is off for this account: PATCH costSync: true to turn it on")
 )

@@ -3,6 +3,7 @@ package costsync
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -54,3 +55,12 @@ func (q InlineQueue) Enqueue(ctx context.Context, payers []PayerRef) error {
 	}
 	return nil
 }
+
+// ErrQueueNotWired: a function that does not declare the cost sync queue tried to enqueue.
+var ErrQueueNotWired = errors.New("the cost sync queue is not in this function's wiring (platform.Needs.Queues)")
+
+// UnwiredQueue is the queue of a function that hands no payer on: enqueueing is a wiring bug, reported as such.
+type UnwiredQueue struct{}
+
+// Enqueue refuses.
+func (UnwiredQueue) Enqueue(context.Context, []PayerRef) error { return ErrQueueNotWired }

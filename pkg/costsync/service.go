@@ -20,6 +20,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/audit"
 	"github.com/gangplank/gangplank/pkg/awsx"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/tenants"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
@@ -57,9 +58,9 @@ type Payers interface {
 	CostSyncPayers(ctx context.Context) ([]PayerRef, error)
 }
 
-// Connector gives an AWS configuration acting in a customer's account.
-type Connector interface {
-	Config(roleARN, externalID, purpose string) aws.Config
+// Door enters a customer's account (crossaccount.Door): the one way in.
+type Door interface {
+	Enter(ctx context.Context, tenantID, accountID, purpose string, require ...func(accounts.Account) error) (crossaccount.Session, error)
 }
 
 // Queue carries payers to sync to the workers.
@@ -69,13 +70,13 @@ type Queue interface {
 
 // Service is the cost sync. Build one per cold start.
 type Service struct {
-	Accounts  Accounts
-	Tenants   Tenants
-	Store     Store
-	Payers    Payers
-	Connector Connector
-	Queue     Queue
-	Now       func() time.Time
+	Accounts Accounts
+	Tenants  Tenants
+	Store    Store
+	Payers   Payers
+	Door     Door
+	Queue    Queue
+	Now      func() time.Time
 	// NewCostExplorer builds the client over a payer's configuration (default: the SDK's, in us-east-1, where
 	// Cost Explorer's only endpoint is, retrying throttling).
 	NewCostExplorer func(cfg aws.Config) CostExplorer
@@ -107,8 +108,6 @@ func payer(a accounts.Account) error {
 	switch {
 	case a.Type == accounts.Linked:
 		return ErrNotPayer
-	case a.Status != accounts.Active || a.RoleARN == "":
-		return ErrNotActive
 	case !a.CostSync:
 		return ErrSyncOff
 	}
@@ -142,18 +141,19 @@ const healthPrefix = "Cost Explorer: "
 
 // SyncPayer fetches the payer's recommendations and makes them the current generation, unless unchanged.
 func (s *Service) SyncPayer(ctx context.Context, tenantID, accountID string) (SyncStatus, error) {
-	a, err := s.Accounts.Get(ctx, tenantID, accountID)
-	if err != nil {
-		return SyncStatus{}, err
+	sess, err := s.Door.Enter(ctx, tenantID, accountID, "costsync", payer)
+	var refused *crossaccount.AccessError
+	if errors.As(err, &refused) {
+		return s.recordRefusal(ctx, tenantID, accountID, refused)
 	}
-	if err := payer(a); err != nil {
+	if err != nil {
 		return SyncStatus{}, err
 	}
 	t, err := s.Tenants.Get(ctx, tenantID)
 	if err != nil {
 		return SyncStatus{}, err
 	}
-	cfg := s.Connector.Config(a.RoleARN, t.ExternalID, "costsync")
+	a, cfg := sess.Account, sess.Config
 	cfg.Region = "us-east-1"
 	counter := awsx.NewCallCounter()
 	counter.Instrument(&cfg)
@@ -210,6 +210,23 @@ func (s *Service) SyncPayer(ctx context.Context, tenantID, accountID string) (Sy
 	return after, nil
 }
 
+// recordRefusal records a sync that could not enter the account: its role refused every accepted External ID.
+// Retrying cannot help until the customer updates the stack, so the error is the caller's to drop.
+func (s *Service) recordRefusal(ctx context.Context, tenantID, accountID string, refused *crossaccount.AccessError) (SyncStatus, error) {
+	before, err := s.Store.Status(ctx, tenantID, accountID)
+	if err != nil {
+		return SyncStatus{}, err
+	}
+	now := s.now()
+	after := before
+	after.PayerAccountID, after.LastSyncAt, after.Calls = accountID, &now, 0
+	after.Status, after.LastError = StatusFailed, refused.Reason
+	if err := s.Store.SaveStatus(ctx, tenantID, before, after); err != nil {
+		return SyncStatus{}, err
+	}
+	return after, refused
+}
+
 // setHealth records a Cost Explorer problem on the account's health, or clears one the sync set earlier.
 func (s *Service) setHealth(ctx context.Context, a accounts.Account, status accounts.HealthStatus, reason string) {
 	if status == accounts.Healthy && !strings.HasPrefix(a.Health.Reason, healthPrefix) {
@@ -250,6 +267,20 @@ func (s *Service) ScheduleAll(ctx context.Context) (int, error) {
 	return len(payers), s.Queue.Enqueue(ctx, payers)
 }
 
+// Synced reports whether the account's recommendations are synced: an active payer with cost sync on.
+func Synced(a accounts.Account) bool {
+	return payer(a) == nil && crossaccount.Usable(a) == nil
+}
+
+// FirstSync hands a payer that just became active to the worker, so that its recommendations appear right after
+// activation rather than at the next daily run. Accounts whose recommendations are not synced are left alone.
+func (s *Service) FirstSync(ctx context.Context, a accounts.Account) error {
+	if !Synced(a) {
+		return nil
+	}
+	return s.Queue.Enqueue(ctx, []PayerRef{{TenantID: a.TenantID, AccountID: a.AccountID}})
+}
+
 // RequestSync is an on-demand sync of one payer, limited per tenant.
 func (s *Service) RequestSync(ctx context.Context, tenantID, accountID string) error {
 	a, err := s.Accounts.Get(ctx, tenantID, accountID)
@@ -257,6 +288,9 @@ func (s *Service) RequestSync(ctx context.Context, tenantID, accountID string) e
 		return err
 	}
 	if err := payer(a); err != nil {
+		return err
+	}
+	if err := crossaccount.Usable(a); err != nil {
 		return err
 	}
 	wait, err := s.Store.AcquireManualSync(ctx, tenantID, s.now(), MinManualSyncInterval)
@@ -283,8 +317,9 @@ func (s *Service) HandleSQS(ctx context.Context, e events.SQSEvent) (events.SQSE
 		_, err := s.SyncPayer(ctx, p.TenantID, p.AccountID)
 		switch {
 		case err == nil:
-		case errors.Is(err, ErrNotPayer), errors.Is(err, ErrNotActive), errors.Is(err, ErrSyncOff), errors.Is(err, accounts.ErrNotFound):
-			slog.InfoContext(ctx, "payer no longer synced; dropped", "tenantId", p.TenantID, "accountId", p.AccountID, "reason", err.Error())
+		case errors.Is(err, ErrNotPayer), errors.Is(err, crossaccount.ErrNotConnected), errors.Is(err, ErrSyncOff), errors.Is(err, accounts.ErrNotFound),
+			errors.Is(err, crossaccount.ErrAccessDenied):
+			slog.InfoContext(ctx, "payer not synced (recorded in its sync status); dropped", "tenantId", p.TenantID, "accountId", p.AccountID, "reason", err.Error())
 		default:
 			slog.WarnContext(ctx, "cost sync failed; will retry", "tenantId", p.TenantID, "accountId", p.AccountID, "error", err.Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
@@ -319,7 +354,7 @@ type AccountListing struct {
 // AccountRecommendations lists one account's current recommendations (a linked account's come from its payer's
 // sync), highest savings first.
 func (s *Service) AccountRecommendations(ctx context.Context, tenantID, accountID string, f Filter) (AccountListing, error) {
-	if err := f.validate(); err != nil {
+	if err := f.Validate(); err != nil {
 		return AccountListing{}, err
 	}
 	a, err := s.Accounts.Get(ctx, tenantID, accountID)
@@ -349,17 +384,19 @@ func (s *Service) AccountRecommendations(ctx context.Context, tenantID, accountI
 	return out, nil
 }
 
-func (f Filter) validate() error {
+// Validate reports every unknown value of the filter at once.
+func (f Filter) Validate() error {
+	var c validation.Collector
+	if f.Service != "" && !knownService(f.Service) {
+		c.Add("service", "%q is not a reservation service (%s) or Savings Plans type", f.Service, serviceKeys())
+	}
 	if f.Term != "" && f.Term != "ONE_YEAR" && f.Term != "THREE_YEARS" {
-		return validation.Field("term", "use ONE_YEAR or THREE_YEARS")
+		c.Add("term", "use ONE_YEAR or THREE_YEARS")
 	}
 	if f.PaymentOption != "" && !ValidPaymentOption(f.PaymentOption) {
-		return validation.Field("paymentOption", "use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT")
+		c.Add("paymentOption", "use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT")
 	}
-	if f.Service != "" && !knownService(f.Service) {
-		return validation.Field("service", "%q is not a reservation service (%s) or Savings Plans type", f.Service, serviceKeys())
-	}
-	return nil
+	return c.Err()
 }
 
 func knownService(s string) bool {
@@ -412,7 +449,7 @@ type TenantListing struct {
 
 // TenantRecommendations lists every current recommendation of the tenant, highest savings first, a page at a time.
 func (s *Service) TenantRecommendations(ctx context.Context, tenantID string, f Filter, offset, limit int) (TenantListing, error) {
-	if err := f.validate(); err != nil {
+	if err := f.Validate(); err != nil {
 		return TenantListing{}, err
 	}
 	statuses, err := s.Store.Statuses(ctx, tenantID)
@@ -446,12 +483,67 @@ func (s *Service) TenantRecommendations(ctx context.Context, tenantID string, f 
 // ErrNotManagement: EDP commitments are made by an organization's management (payer) account.
 var ErrNotManagement = errors.New("an EDP commitment belongs to a management account (or a standalone payer)")
 
-// CommitmentInput is a commitment as the tenant states it.
+// CommitmentInput is a commitment as the tenant states it: dates are days (2026-01-01), the currency an ISO 4217
+// code (USD when empty).
 type CommitmentInput struct {
 	Amount   float64
 	Currency string
-	Start    time.Time
-	End      time.Time
+	Start    string
+	End      string
+}
+
+// Commitment bounds. No EDP comes near a quadrillion, and DynamoDB cannot store numbers beyond 10^126 at all.
+const (
+	MaxCommitmentAmount = 1e15
+	MaxCommitmentYears  = 10
+	commitmentFirstYear = 2000
+	commitmentLastYear  = 2100
+)
+
+// validate reports every problem with the commitment at once and returns its term.
+func (in *CommitmentInput) validate() (start, end time.Time, err error) {
+	var c validation.Collector
+	switch {
+	case !(in.Amount > 0):
+		c.Add("amount", "must be a positive amount")
+	case in.Amount > MaxCommitmentAmount:
+		c.Add("amount", "must be at most %.0f", float64(MaxCommitmentAmount))
+	}
+	if in.Currency == "" {
+		in.Currency = "USD"
+	}
+	c.Check("currency", CheckCurrency(in.Currency))
+	start, startErr := commitmentDay(in.Start)
+	c.Check("start", startErr)
+	end, endErr := commitmentDay(in.End)
+	c.Check("end", endErr)
+	switch {
+	case startErr != nil || endErr != nil:
+	case !end.After(start):
+		c.Add("end", "the commitment must end after it starts")
+	case end.After(start.AddDate(MaxCommitmentYears, 0, 0)):
+		c.Add("end", "a commitment lasts at most %d years", MaxCommitmentYears)
+	}
+	return start, end, c.Err()
+}
+
+func commitmentDay(s string) (time.Time, error) {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil || d.Year() < commitmentFirstYear || d.Year() > commitmentLastYear {
+		return time.Time{}, fmt.Errorf("must be a day between %d and %d, such as 2026-01-01", commitmentFirstYear, commitmentLastYear)
+	}
+	return d, nil
+}
+
+// CheckCurrency accepts the ISO 4217 codes in current use, in capitals. The list is CLDR's (currencies.go, checked
+// against github.com/bojanz/currency by a test, and updated with that module): it follows ISO 4217's amendments
+// (VES, SLE, ZWG, XCG are there; withdrawn codes such as DEM or HRK are not) and leaves out precious metals, test
+// and "no currency" codes (XAU, XTS, XXX), which no commitment is made in.
+func CheckCurrency(code string) error {
+	if len(code) != 3 || strings.ToUpper(code) != code || !isISO4217(code) {
+		return fmt.Errorf("%q is not an ISO 4217 currency code in use: write one in capitals, such as USD or EUR", code)
+	}
+	return nil
 }
 
 // SetCommitment records the payer's EDP commitment.
@@ -463,28 +555,16 @@ func (s *Service) SetCommitment(ctx context.Context, tenantID, accountID string,
 	if a.Type == accounts.Linked {
 		return Commitment{}, ErrNotManagement
 	}
-	var errs []validation.FieldError
-	if in.Amount <= 0 {
-		errs = append(errs, validation.FieldError{Field: "amount", Message: "must be a positive amount"})
-	}
-	if in.Start.IsZero() || in.End.IsZero() || !in.End.After(in.Start) {
-		errs = append(errs, validation.FieldError{Field: "end", Message: "the commitment must end after it starts"})
-	}
-	if in.Currency == "" {
-		in.Currency = "USD"
-	}
-	if len(in.Currency) != 3 {
-		errs = append(errs, validation.FieldError{Field: "currency", Message: "an ISO 4217 code such as USD"})
-	}
-	if len(errs) > 0 {
-		return Commitment{}, &validation.Error{Fields: errs}
+	start, end, err := in.validate()
+	if err != nil {
+		return Commitment{}, err
 	}
 	before, version, _, err := s.Store.Commitment(ctx, tenantID, accountID)
 	if err != nil {
 		return Commitment{}, err
 	}
 	now := s.now()
-	after := Commitment{PayerAccountID: accountID, Amount: in.Amount, Currency: strings.ToUpper(in.Currency), Start: in.Start.UTC(), End: in.End.UTC(), UpdatedAt: now}
+	after := Commitment{PayerAccountID: accountID, Amount: in.Amount, Currency: in.Currency, Start: start, End: end, UpdatedAt: now}
 	entry := audit.New(ctx, tenantID, now, "commitment.set", "account/"+accountID, audit.Diff(&before, &after))
 	return after, s.Store.PutCommitment(ctx, tenantID, after, version, entry)
 }
@@ -525,11 +605,7 @@ func (s *Service) CommitmentReport(ctx context.Context, tenantID, accountID stri
 	if !ok {
 		return CommitmentReport{}, ErrNoCommitment
 	}
-	if a.Status != accounts.Active || a.RoleARN == "" {
-		return CommitmentReport{}, ErrNotActive
-	}
-	t, err := s.Tenants.Get(ctx, tenantID)
-	if err != nil {
+	if err := crossaccount.Usable(a); err != nil {
 		return CommitmentReport{}, err
 	}
 	now := s.now()
@@ -544,7 +620,11 @@ func (s *Service) CommitmentReport(ctx context.Context, tenantID, accountID stri
 	}
 	rep.TargetToDate = c.Amount * rep.Elapsed
 	if end.After(c.Start) {
-		cfg := s.Connector.Config(a.RoleARN, t.ExternalID, "commitment")
+		sess, err := s.Door.Enter(ctx, tenantID, accountID, "commitment")
+		if err != nil {
+			return CommitmentReport{}, err
+		}
+		cfg := sess.Config
 		cfg.Region = "us-east-1"
 		counter := awsx.NewCallCounter()
 		counter.Instrument(&cfg)
@@ -576,4 +656,9 @@ func (s *Service) CommitmentReport(ctx context.Context, tenantID, accountID stri
 	}
 	rep.OnTrack = rep.SpendToDate >= rep.TargetToDate
 	return rep, nil
+}
+
+// Status is a payer's latest sync.
+func (s *Service) Status(ctx context.Context, tenantID, accountID string) (SyncStatus, error) {
+	return s.Store.Status(ctx, tenantID, accountID)
 }

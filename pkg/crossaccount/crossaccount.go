@@ -1,6 +1,7 @@
 // Package crossaccount reaches customers' AWS accounts. The platform's own credentials assume the connector role
 // (the one principal every customer role trusts), and the connector's session assumes the customer's role with the
-// tenant's External ID. Nothing else in the platform holds cross-account permissions.
+// tenant's External ID. Nothing else in the platform holds cross-account permissions: Verify proves a role a
+// customer presents, and the Door (door.go) is the one way every capability enters an account once connected.
 package crossaccount
 
 import (
@@ -56,12 +57,13 @@ func New(platform aws.Config, connectorRoleARN string) *Connector {
 	return &Connector{connector: cfg, sts: sts.NewFromConfig(cfg), Backoff: time.Second, cache: map[string]*aws.CredentialsCache{}}
 }
 
-// Config returns a configuration whose clients act through the customer's role, with credentials cached and
-// refreshed ahead of expiry, shared by every caller of the same role, External ID and purpose. purpose names the
-// session in the customer's CloudTrail ("gangplank-discovery").
-func (c *Connector) Config(roleARN, externalID, purpose string) aws.Config {
+// credentials returns the cached credentials of the customer's role with one External ID, refreshed ahead of
+// expiry and shared by every caller of the same role, External ID and purpose. purpose names the session in the
+// customer's CloudTrail ("gangplank-discovery"). Only the Door uses it: nothing else enters customers' accounts.
+func (c *Connector) credentials(roleARN, externalID, purpose string) *aws.CredentialsCache {
 	key := roleARN + "|" + externalID + "|" + purpose
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	creds, ok := c.cache[key]
 	if !ok {
 		provider := stscreds.NewAssumeRoleProvider(c.sts, roleARN, func(o *stscreds.AssumeRoleOptions) {
@@ -72,10 +74,7 @@ func (c *Connector) Config(roleARN, externalID, purpose string) aws.Config {
 		creds = aws.NewCredentialsCache(provider, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = 5 * time.Minute })
 		c.cache[key] = creds
 	}
-	c.mu.Unlock()
-	cfg := c.connector.Copy()
-	cfg.Credentials = creds
-	return cfg
+	return creds
 }
 
 // Failure says why a role could not be verified.
@@ -108,6 +107,9 @@ type Verified struct {
 	// Identity is the assumed session's ARN.
 	Identity string
 	Attempts int
+	// Session acts as the verified session (15 minutes), for checks that belong to the verification itself (what
+	// the role grants); everything else enters the account through the Door.
+	Session aws.Config
 }
 
 // Target is what to verify: the role, the account it must belong to, and what the customer must have configured.
@@ -194,7 +196,7 @@ func (c *Connector) try(ctx context.Context, t Target) (Verified, error) {
 				Reason: fmt.Sprintf("assuming %s gave the identity %s in account %s, not the role in account %s",
 					t.RoleARN, aws.ToString(id.Arn), aws.ToString(id.Account), t.AccountID)}
 		}
-		return Verified{ExternalID: externalID, Identity: aws.ToString(id.Arn)}, nil
+		return Verified{ExternalID: externalID, Identity: aws.ToString(id.Arn), Session: session}, nil
 	}
 	return Verified{}, &VerifyError{Failure: Denied, Cause: lastDenied, Reason: fmt.Sprintf(
 		"Gangplank cannot assume %s. Check that the role exists in account %s, that its trust policy allows %s "+

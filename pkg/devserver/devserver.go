@@ -23,12 +23,16 @@ import (
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/localaws"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/web"
 )
 
 // Options configure Run.
 type Options struct {
 	// Addr is the API's listen address (default 127.0.0.1:8080; port 0 picks a free one).
 	Addr string
+	// AWSAddr is the local AWS's listen address (default 127.0.0.1:0, a free port; `make local` uses
+	// 127.0.0.1:4566 so that AWS CLI profiles for customer accounts keep working across restarts).
+	AWSAddr string
 	// StateDir holds the signing keys and moto's log (default .local).
 	StateDir string
 	// Out receives the banner: the URL, a ready token and example commands.
@@ -82,7 +86,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer motoLog.Close()
 
-	env, err := localaws.Start(ctx, localaws.Options{MotoLog: motoLog})
+	env, err := localaws.Start(ctx, localaws.Options{MotoLog: motoLog, Addr: o.AWSAddr})
 	if err != nil {
 		return err
 	}
@@ -102,16 +106,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	RegisterActivation(env, prov, services)
-	// The callback function, subscribed to the callback topic of every region as the CDK stack subscribes it.
-	for region, topic := range prov.TopicARNs {
-		if _, err := env.SubscribeLambda(ctx, localaws.SNSSubscription{TopicARN: topic, Name: "callback-" + region,
-			Handler: services.Onboarding.HandleSNS, Timeout: 120 * time.Second}); err != nil {
-			return err
-		}
+	stopFunctions, err := ServeFunctions(ctx, env, awsCfg, prov, cfg, "local", FunctionOptions{CallbackTimeout: 120 * time.Second})
+	if err != nil {
+		return err
 	}
+	defer stopFunctions()
 	names := prov.Tables
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
-	api := platform.NewAPI(services, verifier)
+	api := web.NewAPI(services.Builder, verifier)
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -161,6 +163,11 @@ func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable,
 		"       -d '{\"name\":\"Payer\",\"accountId\":\"111111111111\",\"type\":\"management\",\"region\":\"us-east-1\"}' " + baseURL + "/v1/accounts",
 		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\",
 		"       aws dynamodb scan --region us-east-1 --table-name " + accountsTable,
+		"",
+		"Act in a customer's account with the plain AWS CLI: an access key id that is the account's id is its root user",
+		"(create IAM users and their keys with it); see docs/onboarding.md, \"Locally\".",
+		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=local \\",
+		"       aws sts get-caller-identity --region us-east-1",
 		"",
 		"State lives in memory: stopping (Ctrl-C) forgets it.",
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/awsid"
@@ -36,6 +38,9 @@ type Provisioned struct {
 	// ActivationFunction is the name under which the bulk activation task function must be registered
 	// (RegisterActivation does it).
 	ActivationFunction string
+	// CostSyncQueueURL is the queue of payers to sync, with a dead-letter queue after five receives (the worker
+	// consumes it: ServeFunctions).
+	CostSyncQueueURL string
 }
 
 // Provision creates in the local AWS what the CDK stack creates in the cloud: the tables, the connector role (the
@@ -74,6 +79,24 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 		return Provisioned{}, fmt.Errorf("upload the onboarding template: %w", err)
 	}
 
+	queues := sqs.NewFromConfig(awsCfg)
+	dlq, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(prefix + "-costsync-dlq")})
+	if err != nil {
+		return Provisioned{}, fmt.Errorf("create the cost sync dead-letter queue: %w", err)
+	}
+	dlqAttrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return Provisioned{}, err
+	}
+	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": dlqAttrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], "maxReceiveCount": "5"})
+	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(prefix + "-costsync"),
+		Attributes: map[string]string{string(sqstypes.QueueAttributeNameRedrivePolicy): string(redrive)}})
+	if err != nil {
+		return Provisioned{}, fmt.Errorf("create the cost sync queue: %w", err)
+	}
+	p.CostSyncQueueURL = aws.ToString(q.QueueUrl)
+
 	p.ActivationFunction = prefix + "-activation"
 	definition := statemachines.Substitute(statemachines.BulkActivation, map[string]string{
 		"ActivationFunctionArn": fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localaws.Region, localaws.PlatformAccountID, p.ActivationFunction)})
@@ -94,7 +117,8 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 			ConsoleURL:           env.ConsoleURL(),
 			LocalConsole:         true,
 			LinkTTL:              onboarding.DefaultLinkTTL,
-			ResponseURLPrefixes:  []string{env.Endpoint + "/"},
+			// The local AWS serves CloudFormation's response buckets path-style on its edge, as S3 does.
+			ResponseEndpoint: env.Endpoint,
 		},
 	}
 	return p, nil
@@ -132,4 +156,41 @@ func RegisterActivation(env *localaws.Env, p Provisioned, s *platform.Services) 
 		}
 		return s.Activation.Handle(ctx, b)
 	})
+}
+
+// FunctionOptions tune the functions ServeFunctions runs.
+type FunctionOptions struct {
+	// CallbackTimeout is the callback function's timeout (the CDK stack's: 120 s).
+	CallbackTimeout time.Duration
+	// ExtraDeliveries delivers every callback message this many more times (SNS delivers at least once).
+	ExtraDeliveries int
+	// RetryDelay is the wait before the callback's retries (AWS: a minute or two).
+	RetryDelay time.Duration
+	// Tune adjusts each function's parts before it serves (tests shorten retries).
+	Tune func(*platform.Builder)
+}
+
+// ServeFunctions runs the platform's event-driven functions in-process as the CDK stack deploys them: the callback
+// subscribed to the callback topic of every region, and the cost sync worker consuming its queue. Each is built
+// from its own wiring (platform.Callback, platform.CostSyncWorker) over the part of cfg it is given, so a function
+// that reaches beyond its wiring fails here as it would in the cloud. It returns what stops the consumers.
+func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p Provisioned, cfg platform.Config, name string, o FunctionOptions) (func(), error) {
+	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL}
+	build := func(fn platform.Function) *platform.Builder {
+		b := platform.NewBuilder(awsCfg, cfg.For(fn.Needs), fn.Needs, time.Now)
+		if o.Tune != nil {
+			o.Tune(b)
+		}
+		return b
+	}
+	callback := build(platform.Callback).Onboarding()
+	for region, topic := range p.TopicARNs {
+		if _, err := env.SubscribeLambda(ctx, localaws.SNSSubscription{TopicARN: topic, Name: name + "-callback-" + region,
+			Handler: callback.HandleSNS, Timeout: o.CallbackTimeout, ExtraDeliveries: o.ExtraDeliveries, RetryDelay: o.RetryDelay}); err != nil {
+			return nil, err
+		}
+	}
+	worker := build(platform.CostSyncWorker).CostSync()
+	return env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.CostSyncQueueURL, Name: name + "-costsync-worker",
+		Handler: worker.HandleSQS, Timeout: 5 * time.Minute}), nil
 }

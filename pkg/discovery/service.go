@@ -16,7 +16,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/awsx"
-	"github.com/gangplank/gangplank/pkg/tenants"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
 
@@ -28,20 +28,15 @@ type Accounts interface {
 	List(ctx context.Context, tenantID string, q accounts.ListQuery) (accounts.Page, error)
 }
 
-// Tenants gives the tenant's External ID.
-type Tenants interface {
-	Get(ctx context.Context, tenantID string) (tenants.Tenant, error)
-}
-
 // Store keeps each organization's OU tree.
 type Store interface {
 	Get(ctx context.Context, tenantID, managementID string) (Snapshot, int64, bool, error)
 	Put(ctx context.Context, tenantID, managementID string, snap Snapshot, readVersion int64) error
 }
 
-// Connector gives an AWS configuration acting in a customer's account.
-type Connector interface {
-	Config(roleARN, externalID, purpose string) aws.Config
+// Door enters a customer's account (crossaccount.Door): the one way in.
+type Door interface {
+	Enter(ctx context.Context, tenantID, accountID, purpose string, require ...func(accounts.Account) error) (crossaccount.Session, error)
 }
 
 // Managements lists every active management account, across tenants.
@@ -67,16 +62,12 @@ var ErrConcurrentRun = errors.New("another discovery of this organization ran at
 // ErrNotManagement: discovery reads organizations through their management account.
 var ErrNotManagement = errors.New("discovery reads an organization through its management account; this account is not one")
 
-// ErrNotActive: the management account has no working role yet.
-var ErrNotActive = errors.New("the management account is not active: connect it first, then discover its organization")
-
 // Service is discovery. Build one per cold start.
 type Service struct {
-	Accounts  Accounts
-	Tenants   Tenants
-	Store     Store
-	Connector Connector
-	Enroller  Enroller
+	Accounts Accounts
+	Store    Store
+	Door     Door
+	Enroller Enroller
 	// Managements is needed by DiscoverAll only.
 	Managements Managements
 	Now         func() time.Time
@@ -113,21 +104,11 @@ type Result struct {
 
 // Discover reads the management account's organization and brings the tenant's accounts in step with it.
 func (s *Service) Discover(ctx context.Context, tenantID, managementID string) (Result, error) {
-	mgmt, err := s.Accounts.Get(ctx, tenantID, managementID)
+	sess, err := s.Door.Enter(ctx, tenantID, managementID, "discovery", requireManagement)
 	if err != nil {
 		return Result{}, err
 	}
-	if mgmt.Type != accounts.Management {
-		return Result{}, ErrNotManagement
-	}
-	if mgmt.Status != accounts.Active || mgmt.RoleARN == "" {
-		return Result{}, ErrNotActive
-	}
-	t, err := s.Tenants.Get(ctx, tenantID)
-	if err != nil {
-		return Result{}, err
-	}
-	cfg := s.Connector.Config(mgmt.RoleARN, t.ExternalID, "discovery")
+	mgmt, cfg := sess.Account, sess.Config
 	counter := awsx.NewCallCounter()
 	counter.Instrument(&cfg)
 	now := s.Now().UTC()
@@ -167,6 +148,13 @@ func (s *Service) Discover(ctx context.Context, tenantID, managementID string) (
 		}
 	}
 	return Result{Run: run, Tree: tree, LowerBound: tree.LowerBound()}, nil
+}
+
+func requireManagement(a accounts.Account) error {
+	if a.Type != accounts.Management {
+		return ErrNotManagement
+	}
+	return nil
 }
 
 func settingsOf(a accounts.Account) accounts.Discovery {
@@ -284,6 +272,10 @@ func (s *Service) add(ctx context.Context, tenantID string, mgmt accounts.Accoun
 	case errors.Is(err, accounts.ErrClaimedElsewhere):
 		run.ClaimedElsewhere++
 		return false, nil
+	case errors.Is(err, accounts.ErrPlatformAccount):
+		// The platform's own account in a tenant's organization is never the tenant's to link.
+		run.Excluded++
+		return false, nil
 	case errors.Is(err, accounts.ErrAlreadyLinked):
 		// Linked in this tenant already (as a standalone account, or under another management account).
 		return false, s.update(ctx, tenantID, m.ID, want, run)
@@ -365,25 +357,11 @@ type Settings struct {
 
 // UpdateSettings replaces the management account's discovery settings.
 func (s *Service) UpdateSettings(ctx context.Context, tenantID, managementID string, in Settings) (accounts.Account, error) {
-	var c validation.Collector
-	for _, id := range append(slices.Clone(in.IncludeOUs), in.ExcludeOUs...) {
-		if !validOUID(id) {
-			c.Add("includeOuIds", "%q is not an OU or root id (ou-xxxx-xxxxxxxx or r-xxxx)", id)
-		}
-	}
-	for _, id := range in.ExcludeAccounts {
-		if _, err := awsid.ParseAccountID(id); err != nil {
-			c.Add("excludeAccountIds", "%s", err)
-		}
+	if err := in.validate(); err != nil {
+		return accounts.Account{}, err
 	}
 	if in.MemberRoleName == "" {
 		in.MemberRoleName = accounts.DefaultMemberRoleName
-	}
-	if len(in.MemberRoleName) > 64 {
-		c.Add("memberRoleName", "must be at most 64 characters")
-	}
-	if err := c.Err(); err != nil {
-		return accounts.Account{}, err
 	}
 	return s.Accounts.Mutate(ctx, tenantID, managementID, "account.discovery_settings", func(a *accounts.Account) error {
 		if a.Type != accounts.Management {
@@ -404,11 +382,28 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func validOUID(id string) bool {
-	if len(id) >= 6 && id[:2] == "r-" {
-		return true
+// MaxExcludedAccounts bounds excludeAccountIds: the settings live in the management account's item, and a
+// thousand accounts is more than any tenant excludes by id (excluding an OU excludes all of its accounts).
+const MaxExcludedAccounts = 1000
+
+// validate checks the settings by AWS's own rules, each list under its own name: OU and root ids by
+// Organizations' patterns, account ids of 12 digits, each list bounded and without repeats, no OU both included and
+// excluded, and the member role by IAM's role-name rules (the role name goes into the management account's
+// sts:AssumeRole policy, where "*" or a path would widen it).
+func (in Settings) validate() error {
+	var c validation.Collector
+	c.List("includeOuIds", in.IncludeOUs, awsid.MaxOUs, awsid.CheckOUID)
+	c.List("excludeOuIds", in.ExcludeOUs, awsid.MaxOUs, awsid.CheckOUID)
+	for _, id := range in.ExcludeOUs {
+		if slices.Contains(in.IncludeOUs, id) {
+			c.Add("excludeOuIds", "%q is also in includeOuIds: an OU is either included or excluded", id)
+		}
 	}
-	return len(id) >= 10 && id[:3] == "ou-"
+	c.List("excludeAccountIds", in.ExcludeAccounts, MaxExcludedAccounts, awsid.CheckAccountID)
+	if in.MemberRoleName != "" {
+		c.Check("memberRoleName", awsid.CheckRoleName(in.MemberRoleName))
+	}
+	return c.Err()
 }
 
 // View is an organization as the tenant sees it: its OUs and every member with its Gangplank status.

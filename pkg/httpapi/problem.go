@@ -12,6 +12,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/onboarding"
@@ -149,22 +150,20 @@ func problemFor(err error) Problem {
 		return problem(http.StatusUnprocessableEntity, "nothing-selected", "No account to activate", err.Error())
 	case errors.Is(err, activation.ErrNotManagement):
 		return problem(http.StatusUnprocessableEntity, "not-a-management-account", "Not a management account", err.Error())
-	case errors.Is(err, activation.ErrManagementNotActive):
-		return problem(http.StatusConflict, "not-connected", "The account is not connected yet", err.Error())
 	case errors.Is(err, activation.ErrNotConfigured):
 		return problem(http.StatusServiceUnavailable, "not-configured", "Bulk activation is not configured", err.Error())
 	case errors.Is(err, discovery.ErrNotManagement):
 		return problem(http.StatusUnprocessableEntity, "not-a-management-account", "Not a management account", err.Error())
-	case errors.Is(err, discovery.ErrNotActive):
+	case errors.Is(err, crossaccount.ErrNotConnected):
 		return problem(http.StatusConflict, "not-connected", "The account is not connected yet", err.Error())
+	case errors.Is(err, crossaccount.ErrAccessDenied):
+		return problem(http.StatusConflict, "role-refused", "The account's role refused Gangplank", err.Error())
 	case errors.Is(err, discovery.ErrNeverDiscovered):
 		return problem(http.StatusNotFound, "never-discovered", "The organization has not been discovered yet", err.Error())
 	case errors.Is(err, discovery.ErrConcurrentRun):
 		return problem(http.StatusConflict, "concurrent-discovery", "Another discovery ran at the same time", err.Error())
 	case errors.Is(err, costsync.ErrNotPayer), errors.Is(err, costsync.ErrNotManagement):
 		return problem(http.StatusUnprocessableEntity, "not-a-payer", "Not a payer account", err.Error())
-	case errors.Is(err, costsync.ErrNotActive):
-		return problem(http.StatusConflict, "not-connected", "The account is not connected yet", err.Error())
 	case errors.Is(err, costsync.ErrSyncOff):
 		return problem(http.StatusConflict, "cost-sync-off", "Cost sync is off for this account", err.Error())
 	case errors.Is(err, costsync.ErrCommitmentChanged):

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
-	"github.com/gangplank/gangplank/pkg/tenants"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
 
@@ -23,21 +23,15 @@ type Instances interface {
 	ListInstances(ctx context.Context, in *ssoadmin.ListInstancesInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.ListInstancesOutput, error)
 }
 
-// Connector gives an AWS configuration acting in a customer's account.
-type Connector interface {
-	Config(roleARN, externalID, purpose string) aws.Config
-}
-
-// Tenants gives the tenant's External ID.
-type Tenants interface {
-	Get(ctx context.Context, tenantID string) (tenants.Tenant, error)
+// Door enters a customer's account (crossaccount.Door): the one way in.
+type Door interface {
+	Enter(ctx context.Context, tenantID, accountID, purpose string, require ...func(accounts.Account) error) (crossaccount.Session, error)
 }
 
 // Checker implements accounts.SSORegionChecker.
 type Checker struct {
-	Tenants   Tenants
-	Connector Connector
-	Now       func() time.Time
+	Door Door
+	Now  func() time.Time
 	// NewInstances builds the client for a region (default: the SDK's).
 	NewInstances func(cfg aws.Config, region string) Instances
 }
@@ -59,15 +53,19 @@ func (c *Checker) CheckSSORegion(ctx context.Context, a accounts.Account, region
 	unverified := func(reason string) (accounts.SSORegionCheck, error) {
 		return accounts.SSORegionCheck{Status: accounts.SSORegionUnverified, Reason: reason, CheckedAt: now}, nil
 	}
-	if a.Status != accounts.Active || a.RoleARN == "" {
+	if crossaccount.Usable(a) != nil {
 		return unverified("the account is not connected yet: Gangplank looks for IAM Identity Center there once it is")
 	}
-	t, err := c.Tenants.Get(ctx, a.TenantID)
-	if err != nil {
+	sess, err := c.Door.Enter(ctx, a.TenantID, a.AccountID, "identity-center")
+	switch {
+	case errors.Is(err, crossaccount.ErrNotConnected):
+		return unverified("the account is not connected yet: Gangplank looks for IAM Identity Center there once it is")
+	case errors.Is(err, crossaccount.ErrAccessDenied):
+		return unverified("Gangplank could not assume the account's role just now (" + firstLine(err) + "); the region was taken as given")
+	case err != nil:
 		return accounts.SSORegionCheck{}, err
 	}
-	cfg := c.Connector.Config(a.RoleARN, t.ExternalID, "identity-center")
-	out, err := c.client(cfg, region).ListInstances(ctx, &ssoadmin.ListInstancesInput{})
+	out, err := c.client(sess.Config, region).ListInstances(ctx, &ssoadmin.ListInstancesInput{})
 	var apiErr smithy.APIError
 	switch {
 	case errors.As(err, &apiErr) && (apiErr.ErrorCode() == "AccessDeniedException" || apiErr.ErrorCode() == "AccessDenied"):

@@ -156,13 +156,21 @@ func (e *Env) invokeOnce(s SNSSubscription, event events.SNSEvent) (err error) {
 	return s.Handler(ctx, event)
 }
 
-// WaitIdle waits until no asynchronous invocation is in flight (including those they cause) and returns the
-// errors of invocations that failed every attempt since the last call.
+// WaitIdle waits until no asynchronous invocation is in flight (including those they cause) and no subscribed
+// queue holds a message, and returns the errors of invocations that failed every attempt since the last call.
 func (e *Env) WaitIdle(ctx context.Context) error {
 	for {
 		e.invocations.mu.Lock()
 		idle, n := e.invocations.idle, e.invocations.inFlight
 		e.invocations.mu.Unlock()
+		if n == 0 && e.queuesBusy(ctx) {
+			select {
+			case <-time.After(20 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
 		if n == 0 {
 			// Quiet now; wait a moment for deliveries that moto is about to make (a publish in progress).
 			select {

@@ -12,24 +12,38 @@ import (
 	"github.com/gangplank/gangplank/pkg/logging"
 )
 
-// ColdStart is every function's start: JSON logs, the AWS configuration, the typed configuration (its secrets read
-// once), and the services, built once per cold start. A function that cannot start logs why and exits, so Lambda
-// reports a failed initialisation instead of serving with half a configuration.
-func ColdStart(ctx context.Context) (*Services, Config) {
-	logging.Setup()
+// ColdStart is every function's start: JSON logs carrying the Lambda request id and function name, the AWS
+// configuration, the function's typed configuration (only what its Needs declare; secrets read once), and its
+// builder, which the function's main asks for exactly the parts it serves with. A function that cannot start logs
+// why and exits, so Lambda reports a failed initialisation instead of serving with half a configuration.
+func ColdStart(ctx context.Context, fn Function) (*Builder, Config) {
+	logging.SetupLambda()
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		Fail("load AWS config", err)
 	}
-	cfg, err := LoadConfig(ctx, os.Getenv, secretsmanager.NewFromConfig(awsCfg))
+	var secrets SecretReader
+	if fn.Needs.CursorKey {
+		secrets = secretsmanager.NewFromConfig(awsCfg)
+	}
+	cfg, err := LoadConfig(ctx, os.Getenv, secrets, fn.Needs)
 	if err != nil {
 		Fail("load configuration", err)
 	}
-	services, err := NewServices(awsCfg, cfg, time.Now)
-	if err != nil {
-		Fail("build services", err)
-	}
-	return services, cfg
+	return NewBuilder(awsCfg, cfg, fn.Needs, time.Now), cfg
+}
+
+// Build runs a function's constructor, turning a part its wiring does not allow into a failed cold start.
+func Build[T any](construct func() T) (out T) {
+	defer func() {
+		if v := recover(); v != nil {
+			if nw, ok := v.(*NotWiredError); ok {
+				Fail("build", nw)
+			}
+			panic(v)
+		}
+	}()
+	return construct()
 }
 
 // Fail ends a cold start that cannot go on, saying what failed.

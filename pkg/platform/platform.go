@@ -1,123 +1,67 @@
-// Package platform wires Gangplank together: it reads a function's typed configuration once per cold start and
-// builds the services every entry point (Lambda functions, the local server, tests) shares, so that they differ
-// only in where their AWS clients point and how callers are authenticated.
+// Package platform wires Gangplank together. Each Lambda function is a Function (functions.go) whose Needs decide
+// the configuration it reads, the parts it may build and the permissions the CDK app grants it; its constructor
+// builds only those parts, once per cold start (coldstart.go). The local server and the tests run every part in
+// one process (NewServices). Either way each part is built in one place, here, so the entry points differ only in
+// where their AWS clients point, how callers are authenticated, and what they are allowed.
 package platform
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
-	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
-	"github.com/gangplank/gangplank/pkg/httpapi"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/rotation"
 	"github.com/gangplank/gangplank/pkg/store"
-	"github.com/gangplank/gangplank/pkg/tables"
 	"github.com/gangplank/gangplank/pkg/tenants"
 )
 
-// Config is what every function that reads or writes Gangplank's data needs.
-type Config struct {
-	Tables tables.Names
-	// CursorKey signs pagination cursors. All instances must share it, or a cursor from one fails on another.
-	CursorKey []byte
-	// Claims names the token claims that carry the tenant and the role.
-	Claims auth.Claims
-	// ConnectorRoleARN is the role the platform assumes before assuming customers' roles (empty: act directly).
-	ConnectorRoleARN string
-	Onboarding       onboarding.Config
-	// CostSyncQueueURL is the queue of payers to sync (empty: sync in the caller, as the local runtime does).
-	CostSyncQueueURL string
-	// StateMachineARN is the bulk activation workflow (empty: bulk activation is off).
-	StateMachineARN string
+// NotWiredError is a part asked of a builder whose function does not declare what the part needs.
+type NotWiredError struct{ Part, Need string }
+
+func (e *NotWiredError) Error() string {
+	return fmt.Sprintf("%s needs %s, which this function's Needs do not declare", e.Part, e.Need)
 }
 
-// SecretReader is the part of Secrets Manager the configuration loader uses.
-type SecretReader interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+// Builder builds a function's parts on demand, each at most once, from the function's configuration. A part whose
+// needs the function does not declare panics with *NotWiredError (ColdStart turns that into a failed cold start).
+type Builder struct {
+	aws   aws.Config
+	cfg   Config
+	needs Needs
+	now   func() time.Time
+
+	db         *store.DB
+	sqs        *sqs.Client
+	tenants    *tenants.Service
+	accounts   *accounts.Service
+	connector  *crossaccount.Connector
+	door       *crossaccount.Door
+	onboarding *onboarding.Service
+	costSync   *costsync.Service
+	discovery  *discovery.Service
+	activation *activation.Service
+	rotation   *rotation.Service
+
+	tuners []func(Parts)
 }
 
-// LoadConfig reads the configuration from the environment through getenv:
-//
-//	TENANTS_TABLE, ACCOUNTS_TABLE   table names (required)
-//	CURSOR_KEY                      the secret that signs cursors (at least 32 bytes), or
-//	CURSOR_KEY_SECRET_ARN           a Secrets Manager secret holding it (read once, here)
-//	TENANT_CLAIM, ROLE_CLAIM        claim names (default tenant_id, role)
-//	CONNECTOR_ROLE_ARN              the connector role (optional)
-//	COSTSYNC_QUEUE_URL              the cost sync queue (optional: without it, syncs run in the caller)
-//	BULK_ACTIVATION_STATE_MACHINE_ARN  the bulk activation workflow (optional)
-//	and the onboarding settings of onboarding.ConfigFromEnv
-//
-// Every problem is reported at once, so a misconfigured function fails its cold start with one clear message.
-func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretReader) (Config, error) {
-	var problems []string
-	names, missing := tables.FromEnv(getenv)
-	for _, m := range missing {
-		problems = append(problems, m+" is not set")
-	}
-	cfg := Config{Tables: names, Claims: auth.DefaultClaims, ConnectorRoleARN: getenv("CONNECTOR_ROLE_ARN"),
-		CostSyncQueueURL: getenv("COSTSYNC_QUEUE_URL"), StateMachineARN: getenv("BULK_ACTIVATION_STATE_MACHINE_ARN")}
-	if ob, err := onboarding.ConfigFromEnv(getenv); err != nil {
-		problems = append(problems, err.Error())
-	} else {
-		cfg.Onboarding = ob
-	}
-	if v := getenv("TENANT_CLAIM"); v != "" {
-		cfg.Claims.Tenant = v
-	}
-	if v := getenv("ROLE_CLAIM"); v != "" {
-		cfg.Claims.Role = v
-	}
-	encoded := getenv("CURSOR_KEY")
-	if arn := getenv("CURSOR_KEY_SECRET_ARN"); encoded == "" && arn != "" {
-		if secrets == nil {
-			problems = append(problems, "CURSOR_KEY_SECRET_ARN is set but no Secrets Manager client was given")
-		} else {
-			out, err := secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-			if err != nil {
-				problems = append(problems, fmt.Sprintf("read cursor key secret %s: %v", arn, err))
-			} else {
-				encoded = aws.ToString(out.SecretString)
-			}
-		}
-	}
-	switch key := strings.TrimSpace(encoded); {
-	case key == "":
-		problems = append(problems, "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set")
-	case len(key) < cursor.MinKeyBytes:
-		problems = append(problems, fmt.Sprintf("the cursor key must have at least %d bytes", cursor.MinKeyBytes))
-	default:
-		cfg.CursorKey = []byte(key)
-	}
-	if len(problems) > 0 {
-		return Config{}, errors.New("configuration: " + strings.Join(problems, "; "))
-	}
-	return cfg, nil
-}
-
-// Services are the domain services, built once per cold start over one AWS configuration.
-type Services struct {
-	DB         store.DB
-	Accounts   *accounts.Service
-	Tenants    *tenants.Service
-	Audit      store.AuditLog
+// Parts names one part just built (the others are nil), for a tuner.
+type Parts struct {
 	Connector  *crossaccount.Connector
 	Onboarding *onboarding.Service
 	CostSync   *costsync.Service
@@ -126,65 +70,246 @@ type Services struct {
 	Rotation   *rotation.Service
 }
 
-// NewServices builds the services. now is the clock (time.Now in production).
-func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (*Services, error) {
-	signer, err := cursor.NewSigner(cfg.CursorKey)
-	if err != nil {
-		return nil, err
+// Tune adjusts each part as it is built, and the parts already built: the tests shorten retries and deadlines.
+func (b *Builder) Tune(f func(Parts)) {
+	b.tuners = append(b.tuners, f)
+	for _, p := range []Parts{{Connector: b.connector}, {Onboarding: b.onboarding}, {CostSync: b.costSync},
+		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation}} {
+		if p != (Parts{}) {
+			f(p)
+		}
 	}
-	db := store.DB{Client: dynamodb.NewFromConfig(awsCfg), Tables: cfg.Tables, Cursors: signer}
-	t := tenants.NewService(store.Tenants{DB: db}, now)
-	accts := accounts.NewService(store.Accounts{DB: db}, t, now)
-	connector := crossaccount.New(awsCfg, cfg.ConnectorRoleARN)
-	accts.CheckSSORegionsWith(&identitycenter.Checker{Tenants: t, Connector: connector, Now: now})
-	costs := &costsync.Service{Accounts: accts, Tenants: t, Store: store.Costs{DB: db}, Payers: store.Accounts{DB: db},
-		Connector: connector, Now: now}
-	if cfg.CostSyncQueueURL != "" {
-		costs.Queue = costsync.SQSQueue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.CostSyncQueueURL}
-	} else {
-		costs.Queue = costsync.InlineQueue{Service: costs}
-	}
-	disc := &discovery.Service{Accounts: accts, Tenants: t, Store: store.Organizations{DB: db}, Connector: connector, Now: now,
-		Managements: store.Accounts{DB: db}}
-	ob := onboarding.NewService(cfg.Onboarding, accts, t, connector, store.Accounts{DB: db}, onboarding.NewHTTPResponder(), now)
-	// A management account that becomes active has its organization discovered at once (after CloudFormation has
-	// its answer); failures are recorded on the account and retried by the daily discovery.
-	ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
-		if a.Type != accounts.Management || a.Status != accounts.Active {
-			return
-		}
-		if _, err := disc.Discover(ctx, a.TenantID, a.AccountID); err != nil {
-			slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
-		}
-		// The role can now read IAM Identity Center: look for it in the ssoRegion set before the account was connected.
-		if _, err := accts.RecheckSSORegion(ctx, a.TenantID, a.AccountID); err != nil {
-			slog.WarnContext(ctx, "SSO region check after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
-		}
-	})
-	act := &activation.Service{Store: store.Activations{DB: db}, Accounts: accts, Tenants: t, Links: ob, Connector: connector,
-		StepFunctions: sfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN, Now: now}
-	disc.Enroller = act
-	// Bulk activation waits on the callbacks of the accounts it started.
-	ob.Observe(act)
-	return &Services{
-		DB:         db,
-		Tenants:    t,
-		Accounts:   accts,
-		Audit:      store.AuditLog{DB: db},
-		Connector:  connector,
-		Onboarding: ob,
-		CostSync:   costs,
-		Discovery:  disc,
-		Activation: act,
-		Rotation: &rotation.Service{Tenants: t, Due: store.Tenants{DB: db}, Accounts: accts, Verifier: connector,
-			PlatformPrincipal: cfg.Onboarding.PlatformPrincipal, Now: now},
-	}, nil
 }
 
-// NewAPI builds the HTTP API over the services, authenticating callers with authn.
-func NewAPI(s *Services, authn auth.Authenticator) *httpapi.API {
-	return httpapi.New(httpapi.Config{
-		Accounts: s.Accounts, Tenants: s.Tenants, Audit: s.Audit, Onboarding: s.Onboarding, CostSync: s.CostSync, Discovery: s.Discovery, Activation: s.Activation,
-		Cursors: s.DB.Cursors, Authenticator: authn,
-	})
+func (b *Builder) built(p Parts) {
+	for _, f := range b.tuners {
+		f(p)
+	}
+}
+
+// NewBuilder returns the builder of a function with these needs. now is the clock (time.Now in production).
+func NewBuilder(awsCfg aws.Config, cfg Config, needs Needs, now func() time.Time) *Builder {
+	return &Builder{aws: awsCfg, cfg: cfg, needs: needs, now: now}
+}
+
+func (b *Builder) require(part string, ok bool, need string) {
+	if !ok {
+		panic(&NotWiredError{Part: part, Need: need})
+	}
+}
+
+// DB is the DynamoDB access shared by the stores. A function that hands no cursor out signs its internal paging
+// with a key of its own cold start: such cursors never leave the process.
+func (b *Builder) DB() store.DB {
+	if b.db == nil {
+		key := b.cfg.CursorKey
+		if !b.needs.CursorKey {
+			key = make([]byte, cursor.MinKeyBytes)
+			_, _ = rand.Read(key)
+		}
+		signer, err := cursor.NewSigner(key)
+		if err != nil {
+			panic(&NotWiredError{Part: "the cursor signer", Need: "a valid cursor key (" + err.Error() + ")"})
+		}
+		b.db = &store.DB{Client: dynamodb.NewFromConfig(b.aws), Tables: b.cfg.Tables, Cursors: signer}
+	}
+	return *b.db
+}
+
+// SQS is the client the queues' senders share.
+func (b *Builder) SQS() *sqs.Client {
+	if b.sqs == nil {
+		b.sqs = sqs.NewFromConfig(b.aws)
+	}
+	return b.sqs
+}
+
+// Tenants is the tenants service.
+func (b *Builder) Tenants() *tenants.Service {
+	if b.tenants == nil {
+		b.tenants = tenants.NewService(store.Tenants{DB: b.DB()}, b.now)
+	}
+	return b.tenants
+}
+
+// Accounts is the accounts service. Where the function may enter customers' accounts, a management account's SSO
+// region is checked against the organization through the door.
+func (b *Builder) Accounts() *accounts.Service {
+	if b.accounts == nil {
+		b.accounts = accounts.NewService(store.Accounts{DB: b.DB()}, b.Tenants(), b.now)
+		b.accounts.Reserve(b.cfg.PlatformAccounts()...)
+		if b.needs.Customers {
+			b.accounts.CheckSSORegionsWith(&identitycenter.Checker{Door: lazyDoor{b}, Now: b.now})
+		}
+	}
+	return b.accounts
+}
+
+// lazyDoor is the door, built on first use: the accounts service needs a door that needs the accounts service.
+type lazyDoor struct{ b *Builder }
+
+func (d lazyDoor) Enter(ctx context.Context, tenantID, accountID, purpose string, require ...func(accounts.Account) error) (crossaccount.Session, error) {
+	return d.b.Door().Enter(ctx, tenantID, accountID, purpose, require...)
+}
+
+// Audit is the audit trail's reader.
+func (b *Builder) Audit() store.AuditLog { return store.AuditLog{DB: b.DB()} }
+
+// Connector is the platform side of the way into customers' accounts.
+func (b *Builder) Connector() *crossaccount.Connector {
+	if b.connector == nil {
+		b.require("the connector", b.needs.Customers, "Customers")
+		b.connector = crossaccount.New(b.aws, b.cfg.ConnectorRoleARN)
+		b.built(Parts{Connector: b.connector})
+	}
+	return b.connector
+}
+
+// Door is the one way into a customer's account.
+func (b *Builder) Door() *crossaccount.Door {
+	if b.door == nil {
+		b.door = crossaccount.NewDoor(b.Connector(), b.Accounts(), b.Tenants(), b.now)
+	}
+	return b.door
+}
+
+// Onboarding answers onboarding stacks, issues launch material and connects roles. What follows an activation is
+// wired here, each step built only when an activation happens.
+func (b *Builder) Onboarding() *onboarding.Service {
+	if b.onboarding == nil {
+		b.require("onboarding", b.needs.Onboarding, "Onboarding")
+		ob := onboarding.NewService(b.cfg.Onboarding, b.Accounts(), b.Tenants(), b.Connector(), store.Accounts{DB: b.DB()},
+			onboarding.NewHTTPResponder(), b.now)
+		b.onboarding = ob
+		// A management account that becomes active has its organization discovered at once (after CloudFormation
+		// has its answer); failures are recorded on the account and retried by the daily discovery.
+		ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
+			if a.Type != accounts.Management || a.Status != accounts.Active {
+				return
+			}
+			if _, err := b.Discovery().Discover(ctx, a.TenantID, a.AccountID); err != nil {
+				slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
+			}
+			// The role can now read IAM Identity Center: look for it in the ssoRegion set before the account was connected.
+			if _, err := b.Accounts().RecheckSSORegion(ctx, a.TenantID, a.AccountID); err != nil {
+				slog.WarnContext(ctx, "SSO region check after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
+			}
+		})
+		// A payer that becomes active with cost sync on has its first recommendations synced now, not at the next
+		// daily run; a failure leaves it to that run.
+		ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
+			if err := b.CostSync().FirstSync(ctx, a); err != nil {
+				slog.WarnContext(ctx, "first cost sync could not start; the daily sync will run it", "accountId", a.AccountID, "error", err.Error())
+			}
+		})
+		// Bulk activation waits on the callbacks of the accounts it started.
+		if b.needs.workflow(SendTaskSuccess) {
+			ob.Observe(settledObserver{b})
+		}
+		b.built(Parts{Onboarding: ob})
+	}
+	return b.onboarding
+}
+
+// settledObserver hands settled accounts to bulk activation, built on the first one.
+type settledObserver struct{ b *Builder }
+
+func (o settledObserver) Settled(ctx context.Context, a accounts.Account) {
+	o.b.Activation().Settled(ctx, a)
+}
+
+// CostSync syncs Cost Explorer recommendations and reports commitments.
+func (b *Builder) CostSync() *costsync.Service {
+	if b.costSync == nil {
+		s := &costsync.Service{Accounts: b.Accounts(), Tenants: b.Tenants(), Store: store.Costs{DB: b.DB()},
+			Payers: store.Accounts{DB: b.DB()}, Now: b.now}
+		if b.needs.Customers {
+			s.Door = b.Door()
+		}
+		switch url := b.cfg.QueueURLs[CostSyncQueue.ID]; {
+		case url != "":
+			s.Queue = costsync.SQSQueue{Client: b.SQS(), URL: url}
+		case b.needs.queue(CostSyncQueue) == ReadWrite:
+			// One process runs the whole platform (the local server, the tests): the sync runs in the caller.
+			s.Queue = costsync.InlineQueue{Service: s}
+		default:
+			s.Queue = costsync.UnwiredQueue{}
+		}
+		b.costSync = s
+		b.built(Parts{CostSync: s})
+	}
+	return b.costSync
+}
+
+// Discovery reads organizations.
+func (b *Builder) Discovery() *discovery.Service {
+	if b.discovery == nil {
+		d := &discovery.Service{Accounts: b.Accounts(), Store: store.Organizations{DB: b.DB()}, Door: b.Door(), Now: b.now,
+			Managements: store.Accounts{DB: b.DB()}}
+		if b.needs.workflow(StartExecution) {
+			d.Enroller = b.Activation()
+		}
+		b.discovery = d
+		b.built(Parts{Discovery: d})
+	}
+	return b.discovery
+}
+
+// Activation is bulk activation.
+func (b *Builder) Activation() *activation.Service {
+	if b.activation == nil {
+		b.require("bulk activation", len(b.needs.Workflow) > 0, "Workflow")
+		b.activation = &activation.Service{Store: store.Activations{DB: b.DB()}, Accounts: b.Accounts(), Door: b.Door(),
+			StepFunctions: sfn.NewFromConfig(b.aws), StateMachineARN: b.cfg.StateMachineARN, Now: b.now}
+		if b.needs.Onboarding {
+			b.activation.Links = b.Onboarding()
+		}
+		b.built(Parts{Activation: b.activation})
+	}
+	return b.activation
+}
+
+// Rotation runs tenants' External ID schedules.
+func (b *Builder) Rotation() *rotation.Service {
+	if b.rotation == nil {
+		b.require("the External ID schedule", b.needs.Onboarding, "Onboarding")
+		b.rotation = &rotation.Service{Tenants: b.Tenants(), Due: store.Tenants{DB: b.DB()}, Accounts: b.Accounts(), Verifier: b.Connector(),
+			PlatformPrincipal: b.cfg.Onboarding.PlatformPrincipal, Now: b.now}
+		b.built(Parts{Rotation: b.rotation})
+	}
+	return b.rotation
+}
+
+// Services are every part, for a process that runs the whole platform (the local server, the tests).
+type Services struct {
+	// Builder built them; the HTTP API is built over it (pkg/platform/web).
+	Builder    *Builder
+	DB         store.DB
+	Accounts   *accounts.Service
+	Tenants    *tenants.Service
+	Audit      store.AuditLog
+	Connector  *crossaccount.Connector
+	Door       *crossaccount.Door
+	Onboarding *onboarding.Service
+	CostSync   *costsync.Service
+	Discovery  *discovery.Service
+	Activation *activation.Service
+	Rotation   *rotation.Service
+}
+
+// NewServices builds every part over cfg, as one process running the whole platform needs them. now is the clock.
+func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (s *Services, err error) {
+	defer func() {
+		if nw, ok := recover().(*NotWiredError); ok {
+			s, err = nil, nw
+		}
+	}()
+	b := NewBuilder(awsCfg, cfg, Everything, now)
+	if _, err := cursor.NewSigner(cfg.CursorKey); err != nil {
+		return nil, err
+	}
+	return &Services{
+		Builder: b, DB: b.DB(), Tenants: b.Tenants(), Accounts: b.Accounts(), Audit: b.Audit(), Connector: b.Connector(), Door: b.Door(),
+		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(), Rotation: b.Rotation(),
+	}, nil
 }

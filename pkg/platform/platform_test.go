@@ -16,6 +16,7 @@ import (
 
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/web"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
 
@@ -36,18 +37,34 @@ func TestLoadConfig(t *testing.T) {
 	full := map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "COSTS_TABLE": "c", "COSTSYNC_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-costsync",
 		"CURSOR_KEY_SECRET_ARN": aws.ToString(secret.ARN),
 		"TENANT_CLAIM":          "custom:tenant_id", "ROLE_CLAIM": "custom:role",
-		"ONBOARDING_TEMPLATE_URL":    "https://gangplank-templates.s3.us-east-1.amazonaws.com/onboarding/1.0.0/onboarding.yaml",
-		"PLATFORM_PRINCIPAL_ARN":     "arn:aws:iam::123456789012:role/gangplank-connector",
-		"CALLBACK_TOPIC_ARN_PATTERN": "arn:aws:sns:{region}:123456789012:gangplank-onboarding",
-		"CONNECTOR_ROLE_ARN":         "arn:aws:iam::123456789012:role/gangplank-connector"}
-	got, err := platform.LoadConfig(ctx, env(full), sm)
+		"ONBOARDING_TEMPLATE_URL":           "https://gangplank-templates.s3.us-east-1.amazonaws.com/onboarding/1.0.0/onboarding.yaml",
+		"PLATFORM_PRINCIPAL_ARN":            "arn:aws:iam::123456789012:role/gangplank-connector",
+		"CALLBACK_TOPIC_ARN_PATTERN":        "arn:aws:sns:{region}:123456789012:gangplank-onboarding",
+		"CONNECTOR_ROLE_ARN":                "arn:aws:iam::123456789012:role/gangplank-connector",
+		"BULK_ACTIVATION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:gangplank-bulk-activation"}
+	got, err := platform.LoadConfig(ctx, env(full), sm, platform.API.Needs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(got.CursorKey) != strings.Repeat("s", 40) || got.Tables.Accounts() != "a" || got.Claims != (auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}) ||
 		got.Onboarding.CallbackTopic("eu-west-1") != "arn:aws:sns:eu-west-1:123456789012:gangplank-onboarding" || got.Onboarding.LinkTTL != 7*24*time.Hour ||
-		got.Tables.Costs() != "c" || got.CostSyncQueueURL == "" {
+		got.Tables.Costs() != "c" || got.QueueURLs["costsync"] == "" {
 		t.Errorf("config = %+v", got)
+	}
+	// The platform's own account comes from the ARNs of its resources, once.
+	if ids := got.PlatformAccounts(); len(ids) != 1 || ids[0] != "123456789012" {
+		t.Errorf("PlatformAccounts = %v", ids)
+	}
+	split := got
+	split.ConnectorRoleARN = "arn:aws:iam::210987654321:role/gangplank-connector"
+	if ids := split.PlatformAccounts(); len(ids) != 2 || ids[1] != "210987654321" {
+		t.Errorf("PlatformAccounts with the connector in another account = %v", ids)
+	}
+	// The functions that create accounts (the API; discovery adds members) know it from their own wiring.
+	for _, f := range []platform.Function{platform.API, platform.Discovery} {
+		if c, err := platform.LoadConfig(ctx, env(full), sm, f.Needs); err != nil || len(c.PlatformAccounts()) != 1 {
+			t.Errorf("%s: platform accounts %v (%v)", f.Name, c.PlatformAccounts(), err)
+		}
 	}
 
 	tests := []struct {
@@ -56,14 +73,25 @@ func TestLoadConfig(t *testing.T) {
 		want []string
 	}{
 		{"nothing set", map[string]string{}, []string{"TENANTS_TABLE is not set", "ACCOUNTS_TABLE is not set", "COSTS_TABLE is not set", "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set",
-			"ONBOARDING_TEMPLATE_URL", "PLATFORM_PRINCIPAL_ARN", "CALLBACK_TOPIC_ARN_PATTERN must contain {region}"}},
+			"ONBOARDING_TEMPLATE_URL", "PLATFORM_PRINCIPAL_ARN", "CALLBACK_TOPIC_ARN_PATTERN must contain {region}",
+			"CONNECTOR_ROLE_ARN is not set", "COSTSYNC_QUEUE_URL is not set", "BULK_ACTIVATION_STATE_MACHINE_ARN is not set"}},
 		{"short key", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "CURSOR_KEY": "short"}, []string{"at least 32 bytes"}},
 		{"missing secret", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a",
 			"CURSOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope"}, []string{"read cursor key secret"}},
 	}
+	// A function reads what its needs declare and nothing else: the scheduler starts with its table and queue alone,
+	// and its configuration holds no other table.
+	scheduler, err := platform.LoadConfig(ctx, env(map[string]string{"ACCOUNTS_TABLE": "a", "COSTSYNC_QUEUE_URL": "https://sqs/q"}), nil,
+		platform.CostSyncScheduler.Needs)
+	if err != nil {
+		t.Fatalf("scheduler: %v", err)
+	}
+	if _, ok := scheduler.Tables["costs"]; ok || scheduler.CursorKey != nil || scheduler.ConnectorRoleARN != "" {
+		t.Errorf("the scheduler's configuration holds more than it needs: %+v", scheduler)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := platform.LoadConfig(ctx, env(tt.env), sm)
+			_, err := platform.LoadConfig(ctx, env(tt.env), sm, platform.API.Needs)
 			if err == nil {
 				t.Fatal("LoadConfig accepted it")
 			}
@@ -80,7 +108,7 @@ func TestLoadConfig(t *testing.T) {
 // the adapter, the gateway-claims authenticator (the Cognito claim names) and the router.
 func TestLambdaEvents(t *testing.T) {
 	p := testkit.NewPlatform(t)
-	api := platform.NewAPI(p.Services, auth.GatewayClaims{Claims: auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}})
+	api := web.NewAPI(p.Services.Builder, auth.GatewayClaims{Claims: auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}})
 	handler := lambda.NewHandler(httpadapter.NewV2(api).ProxyWithContext)
 
 	tests := []struct {

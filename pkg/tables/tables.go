@@ -125,20 +125,42 @@ func All() []Table { return []Table{Tenants, Accounts, Costs} }
 type Names map[string]string
 
 // Tenants returns the physical name of the tenants table.
-func (n Names) Tenants() string { return n[Tenants.ID] }
+func (n Names) Tenants() string { return n.name(Tenants) }
 
 // Accounts returns the physical name of the accounts table.
-func (n Names) Accounts() string { return n[Accounts.ID] }
+func (n Names) Accounts() string { return n.name(Accounts) }
 
 // Costs returns the physical name of the costs table.
-func (n Names) Costs() string { return n[Costs.ID] }
+func (n Names) Costs() string { return n.name(Costs) }
 
-// FromEnv reads every table's physical name from its environment variable through getenv.
-// It reports the variables that are missing, so a misconfigured function fails at cold start.
-func FromEnv(getenv func(string) string) (Names, []string) {
+// NotWiredError is the panic of code that reaches for a table its function's wiring does not declare: each
+// function knows only the tables it is granted (pkg/platform), so using another is a bug to fix in the wiring,
+// caught by the tests that run each function with exactly its own configuration.
+type NotWiredError struct{ Table string }
+
+func (e NotWiredError) Error() string {
+	return "table " + e.Table + " is not in this function's wiring: declare it in its platform.Needs (which grants it)"
+}
+
+func (n Names) name(t Table) string {
+	v, ok := n[t.ID]
+	if !ok {
+		panic(NotWiredError{Table: t.ID})
+	}
+	return v
+}
+
+// FromEnv reads the physical names of the given tables (every table when none is given) from their environment
+// variables through getenv. It reports the variables that are missing, so a misconfigured function fails at cold
+// start.
+func FromEnv(getenv func(string) string, only ...Table) (Names, []string) {
 	names := Names{}
 	var missing []string
-	for _, t := range All() {
+	list := only
+	if len(list) == 0 {
+		list = All()
+	}
+	for _, t := range list {
 		v := getenv(t.EnvVar)
 		if v == "" {
 			missing = append(missing, t.EnvVar)

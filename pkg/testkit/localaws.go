@@ -60,9 +60,10 @@ func afterRun() int {
 func LocalAWS(t testing.TB) *localaws.Env {
 	t.Helper()
 	envOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		// Generous: moto takes a few seconds to start on an idle machine, much longer when CI's two cores are busy.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		env, envErr = localaws.Start(ctx, localaws.Options{MotoLog: motoLog()})
+		env, envErr = localaws.Start(ctx, localaws.Options{MotoLog: motoLog(), ReadyTimeout: 3 * time.Minute})
 	})
 	if envErr != nil {
 		t.Fatalf("local AWS unavailable: %v", envErr)
@@ -131,4 +132,15 @@ func NewOrganization(t testing.TB, managementID string, n int) []string {
 		ids = append(ids, aws.ToString(out.CreateAccountStatus.AccountId))
 	}
 	return ids
+}
+
+// WaitIdle waits (at most two minutes) until the local AWS has delivered everything in flight: callbacks, queued
+// messages and what they set off. A failed delivery fails the test.
+func WaitIdle(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := LocalAWS(t).WaitIdle(ctx); err != nil {
+		t.Fatalf("the local AWS did not settle: %v", err)
+	}
 }

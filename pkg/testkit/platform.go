@@ -19,9 +19,9 @@ import (
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/devserver"
 	"github.com/gangplank/gangplank/pkg/httpapi"
-	"github.com/gangplank/gangplank/pkg/localaws"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/web"
 	"github.com/gangplank/gangplank/pkg/tables"
 )
 
@@ -91,20 +91,30 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 	if err != nil {
 		t.Fatalf("services: %v", err)
 	}
-	services.Connector.Backoff = 50 * time.Millisecond
-	// Long enough to retry a few times, short enough that a test of a role that never works stays quick.
-	services.Onboarding.ConnectRetry = 500 * time.Millisecond
-	// A role that never becomes assumable fails a callback after a second, not after a minute and a half.
-	services.Onboarding.CallbackBudget = time.Second
-	services.Activation.Deadline, services.Activation.MaxBackoff = 20*time.Second, 10*time.Millisecond
-	devserver.RegisterActivation(env, prov, services)
-	for region, topic := range prov.TopicARNs {
-		if _, err := env.SubscribeLambda(t.Context(), localaws.SNSSubscription{TopicARN: topic, Name: prefix + "-callback-" + region,
-			Handler: services.Onboarding.HandleSNS, Timeout: o.CallbackTimeout, ExtraDeliveries: o.ExtraDeliveries,
-			RetryDelay: 100 * time.Millisecond}); err != nil {
-			t.Fatalf("subscribe the callback: %v", err)
-		}
+	tune := func(b *platform.Builder) {
+		b.Tune(func(p platform.Parts) {
+			if p.Connector != nil {
+				p.Connector.Backoff = 50 * time.Millisecond
+			}
+			if p.Onboarding != nil {
+				// Long enough to retry a few times, short enough that a test of a role that never works stays quick.
+				p.Onboarding.ConnectRetry = 500 * time.Millisecond
+				// A role that never becomes assumable fails a callback after a second, not after a minute and a half.
+				p.Onboarding.CallbackBudget = time.Second
+			}
+			if p.Activation != nil {
+				p.Activation.Deadline, p.Activation.MaxBackoff = 20*time.Second, 10*time.Millisecond
+			}
+		})
 	}
+	tune(services.Builder)
+	devserver.RegisterActivation(env, prov, services)
+	stopFunctions, err := devserver.ServeFunctions(t.Context(), env, cfg, prov, pc, prefix, devserver.FunctionOptions{
+		CallbackTimeout: o.CallbackTimeout, ExtraDeliveries: o.ExtraDeliveries, RetryDelay: 100 * time.Millisecond, Tune: tune})
+	if err != nil {
+		t.Fatalf("serve the functions: %v", err)
+	}
+	t.Cleanup(stopFunctions)
 	t.Cleanup(func() {
 		// Nothing of this platform may still be working when the next test starts.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -117,7 +127,7 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	return &Platform{
 		Provisioned: prov, AWS: cfg, Calls: calls, Tables: names, Config: pc, Services: services,
-		API:    platform.NewAPI(services, verifier),
+		API:    web.NewAPI(services.Builder, verifier),
 		Issuer: auth.Issuer{Key: key, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience},
 	}
 }
@@ -235,6 +245,35 @@ func CreateRole(t testing.TB, accountID, name string, trust onboarding.Policy, i
 		}
 	}
 	return aws.ToString(out.Role.Arn)
+}
+
+// DeleteRole deletes a role of accountID in the local AWS as the IAM console does: it detaches the role's managed
+// policies and deletes its inline ones first (IAM refuses to delete a role that has any).
+func DeleteRole(t testing.TB, accountID, name string) {
+	t.Helper()
+	client := LocalAWS(t).AccountIAM(accountID)
+	ctx := t.Context()
+	attached, err := client.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("list the policies of %s in %s: %v", name, accountID, err)
+	}
+	for _, p := range attached.AttachedPolicies {
+		if _, err := client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: p.PolicyArn}); err != nil {
+			t.Fatalf("detach %s from %s: %v", aws.ToString(p.PolicyArn), name, err)
+		}
+	}
+	inline, err := client.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("list the inline policies of %s: %v", name, err)
+	}
+	for _, p := range inline.PolicyNames {
+		if _, err := client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(p)}); err != nil {
+			t.Fatalf("delete policy %s of %s: %v", p, name, err)
+		}
+	}
+	if _, err := client.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}); err != nil {
+		t.Fatalf("delete role %s in %s: %v", name, accountID, err)
+	}
 }
 
 // AddManagement links accountID to tenant as a management account (creating the tenant on first use).
