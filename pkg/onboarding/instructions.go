@@ -2,16 +2,11 @@ package onboarding
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/awsid"
@@ -79,6 +74,8 @@ type linkInput struct {
 	RoleName         string
 	BulkActivation   bool
 	MemberAccessRole string
+	// Terraform writes the material's Terraform; without one (outside the API) the material has none.
+	Terraform TerraformRenderer
 }
 
 // build renders the instructions for one account.
@@ -119,9 +116,13 @@ func (c Config) build(in linkInput) (Instructions, error) {
 	shape := RoleShape{AccessLevel: a.AccessLevel, Type: a.Type, BulkActivation: bulk == "enabled", MemberAccessRole: memberRole}
 	trust := TrustPolicy(c.PlatformPrincipal, in.ExternalID)
 	policies := PermissionPolicies(shape)
-	tf, err := c.viewAsCode(a, roleName, policies) // both halves, as GET /v1/accounts/{id}/terraform (viewascode.go)
-	if err != nil {
-		return Instructions{}, err
+	var tf string
+	if in.Terraform != nil {
+		// Both halves, as GET /v1/accounts/{id}/terraform (viewascode.go).
+		var err error
+		if tf, err = in.Terraform.Render(TerraformSpec{Account: a, RoleName: roleName, PlatformPrincipal: c.PlatformPrincipal, Policies: policies}); err != nil {
+			return Instructions{}, err
+		}
 	}
 	launch := Instructions{Action: ActionCreate, StackName: in.StackName, Region: a.Region}
 	if stack, ok := connectedStack(a); ok {
@@ -229,39 +230,3 @@ func writeParameters(b *strings.Builder, params map[string]string) {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }
-
-// jsonencode returns the tokens of jsonencode(<v as an HCL object>).
-func jsonencode(v any) (hclwrite.Tokens, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	ty, err := ctyjson.ImpliedType(raw)
-	if err != nil {
-		return nil, err
-	}
-	val, err := ctyjson.Unmarshal(raw, ty)
-	if err != nil {
-		return nil, err
-	}
-	return hclwrite.TokensForFunctionCall("jsonencode", hclwrite.TokensForValue(val)), nil
-}
-
-func comment(text string) hclwrite.Tokens {
-	return hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte("# " + text + "\n")}}
-}
-
-// snake turns "GangplankTags" into "gangplank_tags" for Terraform resource names.
-func snake(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}

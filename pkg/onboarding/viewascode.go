@@ -1,16 +1,8 @@
 package onboarding
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
+	"errors"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/awsid"
@@ -22,6 +14,35 @@ import (
 // a rotation at the next apply. One `terraform apply` onboards the account end to end: the account (which exists in
 // Gangplank, since the configuration is read from it) is imported by an import block, the role is created, and the
 // connection waits until Gangplank has verified it.
+//
+// This package says what the configuration holds (TerraformSpec); pkg/viewascode writes it as HCL. The HCL writer
+// (hashicorp/hcl, and go-cmp's init through it) stays out of every function but the API, which wires the renderer
+// with RenderTerraformWith: the callback, discovery, activation, cost sync and rotation never render Terraform.
+
+// TerraformSpec is what an account's Terraform configuration is made of.
+type TerraformSpec struct {
+	Account accounts.Account
+	// RoleName is the role's name: the deployed role's for a connected account, so an import finds it.
+	RoleName string
+	// PlatformPrincipal is the ARN the role trusts, with the tenant's External ID (a reference to the
+	// gangplank_account's external_id in the configuration).
+	PlatformPrincipal string
+	// Policies are the role's inline policies, as the manual instructions give them (ViewOnlyAccess is attached too).
+	Policies []NamedPolicy
+}
+
+// TerraformRenderer writes a TerraformSpec as one Terraform configuration (a main.tf, `terraform fmt` clean).
+type TerraformRenderer interface {
+	Render(TerraformSpec) (string, error)
+}
+
+// ErrNoTerraformRenderer: this function was not wired to render Terraform (only the API is).
+var ErrNoTerraformRenderer = errors.New("onboarding: no Terraform renderer is wired in this function (only the API renders Terraform)")
+
+// RenderTerraformWith makes the launch material and View as Code carry Terraform written by r. It is called while
+// the API is wired, before the service serves any request; without it, launch material has no Terraform (bulk
+// activation, which only deploys stacks, needs none) and ViewAsCode fails.
+func (s *Service) RenderTerraformWith(r TerraformRenderer) { s.terraform = r }
 
 // TerraformView is GET /v1/accounts/{id}/terraform: the configuration, and the facts it is built from.
 type TerraformView struct {
@@ -34,12 +55,12 @@ type TerraformView struct {
 	Configuration    string `json:"configuration"`
 }
 
-// ProviderSource is the Gangplank provider's registry address in configurations.
-const ProviderSource = "gangplank/gangplank"
-
 // ViewAsCode renders the account's configuration. It issues no activation link (the Terraform path connects the
 // role by ARN), so it has no side effect and any role may read it.
 func (s *Service) ViewAsCode(ctx context.Context, tenantID, accountID string) (TerraformView, error) {
+	if s.terraform == nil {
+		return TerraformView{}, ErrNoTerraformRenderer
+	}
 	a, err := s.accounts.Get(ctx, tenantID, accountID)
 	if err != nil {
 		return TerraformView{}, err
@@ -48,7 +69,8 @@ func (s *Service) ViewAsCode(ctx context.Context, tenantID, accountID string) (T
 	if r, err := awsid.ParseRoleARN(a.RoleARN); err == nil {
 		roleName = r.Name // The deployed role, so `terraform import aws_iam_role.gangplank` finds it.
 	}
-	conf, err := s.cfg.viewAsCode(a, roleName, PermissionPolicies(shapeOf(a, "")))
+	conf, err := s.terraform.Render(TerraformSpec{Account: a, RoleName: roleName, PlatformPrincipal: s.cfg.PlatformPrincipal,
+		Policies: PermissionPolicies(shapeOf(a, ""))})
 	if err != nil {
 		return TerraformView{}, err
 	}
@@ -66,210 +88,4 @@ func shapeOf(a accounts.Account, memberRole string) RoleShape {
 		memberRole = DefaultMemberAccessRole
 	}
 	return RoleShape{AccessLevel: a.AccessLevel, Type: a.Type, BulkActivation: a.Type == accounts.Management, MemberAccessRole: memberRole}
-}
-
-// externalIDPlaceholder stands for the External ID while the trust policy is rendered, then becomes a reference.
-const externalIDPlaceholder = "__gangplank_external_id__"
-
-var (
-	accountRef      = hcl.Traversal{hcl.TraverseRoot{Name: "gangplank_account"}, hcl.TraverseAttr{Name: "this"}}
-	roleRef         = hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: "gangplank"}}
-	externalIDRef   = append(append(hcl.Traversal{}, accountRef...), hcl.TraverseAttr{Name: "external_id"})
-	accountIDRef    = append(append(hcl.Traversal{}, accountRef...), hcl.TraverseAttr{Name: "account_id"})
-	roleNameRef     = append(append(hcl.Traversal{}, roleRef...), hcl.TraverseAttr{Name: "name"})
-	roleIDRef       = append(append(hcl.Traversal{}, roleRef...), hcl.TraverseAttr{Name: "id"})
-	roleARNRef      = append(append(hcl.Traversal{}, roleRef...), hcl.TraverseAttr{Name: "arn"})
-	integrationVar  = hcl.Traversal{hcl.TraverseRoot{Name: "var"}, hcl.TraverseAttr{Name: "integration_name"}}
-	ownersVar       = hcl.Traversal{hcl.TraverseRoot{Name: "var"}, hcl.TraverseAttr{Name: "owners"}}
-	viewOnlyAttach  = hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role_policy_attachment"}, hcl.TraverseAttr{Name: "view_only"}}
-	providerComment = "Gangplank's API: set GANGPLANK_ENDPOINT and GANGPLANK_TOKEN (an admin token) in the environment."
-)
-
-// viewAsCode renders the configuration with hclwrite, so every value is quoted and escaped by the HCL library.
-func (c Config) viewAsCode(a accounts.Account, roleName string, policies []NamedPolicy) (string, error) {
-	f := hclwrite.NewEmptyFile()
-	body := f.Body()
-
-	providers := body.AppendNewBlock("terraform", nil).Body().AppendNewBlock("required_providers", nil).Body()
-	providers.SetAttributeValue("aws", cty.ObjectVal(map[string]cty.Value{
-		"source": cty.StringVal("hashicorp/aws"), "version": cty.StringVal(">= 5.0"),
-	}))
-	providers.SetAttributeValue("gangplank", cty.ObjectVal(map[string]cty.Value{"source": cty.StringVal(ProviderSource)}))
-	body.AppendNewline()
-
-	body.AppendUnstructuredTokens(comment(providerComment))
-	body.AppendNewBlock("provider", []string{"gangplank"})
-	body.AppendNewline()
-	body.AppendUnstructuredTokens(comment(fmt.Sprintf("The role lives in account %s: apply with credentials for it (a profile, or assume_role).", a.AccountID)))
-	aws := body.AppendNewBlock("provider", []string{"aws"}).Body()
-	aws.SetAttributeValue("region", cty.StringVal(a.Region))
-	aws.SetAttributeValue("allowed_account_ids", cty.ListVal([]cty.Value{cty.StringVal(a.AccountID)}))
-	body.AppendNewline()
-
-	in := a.Integration
-	variable(body, "integration_name", "string", "The integration's stable handle in Gangplank: letters, digits, - and _, unique in your tenant.",
-		stringDefault(in.Name))
-	variable(body, "owners", "list(string)", "The people responsible for the integration, by email (at least one).",
-		listDefault(in.Owners))
-
-	// The account exists in Gangplank (this configuration was read from it): the first apply adopts it.
-	body.AppendUnstructuredTokens(comment("Gangplank's half: the account (it exists in Gangplank already, so the first apply imports it) and its settings."))
-	imp := body.AppendNewBlock("import", nil).Body()
-	imp.SetAttributeTraversal("to", accountRef)
-	imp.SetAttributeValue("id", cty.StringVal(a.AccountID))
-	body.AppendNewline()
-	acct := body.AppendNewBlock("resource", []string{"gangplank_account", "this"}).Body()
-	acct.SetAttributeValue("account_id", cty.StringVal(a.AccountID))
-	acct.SetAttributeValue("name", cty.StringVal(a.Name))
-	acct.SetAttributeValue("type", cty.StringVal(string(a.Type)))
-	acct.SetAttributeValue("region", cty.StringVal(a.Region))
-	acct.SetAttributeValue("access_level", cty.StringVal(string(a.AccessLevel)))
-	acct.SetAttributeValue("cost_sync", cty.BoolVal(a.CostSync))
-	if a.ManagementAccountID != "" {
-		acct.SetAttributeValue("management_account_id", cty.StringVal(a.ManagementAccountID))
-	}
-	acct.SetAttributeTraversal("integration_name", integrationVar)
-	acct.SetAttributeTraversal("owners", ownersVar)
-	if in.CustomAccessDetails != "" {
-		acct.SetAttributeValue("custom_access_details", cty.StringVal(in.CustomAccessDetails))
-	}
-	if in.CredentialRotationDays > 0 {
-		acct.SetAttributeValue("credential_rotation_days", cty.NumberIntVal(int64(in.CredentialRotationDays)))
-	}
-	if in.UserCleanupDays > 0 {
-		acct.SetAttributeValue("user_cleanup_days", cty.NumberIntVal(int64(in.UserCleanupDays)))
-	}
-	if len(in.ResourceTypes) > 0 {
-		acct.SetAttributeValue("resource_types", stringList(in.ResourceTypes))
-	}
-	if len(in.Regions) > 0 {
-		acct.SetAttributeValue("regions", stringList(in.Regions))
-	}
-	if in.SSORegion != "" {
-		acct.SetAttributeValue("sso_region", cty.StringVal(in.SSORegion))
-	}
-	body.AppendNewline()
-
-	body.AppendUnstructuredTokens(comment(fmt.Sprintf("Your half: Gangplank's role in account %s, trusting Gangplank with your tenant's External ID.", a.AccountID)))
-	if a.RoleARN != "" {
-		body.AppendUnstructuredTokens(comment(fmt.Sprintf("The account is connected through %s: import that role (terraform import "+
-			"aws_iam_role.gangplank %s) unless a CloudFormation stack manages it.", a.RoleARN, roleName)))
-	}
-	role := body.AppendNewBlock("resource", []string{"aws_iam_role", "gangplank"}).Body()
-	role.SetAttributeValue("name", cty.StringVal(roleName))
-	role.SetAttributeValue("description", cty.StringVal("Lets Gangplank read this account at the access level you chose."))
-	role.SetAttributeValue("max_session_duration", cty.NumberIntVal(3600))
-	trust, err := jsonencodeWith(TrustPolicy(c.PlatformPrincipal, externalIDPlaceholder), externalIDPlaceholder, externalIDRef)
-	if err != nil {
-		return "", err
-	}
-	role.SetAttributeRaw("assume_role_policy", trust)
-	body.AppendNewline()
-
-	attach := body.AppendNewBlock("resource", []string{"aws_iam_role_policy_attachment", "view_only"}).Body()
-	attach.SetAttributeTraversal("role", roleNameRef)
-	attach.SetAttributeValue("policy_arn", cty.StringVal(ViewOnlyAccess))
-
-	dependsOn := []hcl.Traversal{viewOnlyAttach}
-	for _, p := range policies {
-		body.AppendNewline()
-		name := snake(p.Name)
-		block := body.AppendNewBlock("resource", []string{"aws_iam_role_policy", name}).Body()
-		block.SetAttributeValue("name", cty.StringVal(p.Name))
-		block.SetAttributeTraversal("role", roleIDRef)
-		doc, err := jsonencode(p.Document)
-		if err != nil {
-			return "", err
-		}
-		block.SetAttributeRaw("policy", doc)
-		dependsOn = append(dependsOn, hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role_policy"}, hcl.TraverseAttr{Name: name}})
-	}
-	body.AppendNewline()
-
-	body.AppendUnstructuredTokens(comment("Connects the role: waits until Gangplank has assumed it, or fails with Gangplank's reason."))
-	conn := body.AppendNewBlock("resource", []string{"gangplank_account_connection", "this"}).Body()
-	conn.SetAttributeTraversal("account_id", accountIDRef)
-	conn.SetAttributeTraversal("role_arn", roleARNRef)
-	// Gangplank checks what the role may do once connected: every policy must be in place first.
-	deps := hclwrite.Tokens{{Type: hclsyntax.TokenOBrack, Bytes: []byte("[")}, {Type: hclsyntax.TokenNewline, Bytes: []byte("\n")}}
-	for _, d := range dependsOn {
-		deps = append(deps, hclwrite.TokensForTraversal(d)...)
-		deps = append(deps, &hclwrite.Token{Type: hclsyntax.TokenComma, Bytes: []byte(",")}, &hclwrite.Token{Type: hclsyntax.TokenNewline, Bytes: []byte("\n")})
-	}
-	deps = append(deps, &hclwrite.Token{Type: hclsyntax.TokenCBrack, Bytes: []byte("]")})
-	conn.SetAttributeRaw("depends_on", deps)
-	body.AppendNewline()
-
-	out := body.AppendNewBlock("output", []string{"gangplank_role_arn"}).Body()
-	out.SetAttributeValue("description", cty.StringVal("The role Gangplank assumes in the account."))
-	out.SetAttributeTraversal("value", roleARNRef)
-	return string(hclwrite.Format(f.Bytes())), nil
-}
-
-// variable appends a variable block; a nil default makes it one the user must fill in.
-func variable(body *hclwrite.Body, name, typ, description string, def *cty.Value) {
-	v := body.AppendNewBlock("variable", []string{name}).Body()
-	v.SetAttributeRaw("type", hclwrite.Tokens{{Type: hclsyntax.TokenIdent, Bytes: []byte(typ)}})
-	v.SetAttributeValue("description", cty.StringVal(description))
-	if def != nil {
-		v.SetAttributeValue("default", *def)
-	}
-	body.AppendNewline()
-}
-
-func stringDefault(s string) *cty.Value {
-	if s == "" {
-		return nil
-	}
-	v := cty.StringVal(s)
-	return &v
-}
-
-func listDefault(items []string) *cty.Value {
-	if len(items) == 0 {
-		return nil
-	}
-	v := stringList(items)
-	return &v
-}
-
-func stringList(items []string) cty.Value {
-	vals := make([]cty.Value, len(items))
-	for i, s := range items {
-		vals[i] = cty.StringVal(s)
-	}
-	return cty.ListVal(vals)
-}
-
-// jsonencodeWith is jsonencode(v) where the string placeholder becomes a reference to ref.
-func jsonencodeWith(v any, placeholder string, ref hcl.Traversal) (hclwrite.Tokens, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	ty, err := ctyjson.ImpliedType(raw)
-	if err != nil {
-		return nil, err
-	}
-	val, err := ctyjson.Unmarshal(raw, ty)
-	if err != nil {
-		return nil, err
-	}
-	tokens := hclwrite.TokensForValue(val)
-	var out hclwrite.Tokens
-	replaced := 0
-	for i := 0; i < len(tokens); i++ {
-		if i+2 < len(tokens) && tokens[i].Type == hclsyntax.TokenOQuote && tokens[i+1].Type == hclsyntax.TokenQuotedLit &&
-			bytes.Equal(tokens[i+1].Bytes, []byte(placeholder)) && tokens[i+2].Type == hclsyntax.TokenCQuote {
-			out = append(out, hclwrite.TokensForTraversal(ref)...)
-			i += 2
-			replaced++
-			continue
-		}
-		out = append(out, tokens[i])
-	}
-	if replaced == 0 {
-		return nil, fmt.Errorf("placeholder %q not found in the rendered value", placeholder)
-	}
-	return hclwrite.TokensForFunctionCall("jsonencode", out), nil
 }
