@@ -17,7 +17,7 @@ token:
 	@$(GO) run ./cmd/token -tenant '$(TENANT)' -role '$(ROLE)'
 
 ## test: every check: formatting, vet, the onboarding template (cfn-lint), the state machines (asl-validator), unit and integration tests (against moto_server), fuzz seed corpora, the Terraform provider's acceptance tests
-test: lint lint-templates lint-statemachines test-go test-terraform
+test: lint lint-templates lint-statemachines test-go
 
 # The Step Functions definitions must be valid Amazon States Language (moto accepts invalid ASL, AWS does not).
 lint-statemachines: .tools/node_modules/.package-lock.json
@@ -34,11 +34,12 @@ lint:
 	cd infra && $(GO) vet ./...
 	cd terraform && $(GO) vet ./...
 
-# The product (./...) and the CDK app (infra/, its own Go module so that the product never compiles jsii) are tested
-# in turn.
+# The product (./...), the CDK app (infra/, its own Go module so that the product never compiles jsii) and the
+# Terraform provider (terraform/, its own module too; test-terraform below) are tested in turn.
 test-go:
 	$(GO) test -count=1 ./...
 	cd infra && $(GO) test -count=1 ./...
+	$(MAKE) test-terraform
 
 # The Terraform provider is its own Go module too (terraform/go.mod, replace ../), so the product never compiles the
 # plugin framework; its acceptance tests start a local Gangplank through pkg/testkit.

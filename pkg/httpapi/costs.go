@@ -18,7 +18,7 @@ func (a *API) costRoutes() []route {
 		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/recommendations", query: filterParams, handle: a.accountRecommendations},
 		{method: http.MethodGet, pattern: "/v1/recommendations", query: slices.Concat(filterParams, []string{"limit", "cursor"}), handle: a.tenantRecommendations},
 		{method: http.MethodPut, pattern: "/v1/accounts/{accountId}/commitment", write: true, handle: a.putCommitment},
-		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/commitment", handle: a.getCommitment},
+		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/commitment", query: []string{"spend"}, handle: a.getCommitment},
 		{method: http.MethodDelete, pattern: "/v1/accounts/{accountId}/commitment", write: true, handle: a.deleteCommitment},
 	}
 }
@@ -139,11 +139,7 @@ func (a *API) getCommitment(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	params, err := queryParams(r, "spend")
-	if err != nil {
-		return err
-	}
-	switch params["spend"] {
+	switch query(r)["spend"] {
 	case "", "true":
 	case "false":
 		// The commitment alone: no Cost Explorer request ($0.01 each), works before the account is connected.

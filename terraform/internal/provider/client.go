@@ -214,6 +214,20 @@ type IntegrationRequest struct {
 	SSORegion              string   `json:"ssoRegion,omitempty"`
 }
 
+// sent is the request as the API reads it: a list Terraform leaves unset is empty, and the API refuses a null
+// member rather than guess whether it means "empty" or "keep".
+func (in IntegrationRequest) sent() IntegrationRequest {
+	in.Owners, in.ResourceTypes, in.Regions = listOf(in.Owners), listOf(in.ResourceTypes), listOf(in.Regions)
+	return in
+}
+
+func listOf(items []string) []string {
+	if items == nil {
+		return []string{}
+	}
+	return items
+}
+
 // Discovery is a management account's discovery settings.
 type Discovery struct {
 	IncludeOUs      []string `json:"includeOuIds"`
@@ -221,6 +235,11 @@ type Discovery struct {
 	ExcludeAccounts []string `json:"excludeAccountIds"`
 	MemberRoleName  string   `json:"memberRoleName"`
 	AutoEnroll      bool     `json:"autoEnroll"`
+}
+
+func (d Discovery) sent() Discovery {
+	d.IncludeOUs, d.ExcludeOUs, d.ExcludeAccounts = listOf(d.IncludeOUs), listOf(d.ExcludeOUs), listOf(d.ExcludeAccounts)
+	return d
 }
 
 // Onboarding is the launch material POST /v1/accounts answers with.
@@ -340,6 +359,10 @@ func (c *Client) GetAccount(ctx context.Context, id string) (Account, error) {
 }
 
 func (c *Client) CreateAccount(ctx context.Context, in CreateAccountRequest) (Account, error) {
+	if in.Integration != nil {
+		sent := in.Integration.sent()
+		in.Integration = &sent
+	}
 	var a Account
 	_, err := c.do(ctx, request{method: http.MethodPost, path: "/v1/accounts", body: in}, &a)
 	return a, err
@@ -353,7 +376,7 @@ func (c *Client) PatchAccount(ctx context.Context, id string, version int64, in 
 
 func (c *Client) PutIntegration(ctx context.Context, id string, version int64, in IntegrationRequest) (Account, error) {
 	var a Account
-	_, err := c.do(ctx, request{method: http.MethodPut, path: accountPath(id, "/integration"), body: in, ifMatch: etag(version)}, &a)
+	_, err := c.do(ctx, request{method: http.MethodPut, path: accountPath(id, "/integration"), body: in.sent(), ifMatch: etag(version)}, &a)
 	return a, err
 }
 
@@ -388,7 +411,7 @@ func (c *Client) Terraform(ctx context.Context, id string) (TerraformView, error
 
 func (c *Client) PutDiscoverySettings(ctx context.Context, id string, in Discovery) (Account, error) {
 	var a Account
-	_, err := c.do(ctx, request{method: http.MethodPut, path: accountPath(id, "/discovery/settings"), body: in}, &a)
+	_, err := c.do(ctx, request{method: http.MethodPut, path: accountPath(id, "/discovery/settings"), body: in.sent()}, &a)
 	return a, err
 }
 

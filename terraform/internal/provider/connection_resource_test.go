@@ -5,10 +5,13 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
+	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
@@ -32,11 +35,20 @@ resource "gangplank_account_connection" "solo" {
 
 type connectionData struct{ ID, Role, Timeout string }
 
-// role creates a role in account id of the local AWS as the customer would (trusting Gangplank's connector with
-// externalID); its name starts with Gangplank and is unique (moto outlives tests).
+// role creates a role in standalone account id of the local AWS as the customer following the manual instructions
+// would: trusting Gangplank's connector with externalID, with ViewOnlyAccess and the inline policies of the default
+// access level (the local AWS enforces them: without Cost Explorer's, the first cost sync would degrade the
+// account's health). Its name starts with Gangplank and is unique (moto outlives tests).
 func (g *gangplank) role(t *testing.T, id, externalID string) string {
 	t.Helper()
-	return testkit.CreateRole(t, id, testkit.UniqueName("GangplankAccess"), onboarding.TrustPolicy(g.Config.Onboarding.PlatformPrincipal, externalID))
+	name := testkit.UniqueName("GangplankAccess")
+	arn := testkit.CreateRole(t, id, name, onboarding.TrustPolicy(g.Config.Onboarding.PlatformPrincipal, externalID),
+		onboarding.PermissionPolicies(onboarding.RoleShape{Type: accounts.Standalone, AccessLevel: accounts.DefaultAccessLevel})...)
+	if _, err := testkit.LocalAWS(t).AccountIAM(id).AttachRolePolicy(ctx(t), &iam.AttachRolePolicyInput{
+		RoleName: aws.String(name), PolicyArn: aws.String(onboarding.ViewOnlyAccess)}); err != nil {
+		t.Fatalf("attach ViewOnlyAccess to %s: %v", name, err)
+	}
+	return arn
 }
 
 // TestAccConnection: the connection waits until Gangplank has verified the role, shows drift when the account is

@@ -20,7 +20,8 @@ import (
 )
 
 // View as Code, end to end: the configuration Gangplank gives for an account passes `fmt -check` and `validate`
-// with the providers installed (this provider built from source, hashicorp/aws from a local filesystem mirror),
+// with the providers installed (this provider built from source and taken through a development override,
+// hashicorp/aws from a local filesystem mirror),
 // and one `apply` onboards the account: the account is imported, the role is created in the account (the local
 // AWS), and the connection waits until Gangplank has assumed the role with the tenant's External ID. A second plan
 // is empty, and destroy removes both halves.
@@ -43,35 +44,41 @@ func awsProviderMirror(t *testing.T) (dir, version, binary string) {
 	return dir, version, binary
 }
 
-// installProviders builds this provider and lays out a filesystem mirror with it and hashicorp/aws, under both
-// registries' hostnames (Terraform's and OpenTofu's), and returns a CLI configuration that installs from it only.
+// installProviders builds this provider and returns a CLI configuration that takes it through a development
+// override (as docs/terraform.md tells users to, until the provider is published), under both registries'
+// hostnames (Terraform's and OpenTofu's), and installs hashicorp/aws from a filesystem mirror only (laid out under
+// both hostnames too: "hashicorp/aws" is registry.opentofu.org/hashicorp/aws for OpenTofu).
 func installProviders(t *testing.T) string {
 	t.Helper()
 	_, awsVersion, awsBinary := awsProviderMirror(t)
-	mirror := t.TempDir()
-	platform := runtime.GOOS + "_" + runtime.GOARCH
-	built := filepath.Join(t.TempDir(), "terraform-provider-gangplank")
-	build := exec.Command("go", "build", "-o", built, ".")
+	awsMirror := t.TempDir()
+	for _, host := range []string{"registry.terraform.io", "registry.opentofu.org"} {
+		dir := filepath.Join(awsMirror, host, "hashicorp", "aws", awsVersion, runtime.GOOS+"_"+runtime.GOARCH)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(awsBinary, filepath.Join(dir, filepath.Base(awsBinary))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-gangplank"), ".")
 	build.Dir = filepath.Join("..", "..") // the provider module's root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the provider: %v\n%s", err, out)
 	}
-	for _, host := range []string{"registry.terraform.io", "registry.opentofu.org"} {
-		for _, p := range []struct{ addr, version, src, name string }{
-			{"gangplank/gangplank", "0.1.0", built, "terraform-provider-gangplank_v0.1.0"},
-			{"hashicorp/aws", awsVersion, awsBinary, filepath.Base(awsBinary)},
-		} {
-			dir := filepath.Join(mirror, host, p.addr, p.version, platform)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(p.src, filepath.Join(dir, p.name)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	rc := filepath.Join(t.TempDir(), "cli.tfrc")
-	conf := fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n}\n", mirror)
+	conf := fmt.Sprintf(`provider_installation {
+  dev_overrides {
+    "registry.terraform.io/gangplank/gangplank" = %q
+    "registry.opentofu.org/gangplank/gangplank" = %q
+  }
+  filesystem_mirror {
+    path    = %q
+    include = ["registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws"]
+  }
+}
+`, bin, bin, awsMirror)
 	if err := os.WriteFile(rc, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -79,12 +86,14 @@ func installProviders(t *testing.T) string {
 }
 
 // accountCredentials are credentials acting in account id of the local AWS, as the customer's own would: a role
-// there trusting the platform's account, assumed.
+// there trusting the platform's account, allowed to manage IAM (the local AWS enforces identity policies), assumed.
 func accountCredentials(t *testing.T, id string) aws.Credentials {
 	t.Helper()
 	trust := onboarding.Policy{Version: "2012-10-17", Statement: []onboarding.Statement{{Effect: "Allow",
 		Principal: map[string]string{"AWS": "arn:aws:iam::" + localaws.PlatformAccountID + ":root"}, Action: []string{"sts:AssumeRole"}}}}
-	role := testkit.CreateRole(t, id, testkit.UniqueName("TerraformRunner"), trust)
+	manageIAM := onboarding.NamedPolicy{Name: "ManageIAM", Document: onboarding.Policy{Version: "2012-10-17",
+		Statement: []onboarding.Statement{{Effect: "Allow", Action: []string{"iam:*"}, Resource: "*"}}}}
+	role := testkit.CreateRole(t, id, testkit.UniqueName("TerraformRunner"), trust, manageIAM)
 	out, err := sts.NewFromConfig(testkit.AWSConfig(t, nil)).AssumeRole(ctx(t), &sts.AssumeRoleInput{
 		RoleArn: aws.String(role), RoleSessionName: aws.String("terraform")})
 	if err != nil {
