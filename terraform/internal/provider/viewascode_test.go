@@ -44,28 +44,34 @@ func awsProviderMirror(t *testing.T) (dir, version, binary string) {
 	return dir, version, binary
 }
 
-// installProviders builds this provider and returns a CLI configuration that takes it through a development
-// override (as docs/terraform.md tells users to, until the provider is published), under both registries'
-// hostnames (Terraform's and OpenTofu's), and installs hashicorp/aws from a filesystem mirror only (laid out under
-// both hostnames too: "hashicorp/aws" is registry.opentofu.org/hashicorp/aws for OpenTofu).
+// installProviders builds this provider and returns a CLI configuration that runs it through a development override
+// (as docs/terraform.md tells users to, until the provider is published) and installs from a filesystem mirror only:
+// hashicorp/aws, and this provider too, since `terraform init` looks every required provider up even when it is
+// overridden. Both are laid out under both registries' hostnames (Terraform's and OpenTofu's).
 func installProviders(t *testing.T) string {
 	t.Helper()
 	_, awsVersion, awsBinary := awsProviderMirror(t)
-	awsMirror := t.TempDir()
-	for _, host := range []string{"registry.terraform.io", "registry.opentofu.org"} {
-		dir := filepath.Join(awsMirror, host, "hashicorp", "aws", awsVersion, runtime.GOOS+"_"+runtime.GOARCH)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(awsBinary, filepath.Join(dir, filepath.Base(awsBinary))); err != nil {
-			t.Fatal(err)
-		}
-	}
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-gangplank"), ".")
+	built := filepath.Join(bin, "terraform-provider-gangplank")
+	build := exec.Command("go", "build", "-o", built, ".")
 	build.Dir = filepath.Join("..", "..") // the provider module's root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the provider: %v\n%s", err, out)
+	}
+	mirror := t.TempDir()
+	for _, host := range []string{"registry.terraform.io", "registry.opentofu.org"} {
+		for _, p := range []struct{ addr, version, src, name string }{
+			{"gangplank/gangplank", "0.1.0", built, "terraform-provider-gangplank_v0.1.0"},
+			{"hashicorp/aws", awsVersion, awsBinary, filepath.Base(awsBinary)},
+		} {
+			dir := filepath.Join(mirror, host, p.addr, p.version, runtime.GOOS+"_"+runtime.GOARCH)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(p.src, filepath.Join(dir, p.name)); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	rc := filepath.Join(t.TempDir(), "cli.tfrc")
 	conf := fmt.Sprintf(`provider_installation {
@@ -74,11 +80,10 @@ func installProviders(t *testing.T) string {
     "registry.opentofu.org/gangplank/gangplank" = %q
   }
   filesystem_mirror {
-    path    = %q
-    include = ["registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws"]
+    path = %q
   }
 }
-`, bin, bin, awsMirror)
+`, bin, bin, mirror)
 	if err := os.WriteFile(rc, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +156,9 @@ func TestAccViewAsCode(t *testing.T) {
 
 	run(0, "fmt", "-check", "-diff")
 	run(0, "init", "-input=false")
-	run(0, "validate")
+	if out := run(0, "validate"); !strings.Contains(out, "development overrides are in effect") {
+		t.Errorf("validate did not run the provider through its development override:\n%s", out)
+	}
 	out := run(0, "apply", "-input=false", "-auto-approve")
 	if !strings.Contains(out, "1 imported") {
 		t.Errorf("the apply did not import the account:\n%s", out)
