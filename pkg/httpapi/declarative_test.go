@@ -28,7 +28,7 @@ func TestCommitmentWithoutSpend(t *testing.T) {
 	f.mustCreate(t, account("Payer", "111111111111", "management"))
 	path := "/v1/accounts/111111111111/commitment"
 	wantProblem(t, f.do(t, http.MethodGet, path+"?spend=false", f.admin, nil), http.StatusNotFound, "no-commitment")
-	if r := f.do(t, http.MethodPut, path, f.admin, map[string]any{"amount": 500000, "currency": "eur", "start": "2026-01-01", "end": "2027-12-31"}); r.Status != http.StatusOK {
+	if r := f.do(t, http.MethodPut, path, f.admin, map[string]any{"amount": 500000, "currency": "EUR", "start": "2026-01-01", "end": "2027-12-31"}); r.Status != http.StatusOK {
 		t.Fatalf("put: %d %s", r.Status, r.Body)
 	}
 	// The report needs Cost Explorer through the role: not connected yet.
