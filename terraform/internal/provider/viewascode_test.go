@@ -132,27 +132,7 @@ func TestAccViewAsCode(t *testing.T) {
 		"GANGPLANK_ENDPOINT="+g.URL, "GANGPLANK_TOKEN="+g.token(t, "acme"),
 		"AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey, "AWS_SESSION_TOKEN="+creds.SessionToken,
 		"AWS_ENDPOINT_URL="+testkit.LocalAWS(t).Endpoint, "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-	run := func(wantCode int, args ...string) string {
-		t.Helper()
-		cmd := exec.CommandContext(t.Context(), cli.path, append(args, "-no-color")...)
-		cmd.Dir, cmd.Env = dir, env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		err := cmd.Run()
-		code := 0
-		if err != nil {
-			ee, ok := err.(*exec.ExitError)
-			if !ok {
-				t.Fatalf("%s %v: %v", cli.name, args, err)
-			}
-			code = ee.ExitCode()
-		}
-		if code != wantCode {
-			t.Fatalf("%s %s: exit %d, want %d (%s)\n%s", cli.name, strings.Join(args, " "), code, wantCode, time.Since(start).Round(time.Second), out.String())
-		}
-		return out.String()
-	}
+	run := newCLIRunner(t, dir, env).run
 
 	run(0, "fmt", "-check", "-diff")
 	run(0, "init", "-input=false")
@@ -176,4 +156,39 @@ func TestAccViewAsCode(t *testing.T) {
 	if _, err := api.GetAccount(ctx(t), id); !IsNotFound(err) {
 		t.Errorf("account still in Gangplank after destroy: %v", err)
 	}
+}
+
+// cliRunner runs the CLI in a working directory with an environment, failing the test on an unexpected exit code.
+type cliRunner struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+func newCLIRunner(t *testing.T, dir string, env []string) cliRunner {
+	return cliRunner{t: t, dir: dir, env: env}
+}
+
+// run runs the CLI with args and returns its output; an exit code other than wantCode fails the test. The test's
+// context bounds it.
+func (r cliRunner) run(wantCode int, args ...string) string {
+	r.t.Helper()
+	cmd := exec.CommandContext(r.t.Context(), cli.path, append(args, "-no-color")...)
+	cmd.Dir, cmd.Env = r.dir, r.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			r.t.Fatalf("%s %v: %v", cli.name, args, err)
+		}
+		code = ee.ExitCode()
+	}
+	if code != wantCode {
+		r.t.Fatalf("%s %s: exit %d, want %d (%s)\n%s", cli.name, strings.Join(args, " "), code, wantCode, time.Since(start).Round(time.Second), out.String())
+	}
+	return out.String()
 }
