@@ -117,6 +117,8 @@ func problemFor(err error) Problem {
 		p := problem(http.StatusConflict, "has-linked-accounts", "The management account still has linked accounts", err.Error())
 		p.Extra = map[string]any{"linkedAccounts": linked.Linked, "linkedAccountCount": linked.Total}
 		return p
+	case errors.Is(err, accounts.ErrHasIdentityIntegration):
+		return problem(http.StatusConflict, "has-identity-integration", "The account still has an IAM integration", err.Error())
 	case errors.Is(err, accounts.ErrAlreadyLinked), errors.Is(err, accounts.ErrClaimedElsewhere):
 		return problem(http.StatusConflict, "account-taken", "The AWS account is already linked", err.Error())
 	case errors.Is(err, accounts.ErrNameTaken):
