@@ -114,13 +114,13 @@ func (d *Door) EnterPendingKey(ctx context.Context, tenantID, accountID, purpose
 }
 
 func (d *Door) enterIdentity(ctx context.Context, tenantID, accountID, purpose, stage string) (Session, error) {
-	way := Way{}
-	if d.ways != nil {
-		w, err := d.ways.IdentityWay(ctx, tenantID, accountID)
-		if err != nil && !errors.Is(err, ErrNoWay) {
-			return Session{}, err
-		}
-		way = w
+	if d.ways == nil {
+		// Only a function that may read the keys knows which way an integration enters.
+		return Session{}, ErrKeysNotWired
+	}
+	way, err := d.ways.IdentityWay(ctx, tenantID, accountID)
+	if err != nil && !errors.Is(err, ErrNoWay) {
+		return Session{}, err
 	}
 	if !way.Key {
 		if stage != StageCurrent {
@@ -133,9 +133,6 @@ func (d *Door) enterIdentity(ctx context.Context, tenantID, accountID, purpose, 
 	a, err := d.accounts.Get(ctx, tenantID, accountID)
 	if err != nil {
 		return Session{}, err
-	}
-	if d.secrets == nil {
-		return Session{}, ErrKeysNotWired
 	}
 	out, err := d.secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(way.SecretID), VersionStage: aws.String(stage)})
 	if err != nil {

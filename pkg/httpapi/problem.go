@@ -91,6 +91,9 @@ func problemFor(err error) Problem {
 		limited *costsync.RateLimitedError
 		denied  *costsync.AccessDeniedError
 	)
+	if p, ok := identityProblem(err); ok {
+		return p
+	}
 	switch {
 	case errors.As(err, &se):
 		return se.p
@@ -179,7 +182,7 @@ func problemFor(err error) Problem {
 // writeProblem answers with err as problem+json, logging server-side failures with their cause.
 func writeProblem(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
-	p.Instance = r.URL.Path
+	p.Instance = loggedPath(r)
 	p.RequestID = requestid.From(ctx)
 	switch {
 	case p.Status >= 500 && errors.Is(err, context.Canceled):

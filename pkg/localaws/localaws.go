@@ -126,7 +126,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	e.cfn = newCFNEmulator(e)
 	e.ce = newCostExplorer(e)
 	e.serveConsole()
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn, e.ce))
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn, e.ce, newIAMEmulator(e), schedulerGuard{}))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 

@@ -8,10 +8,21 @@ import (
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
-// NewAPI builds the HTTP API over the builder's parts, authenticating callers with authn.
+// NewAPI builds the HTTP API over the builder's parts, authenticating callers with authn. The IAM integration's
+// routes are part of it only where the function may read the integrations' keys (the local server, the tests); in
+// the cloud the identity-api function serves them (NewIdentityAPI).
 func NewAPI(b *platform.Builder, authn auth.Authenticator) *httpapi.API {
-	return httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Accounts: b.Accounts(), Tenants: b.Tenants(), Audit: b.Audit(), Onboarding: b.Onboarding(), CostSync: b.CostSync(),
 		Discovery: b.Discovery(), Activation: b.Activation(), Cursors: b.DB().Cursors, Authenticator: authn,
-	})
+	}
+	if b.Needs().IdentityKeys != "" {
+		cfg.Identity = b.Identity()
+	}
+	return httpapi.New(cfg)
+}
+
+// NewIdentityAPI builds the identity-api function's HTTP API: the IAM integration's routes.
+func NewIdentityAPI(b *platform.Builder, authn auth.Authenticator) *httpapi.API {
+	return httpapi.NewIdentity(httpapi.Config{Tenants: b.Tenants(), Identity: b.Identity(), Cursors: b.DB().Cursors, Authenticator: authn})
 }
