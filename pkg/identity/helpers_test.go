@@ -47,8 +47,10 @@ func newWorld(t *testing.T) *world {
 // settingsRef lets a test change the settings every function's identity service reads.
 type settingsRef struct{ s *identity.FixedSettings }
 
-func (r settingsRef) UserCleanupDays(a accounts.Account) int        { return r.s.UserCleanupDays(a) }
-func (r settingsRef) CredentialRotationDays(a accounts.Account) int { return r.s.CredentialRotationDays(a) }
+func (r settingsRef) UserCleanupDays(a accounts.Account) int { return r.s.UserCleanupDays(a) }
+func (r settingsRef) CredentialRotationDays(a accounts.Account) int {
+	return r.s.CredentialRotationDays(a)
+}
 
 // connectRole adds the account to tenant acme with the identity option and prefix, creates the role its manual
 // instructions describe (as a customer following them would) and connects it: the role's verification starts the

@@ -314,7 +314,9 @@ type stepFailure struct {
 func (e *stepFailure) Error() string { return fmt.Sprintf("could not %s: %v", e.what, e.err) }
 func (e *stepFailure) Unwrap() error { return e.err }
 
-func stepError(what, action string, err error) error { return &stepFailure{what: what, action: action, err: err} }
+func stepError(what, action string, err error) error {
+	return &stepFailure{what: what, action: action, err: err}
+}
 
 // rollBack removes what the onboarding made, newest first, and records the outcome. It returns the error to show:
 // the step's own (bad input, a missing permission) when everything was removed, or an IncompleteError naming the

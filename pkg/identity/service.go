@@ -193,7 +193,9 @@ var bookkeeping = []string{"version", "createdAt", "updatedAt", "lastSync", "las
 // target names an account's IAM integration in audit entries; userTarget one of its users.
 func target(accountID string) string { return "account/" + accountID + "/iam" }
 
-func userTarget(accountID, userName string) string { return "account/" + accountID + "/iam/user/" + userName }
+func userTarget(accountID, userName string) string {
+	return "account/" + accountID + "/iam/user/" + userName
+}
 
 // View is an integration as the API shows it: with the account's chosen option and prefix, and the key's age.
 type View struct {
