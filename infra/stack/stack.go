@@ -138,6 +138,7 @@ func (m *mainStack) build() error {
 	}
 	m.buildConnector()
 	m.buildCostSync()
+	m.buildRotation()
 	if err := m.buildStateMachine(); err != nil {
 		return err
 	}
@@ -261,6 +262,10 @@ var functions = []function{
 	// visibility timeout is six times this.
 	{name: "costsync-worker", description: "Syncs one payer's Cost Explorer recommendations per message (SQS)",
 		memoryMB: 512, timeoutSec: 300, reserved: 5},
+	// Daily: the tenants with an External ID warning or rotation due (one sparse index query), each checking its
+	// connected roles before a grace period ends, eight at a time.
+	{name: "rotation", description: "Daily: rotates External IDs on their tenants' schedule and warns about stacks still on an old one",
+		memoryMB: 256, timeoutSec: 900, reserved: 1, async: true},
 }
 
 // Functions lists the names of the functions the stack deploys.
@@ -601,6 +606,17 @@ func (m *mainStack) buildCostSync() {
 		Description: jsii.String("Daily Cost Explorer recommendations sync (06:00 UTC, after Cost Explorer's daily refresh)"),
 		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("6")}),
 		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["costsync-scheduler"], &awsschedulertargets.ScheduleTargetBaseProps{
+			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
+		}),
+	})
+}
+
+// buildRotation runs the External ID schedule daily at 04:00 UTC, before discovery reads organizations.
+func (m *mainStack) buildRotation() {
+	awsscheduler.NewSchedule(m.stack, jsii.String("DailyExternalIdRotation"), &awsscheduler.ScheduleProps{
+		Description: jsii.String("Daily External ID schedule: warnings, rotations due, grace periods ending (04:00 UTC)"),
+		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("4")}),
+		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["rotation"], &awsschedulertargets.ScheduleTargetBaseProps{
 			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
 		}),
 	})

@@ -172,6 +172,8 @@ type Account struct {
 	Discovery *Discovery `json:"discovery,omitempty" dynamodbav:"discovery,omitempty"`
 	// Activation names the bulk activation (and batch) waiting for this account's callback.
 	Activation *ActivationRef `json:"-" dynamodbav:"activationRef,omitempty"`
+	// Integration is the account's integration settings (integration.go).
+	Integration Integration `json:"integration" dynamodbav:"integration"`
 
 	CreatedAt time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt" dynamodbav:"updatedAt"`

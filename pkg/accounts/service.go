@@ -57,9 +57,10 @@ type DefaultsSource interface {
 
 // Service applies the account rules on top of a Store.
 type Service struct {
-	store    Store
-	defaults DefaultsSource
-	now      func() time.Time
+	store      Store
+	defaults   DefaultsSource
+	now        func() time.Time
+	ssoRegions SSORegionChecker
 }
 
 // NewService returns a Service; now is the clock (time.Now in production).
@@ -82,6 +83,8 @@ type CreateInput struct {
 	Link *ActivationLink
 	// Discovered, when set, is a member account found by discovery: it starts not_activated.
 	Discovered *Membership
+	// Integration, when set, are the account's integration settings from the start.
+	Integration *IntegrationInput
 }
 
 // DefaultAccessLevel is the least privilege: the platform starts read-only, as every seed vendor does.
@@ -94,7 +97,7 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput) (
 		return Account{}, err
 	}
 	a, err := in.validate(defaults)
-	if err != nil {
+	if err = in.withIntegration(&a, err, s.now().UTC()); err != nil {
 		return Account{}, err
 	}
 	now := s.now().UTC()
@@ -107,6 +110,8 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput) (
 	}
 	entry := audit.New(ctx, tenantID, now, "account.created", Target(a.AccountID), audit.Diff(nil, &a, bookkeeping...))
 	switch err := s.store.Create(ctx, a, entry); {
+	case errors.Is(err, ErrIntegrationNameTaken):
+		return Account{}, &IntegrationNameTakenError{Field: "integration.integrationName"}
 	case errors.Is(err, ErrManagementMissing):
 		return Account{}, validation.Field("managementAccountId",
 			"no management account %s in your tenant; link the management account first", a.ManagementAccountID)
@@ -269,7 +274,11 @@ func (s *Service) Update(ctx context.Context, tenantID, accountID string, ifMatc
 // changed. Changes to hidden state (the activation link, recorded callback answers) are written too, and audited as
 // the action without field values.
 func (s *Service) save(ctx context.Context, before, after Account, action string) (Account, error) {
-	changes := audit.Diff(&before, &after, bookkeeping...)
+	return s.saveChanges(ctx, before, after, action, audit.Diff(&before, &after, bookkeeping...))
+}
+
+// saveChanges is save with the audit's changes given.
+func (s *Service) saveChanges(ctx context.Context, before, after Account, action string, changes []audit.Change) (Account, error) {
 	if len(changes) == 0 && !hiddenChanged(before, after) {
 		return before, nil
 	}

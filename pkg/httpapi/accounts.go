@@ -30,6 +30,8 @@ type CreateAccountRequest struct {
 	ManagementAccountID string `json:"managementAccountId"`
 	IdentityAccess      string `json:"identityAccess"`
 	IdentityPathPrefix  string `json:"identityPathPrefix"`
+	// Integration, when present, sets the integration settings in the same write as the account.
+	Integration *IntegrationRequest `json:"integration"`
 }
 
 func (a *API) createAccount(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -37,11 +39,16 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	created, err := a.cfg.Onboarding.CreateAccount(r.Context(), p.TenantID, accounts.CreateInput{
+	in := accounts.CreateInput{
 		Name: req.Name, AccountID: req.AccountID, Type: req.Type, Region: req.Region,
 		AccessLevel: req.AccessLevel, CostSync: req.CostSync, ManagementAccountID: req.ManagementAccountID,
 		IdentityAccess: req.IdentityAccess, IdentityPathPrefix: req.IdentityPathPrefix,
-	})
+	}
+	if req.Integration != nil {
+		integration := req.Integration.input()
+		in.Integration = &integration
+	}
+	created, err := a.cfg.Onboarding.CreateAccount(r.Context(), p.TenantID, in)
 	if err != nil {
 		return err
 	}

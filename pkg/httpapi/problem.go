@@ -90,6 +90,7 @@ func problemFor(err error) Problem {
 		roleErr *onboarding.RoleError
 		limited *costsync.RateLimitedError
 		denied  *costsync.AccessDeniedError
+		taken   *accounts.IntegrationNameTakenError
 	)
 	if p, ok := identityProblem(err); ok {
 		return p
@@ -124,6 +125,10 @@ func problemFor(err error) Problem {
 		return problem(http.StatusConflict, "has-identity-integration", "The account still has an IAM integration", err.Error())
 	case errors.Is(err, accounts.ErrAlreadyLinked), errors.Is(err, accounts.ErrClaimedElsewhere):
 		return problem(http.StatusConflict, "account-taken", "The AWS account is already linked", err.Error())
+	case errors.As(err, &taken):
+		p := problem(http.StatusConflict, "integration-name-taken", "The integration name is already used", err.Error())
+		p.Errors = []validation.FieldError{{Field: taken.Field, Message: err.Error()}}
+		return p
 	case errors.Is(err, accounts.ErrNameTaken):
 		p := problem(http.StatusConflict, "name-taken", "The name is already used", err.Error())
 		p.Errors = []validation.FieldError{{Field: "name", Message: err.Error()}}

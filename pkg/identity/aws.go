@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 )
 
@@ -200,11 +199,3 @@ func (UnwiredVault) StagePending(context.Context, string, crossaccount.AccessKey
 func (UnwiredVault) Promote(context.Context, string, string) error { return ErrKeysNotWired }
 func (UnwiredVault) Delete(context.Context, string) error          { return ErrKeysNotWired }
 
-// FixedSettings are account settings that are the same for every account: until the per-account settings
-// (issue 13) reach the account, and in tests.
-type FixedSettings struct {
-	CleanupDays, RotationDays int
-}
-
-func (f FixedSettings) UserCleanupDays(accounts.Account) int        { return f.CleanupDays }
-func (f FixedSettings) CredentialRotationDays(accounts.Account) int { return f.RotationDays }

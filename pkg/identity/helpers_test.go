@@ -18,9 +18,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
-	"github.com/gangplank/gangplank/pkg/identity"
 	"github.com/gangplank/gangplank/pkg/localaws"
-	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
 
@@ -29,27 +27,28 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // world is a platform whose tenant acme connects customers' accounts, in which the customer acts as its owner.
 type world struct {
 	*testkit.Platform
-	env      *localaws.Env
-	admin    string
-	settings *identity.FixedSettings
+	env   *localaws.Env
+	admin string
 }
 
 func newWorld(t *testing.T) *world {
-	settings := &identity.FixedSettings{}
-	p := testkit.NewPlatform(t, testkit.PlatformOptions{Tune: func(parts platform.Parts) {
-		if parts.Identity != nil {
-			parts.Identity.Settings = settingsRef{settings}
-		}
-	}})
-	return &world{Platform: p, env: testkit.LocalAWS(t), admin: p.Token(t, "acme", auth.Admin), settings: settings}
+	p := testkit.NewPlatform(t)
+	return &world{Platform: p, env: testkit.LocalAWS(t), admin: p.Token(t, "acme", auth.Admin)}
 }
 
-// settingsRef lets a test change the settings every function's identity service reads.
-type settingsRef struct{ s *identity.FixedSettings }
-
-func (r settingsRef) UserCleanupDays(a accounts.Account) int { return r.s.UserCleanupDays(a) }
-func (r settingsRef) CredentialRotationDays(a accounts.Account) int {
-	return r.s.CredentialRotationDays(a)
+// settings sets the account's integration settings: user cleanup days and credential rotation days (0: unset).
+func (w *world) settings(t *testing.T, accountID string, cleanupDays, rotationDays int) {
+	t.Helper()
+	in := accounts.IntegrationInput{Name: "iam-" + accountID, Owners: []string{"security@example.com"}}
+	if cleanupDays > 0 {
+		in.UserCleanupDays = &cleanupDays
+	}
+	if rotationDays > 0 {
+		in.CredentialRotationDays = &rotationDays
+	}
+	if _, err := w.Services.Accounts.SetIntegration(t.Context(), "acme", accountID, []string{"*"}, in); err != nil {
+		t.Fatalf("integration settings of %s: %v", accountID, err)
+	}
 }
 
 // connectRole adds the account to tenant acme with the identity option and prefix, creates the role its manual

@@ -52,7 +52,6 @@ func (s *Service) SetKey(ctx context.Context, tenantID, accountID string, k cros
 	}
 	now := s.now()
 	key := &Key{AccessKeyID: k.AccessKeyID, UserARN: who.UserARN, UserName: who.UserName, StoredAt: now, CreatedAt: keyCreated(ctx, c, k.AccessKeyID)}
-	key.Rotation = rotationFor(Rotation{}, s.Settings.CredentialRotationDays(a), g.Access, key, now)
 	secretARN, err := s.Keys.Store(ctx, tenantID, accountID, k)
 	if err != nil {
 		return View{}, fmt.Errorf("store the access key: %w", err)
@@ -82,11 +81,19 @@ func (s *Service) SetKey(ctx context.Context, tenantID, accountID string, k cros
 			slog.InfoContext(ctx, "IAM integration switched from the role to a key", "accountId", accountID)
 		}
 	}
+	created := now
+	if key.CreatedAt != nil {
+		created = *key.CreatedAt // an old key is due for rotation by its own age, not from the day it was entered
+	}
+	s.credentialRotated(ctx, tenantID, accountID, created)
 	if err := s.Queue.Enqueue(ctx, Message{Kind: KindSync, TenantID: tenantID, AccountID: accountID}); err != nil {
 		slog.WarnContext(ctx, "could not start the first IAM sync; the daily sync will run it", "accountId", accountID, "error", err.Error())
 	}
 	if refreshed, err := s.Store.Integration(ctx, tenantID, accountID); err == nil {
 		out = refreshed
+	}
+	if a, err = s.Accounts.Get(ctx, tenantID, accountID); err != nil {
+		return View{}, err
 	}
 	return s.view(a, out), nil
 }
@@ -106,36 +113,56 @@ func keyCreated(ctx context.Context, c IAM, keyID string) *time.Time {
 	return nil
 }
 
-// rotationFor is the key's rotation under the account's setting (days; 0 is off) and what its user may do: a
-// user that may only read cannot create its own keys, which Gangplank says rather than tries.
-func rotationFor(r Rotation, days int, access accounts.IdentityAccess, k *Key, now time.Time) Rotation {
-	r.Days = days
+// rotationOf is the key's rotation under the account's setting (credentialRotationDays; 0 is off) and what its
+// user may do: a user that may only read cannot create its own keys, which Gangplank says rather than tries; one
+// whose rotation AWS refused stays refused, with AWS's reason, until a rotation succeeds or the key changes.
+func rotationOf(a accounts.Account, in Integration) Rotation {
+	r := in.Key.Rotation
+	r.Days, r.NextDueAt = a.Integration.CredentialRotationDays, nil
 	switch {
-	case days <= 0:
-		r.State, r.Reason, r.NextDueAt = RotationOff, "Rotation is off: set the account's credentialRotationDays to rotate the key.", nil
-		return r
-	case access != accounts.IdentityReadWrite:
-		r.State, r.NextDueAt = RotationNotAllowed, nil
+	case r.Days <= 0:
+		r.State, r.Reason = RotationOff, "Rotation is off: set the account's credentialRotationDays (its integration settings) to rotate the key."
+	case in.Access != accounts.IdentityReadWrite:
+		r.State = RotationNotAllowed
 		r.Reason = fmt.Sprintf("Gangplank cannot rotate this key: its user (%s) may only read IAM, so it may not create, deactivate "+
 			"and delete its own access keys. Allow it iam:CreateAccessKey, iam:UpdateAccessKey and iam:DeleteAccessKey on itself, or "+
-			"rotate the key yourself every %d days and enter the new one.", k.UserARN, days)
-		return r
+			"rotate the key yourself every %d days and enter the new one.", in.Key.UserARN, r.Days)
 	case r.RefusedAt != nil:
-		// AWS refused a rotation: it stays refused, with AWS's reason, until a rotation succeeds or the key changes.
-		r.State, r.NextDueAt = RotationNotAllowed, nil
-		return r
+		r.State, r.Reason = RotationNotAllowed, r.RefusedReason
+	default:
+		r.State, r.NextDueAt = RotationScheduled, a.Integration.NextCredentialRotationAt
+		r.Reason = fmt.Sprintf("Gangplank creates a new key for %s every %d days, switches to it, then deactivates and deletes the old one.",
+			in.Key.UserName, r.Days)
 	}
-	from := k.StoredAt
-	if k.CreatedAt != nil {
-		from = *k.CreatedAt
-	}
-	if r.LastRotatedAt != nil {
-		from = *r.LastRotatedAt
-	}
-	due := from.Add(time.Duration(days) * 24 * time.Hour)
-	r.State, r.NextDueAt = RotationScheduled, &due
-	r.Reason = fmt.Sprintf("Gangplank creates a new key for %s every %d days, switches to it, then deactivates and deletes the old one.", k.UserName, days)
 	return r
+}
+
+// RotationDue reports whether the integration's key is due for rotation at now, under the account's settings: its
+// next rotation is due, or a rotation stopped half-way.
+func RotationDue(a accounts.Account, in Integration, now time.Time) bool {
+	if in.Via != ViaKey || in.Key == nil || in.RemovingSince != nil {
+		return false
+	}
+	if in.Key.Pending != nil || in.Key.Retired != "" {
+		return true
+	}
+	r := rotationOf(a, in)
+	return r.State == RotationScheduled && r.NextDueAt != nil && !now.Before(*r.NextDueAt)
+}
+
+// credentialRotated records on the account when its credential was last rotated (or, for a key just entered, when
+// AWS created it), which schedules the next rotation (accounts.Integration.CredentialRotated).
+func (s *Service) credentialRotated(ctx context.Context, tenantID, accountID string, at time.Time) {
+	_, err := s.Accounts.Mutate(ctx, tenantID, accountID, "account.credential_rotated", func(a *accounts.Account) error {
+		if a.Integration.CredentialRotatedAt != nil && a.Integration.CredentialRotatedAt.Equal(at.UTC()) {
+			return accounts.ErrNoChange
+		}
+		a.Integration.CredentialRotated(at)
+		return nil
+	})
+	if err != nil {
+		slog.WarnContext(ctx, "could not record the credential's rotation on the account", "accountId", accountID, "error", err.Error())
+	}
 }
 
 // Rotate rotates the integration's key now: a new key for the key's own user, stored as the secret's pending
@@ -171,6 +198,9 @@ func (s *Service) Rotate(ctx context.Context, tenantID, accountID string) (View,
 			return View{}, err
 		}
 	}
+	if a, err = s.Accounts.Get(ctx, tenantID, accountID); err != nil {
+		return View{}, err
+	}
 	return s.view(a, in), nil
 }
 
@@ -197,7 +227,7 @@ func (s *Service) createPending(ctx context.Context, a accounts.Account, in Inte
 		}
 		_, serr := s.mutate(ctx, a.TenantID, a.AccountID, "iam.key_rotation_refused", func(cur *Integration) error {
 			now := s.now()
-			cur.Key.Rotation.State, cur.Key.Rotation.Reason, cur.Key.Rotation.NextDueAt, cur.Key.Rotation.RefusedAt = RotationNotAllowed, reason, nil, &now
+			cur.Key.Rotation.RefusedReason, cur.Key.Rotation.RefusedAt = reason, &now
 			return nil
 		})
 		if serr != nil {
@@ -257,18 +287,20 @@ func (s *Service) switchToPending(ctx context.Context, a accounts.Account, in In
 		return in, fmt.Errorf("switch to the new access key: %w", err)
 	}
 	now := s.now()
-	settingDays := s.Settings.CredentialRotationDays(a)
-	return s.mutate(ctx, a.TenantID, a.AccountID, "iam.key_rotated", func(cur *Integration) error {
+	out, err := s.mutate(ctx, a.TenantID, a.AccountID, "iam.key_rotated", func(cur *Integration) error {
 		if cur.Key.Pending == nil {
 			return errNoChange
 		}
 		old := cur.Key.AccessKeyID
 		created := cur.Key.Pending.CreatedAt
 		cur.Key.AccessKeyID, cur.Key.CreatedAt, cur.Key.Retired, cur.Key.Pending = cur.Key.Pending.AccessKeyID, &created, old, nil
-		cur.Key.Rotation.LastRotatedAt, cur.Key.Rotation.RefusedAt = &now, nil
-		cur.Key.Rotation = rotationFor(cur.Key.Rotation, settingDays, cur.Access, cur.Key, now)
+		cur.Key.Rotation.LastRotatedAt, cur.Key.Rotation.RefusedAt, cur.Key.Rotation.RefusedReason = &now, nil, ""
 		return nil
 	})
+	if err == nil {
+		s.credentialRotated(ctx, a.TenantID, a.AccountID, now)
+	}
+	return out, err
 }
 
 // retire deactivates and then deletes the key a rotation switched away from, with the new key.
@@ -291,9 +323,3 @@ func (s *Service) retire(ctx context.Context, a accounts.Account, in Integration
 	})
 }
 
-// RotationDue reports whether the integration's key is due for rotation at now.
-func (in Integration) RotationDue(now time.Time) bool {
-	return in.Via == ViaKey && in.Key != nil && in.RemovingSince == nil &&
-		(in.Key.Pending != nil || in.Key.Retired != "" ||
-			(in.Key.Rotation.State == RotationScheduled && in.Key.Rotation.NextDueAt != nil && !now.Before(*in.Key.Rotation.NextDueAt)))
-}

@@ -100,8 +100,8 @@ func TestDelayedDeletion(t *testing.T) {
 	w := newWorld(t)
 	ctx := t.Context()
 	const acct = "510000000003"
-	w.settings.CleanupDays = 30
 	w.connectRole(t, acct, "readwrite", "")
+	w.settings(t, acct, 30, 0)
 	w.userWithEverything(t, acct, "carol", "/")
 	rec, err := w.Services.Identity.Offboard(ctx, "acme", acct, "carol")
 	if err != nil {

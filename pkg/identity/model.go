@@ -102,16 +102,19 @@ const (
 	RotationNotAllowed RotationState = "not_allowed"
 )
 
-// Rotation is the key's rotation: every Days days, Gangplank creates a new key for the key's own user, switches to
-// it, and deactivates and deletes the old one.
+// Rotation is the key's rotation: every credentialRotationDays (the account's integration setting), Gangplank
+// creates a new key for the key's own user, switches to it, and deactivates and deletes the old one. State, Days,
+// Reason and NextDueAt are derived from the account's settings when the integration is shown (rotationOf); the
+// rest is stored.
 type Rotation struct {
-	State         RotationState `json:"state" dynamodbav:"state"`
-	Days          int           `json:"days" dynamodbav:"days"`
-	Reason        string        `json:"reason" dynamodbav:"reason"`
-	NextDueAt     *time.Time    `json:"nextDueAt,omitempty" dynamodbav:"nextDueAt,omitempty"`
+	State         RotationState `json:"state" dynamodbav:"-"`
+	Days          int           `json:"days" dynamodbav:"-"`
+	Reason        string        `json:"reason" dynamodbav:"-"`
+	NextDueAt     *time.Time    `json:"nextDueAt,omitempty" dynamodbav:"-"`
 	LastRotatedAt *time.Time    `json:"lastRotatedAt,omitempty" dynamodbav:"lastRotatedAt,omitempty"`
-	// RefusedAt is when AWS last refused a rotation (the user may not manage its own keys).
-	RefusedAt *time.Time `json:"refusedAt,omitempty" dynamodbav:"refusedAt,omitempty"`
+	// RefusedAt is when AWS last refused a rotation (the user may not manage its own keys), with AWS's reason.
+	RefusedAt     *time.Time `json:"refusedAt,omitempty" dynamodbav:"refusedAt,omitempty"`
+	RefusedReason string     `json:"-" dynamodbav:"refusedReason,omitempty"`
 }
 
 // SyncRun is what one sync read and did, and what it cost.

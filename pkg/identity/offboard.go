@@ -77,7 +77,7 @@ func (s *Service) Offboard(ctx context.Context, tenantID, accountID, userName st
 	before := rec
 	rec.AccessRemovedAt, rec.UpdatedAt, rec.Version = &now, now, before.Version+1
 	entry := audit.New(ctx, tenantID, now, "iam.user_access_removed", userTarget(accountID, userName), stepChanges(rec, AccessSteps))
-	days := s.Settings.UserCleanupDays(a)
+	days := a.Integration.UserCleanupDays
 	if days <= 0 {
 		if err := s.Store.SaveOffboarding(ctx, tenantID, &before, rec, &entry); err != nil {
 			return rec, err

@@ -188,7 +188,10 @@ func (s *Service) ScheduleAll(ctx context.Context) (int, error) {
 	for _, r := range refs {
 		msgs = append(msgs, Message{Kind: KindSync, TenantID: r.TenantID, AccountID: r.AccountID})
 		in, err := s.Store.Integration(ctx, r.TenantID, r.AccountID)
-		if err == nil && in.RotationDue(now) {
+		if err != nil || in.Via != ViaKey {
+			continue
+		}
+		if a, err := s.Accounts.Get(ctx, r.TenantID, r.AccountID); err == nil && RotationDue(a, in, now) {
 			msgs = append(msgs, Message{Kind: KindRotate, TenantID: r.TenantID, AccountID: r.AccountID})
 		}
 	}

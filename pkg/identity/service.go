@@ -14,9 +14,11 @@ import (
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 )
 
-// Accounts reads the account an integration belongs to (its identity option and path prefix).
+// Accounts reads the account an integration belongs to (its identity option, path prefix and integration
+// settings: user cleanup days, credential rotation), and records its credential's rotations.
 type Accounts interface {
 	Get(ctx context.Context, tenantID, accountID string) (accounts.Account, error)
+	Mutate(ctx context.Context, tenantID, accountID, action string, fn func(a *accounts.Account) error) (accounts.Account, error)
 }
 
 // Door enters customers' accounts (crossaccount.Door): the one way in, which chooses between the role and the
@@ -44,15 +46,6 @@ type KeyVault interface {
 type Scheduler interface {
 	ScheduleDeletion(ctx context.Context, name string, at time.Time, m Message) error
 	Cancel(ctx context.Context, name string) error
-}
-
-// Settings are the account's settings about users and credentials (issue 13's per-account settings
-// userCleanupDays and credentialRotationDays), read from the account.
-type Settings interface {
-	// UserCleanupDays deletes offboarded users this many days after their access was removed (0: at once).
-	UserCleanupDays(a accounts.Account) int
-	// CredentialRotationDays rotates a stored access key every so many days (0: never).
-	CredentialRotationDays(a accounts.Account) int
 }
 
 // Store keeps integrations, synced users and groups, onboarding and offboarding records, invitations and person
@@ -112,7 +105,6 @@ type Service struct {
 	Keys      KeyVault
 	Queue     Queue
 	Schedules Scheduler
-	Settings  Settings
 	Now       func() time.Time
 	// NewIAM builds the IAM client over a session's configuration (default: the SDK's, retrying throttling).
 	NewIAM func(aws.Config) IAM
@@ -226,6 +218,7 @@ func (s *Service) view(a accounts.Account, in Integration) View {
 			k.AgeDays = &days
 		}
 		in.Key = &k
+		k.Rotation = rotationOf(a, in)
 	}
 	return View{Integration: in, Chosen: a.IdentityAccess.Or(), PathPrefix: a.IdentityPathPrefix.Or()}
 }

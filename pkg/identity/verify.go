@@ -185,9 +185,6 @@ func (s *Service) verifyKey(ctx context.Context, a accounts.Account, in Integrat
 		if g.Access == accounts.IdentityNone {
 			cur.Status, cur.StatusReason = Error, g.Reason+" Give the key's user IAMReadOnlyAccess or IAMFullAccess."
 		}
-		if cur.Key != nil {
-			cur.Key.Rotation = rotationFor(cur.Key.Rotation, s.Settings.CredentialRotationDays(a), g.Access, cur.Key, now)
-		}
 		return nil
 	})
 	if err != nil {

@@ -80,6 +80,7 @@ type Env struct {
 	trust        *trustEnforcer
 	cfn          *cfnEmulator
 	ce           *costExplorer
+	sso          *identityCenter
 	lambdas      lambdas
 	invocations  invocations
 	consumers    queueConsumers
@@ -125,8 +126,9 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	e.trust = &trustEnforcer{env: e, sessions: map[string]session{}}
 	e.cfn = newCFNEmulator(e)
 	e.ce = newCostExplorer(e)
+	e.sso = newIdentityCenter(e)
 	e.serveConsole()
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn, e.ce, newIAMEmulator(e), schedulerGuard{}))
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn, e.ce, e.sso, newIAMEmulator(e), schedulerGuard{}))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 

@@ -121,8 +121,9 @@ var (
 		Queues: map[string]Access{IdentityQueue.ID: Consume}, IdentityKeys: ReadWrite, Scheduler: true,
 	}}
 	// IdentityScheduler enqueues the daily sync of every IAM integration and the key rotations that are due.
+	// It reads the integrations' sparse index, and each key integration's account (its rotation settings).
 	IdentityScheduler = Function{Name: "identity-scheduler", Needs: Needs{
-		Tables: map[string]Access{tables.Identities.ID: Read}, Queues: map[string]Access{IdentityQueue.ID: Send},
+		Tables: map[string]Access{tables.Identities.ID: Read, tables.Accounts.ID: Read}, Queues: map[string]Access{IdentityQueue.ID: Send},
 	}}
 	// Discovery is the daily discovery of every active management account's organization (auto-enrolment
 	// starts bulk activations).
@@ -137,6 +138,11 @@ var (
 	CostSyncScheduler = Function{Name: "costsync-scheduler", Needs: Needs{
 		Tables: map[string]Access{tables.Accounts.ID: Read}, Queues: map[string]Access{CostSyncQueue.ID: Send},
 	}}
+	// Rotation is the daily External ID schedule: it rotates tenants' External IDs when due and, beforehand, checks
+	// which External ID each connected role accepts (so it verifies roles, and needs the platform principal).
+	Rotation = Function{Name: "rotation", Needs: Needs{
+		Tables: map[string]Access{tables.Tenants.ID: ReadWrite, tables.Accounts.ID: Read}, Customers: true, Onboarding: true,
+	}}
 	// CostSyncWorker syncs one payer per message.
 	CostSyncWorker = Function{Name: "costsync-worker", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), Customers: true, Queues: map[string]Access{CostSyncQueue.ID: Consume},
@@ -146,7 +152,7 @@ var (
 // Functions lists every function; a test checks it names exactly the folders under functions/, and the CDK app
 // deploys and grants each from it.
 func Functions() []Function {
-	return []Function{API, Callback, Discovery, Activation, CostSyncScheduler, CostSyncWorker, IdentityAPI, IdentityWorker, IdentityScheduler}
+	return []Function{API, Callback, Discovery, Activation, CostSyncScheduler, CostSyncWorker, Rotation, IdentityAPI, IdentityWorker, IdentityScheduler}
 }
 
 // Everything is what one process running the whole platform needs (the local server, the tests).

@@ -26,7 +26,9 @@ import (
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/identity"
+	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/onboarding"
+	"github.com/gangplank/gangplank/pkg/rotation"
 	"github.com/gangplank/gangplank/pkg/store"
 	"github.com/gangplank/gangplank/pkg/tenants"
 )
@@ -58,6 +60,7 @@ type Builder struct {
 	activation *activation.Service
 	identity   *identity.Service
 	secrets    *secretsmanager.Client
+	rotation   *rotation.Service
 
 	tuners []func(Parts)
 }
@@ -70,13 +73,14 @@ type Parts struct {
 	Discovery  *discovery.Service
 	Activation *activation.Service
 	Identity   *identity.Service
+	Rotation   *rotation.Service
 }
 
 // Tune adjusts each part as it is built, and the parts already built: the tests shorten retries and deadlines.
 func (b *Builder) Tune(f func(Parts)) {
 	b.tuners = append(b.tuners, f)
 	for _, p := range []Parts{{Connector: b.connector}, {Onboarding: b.onboarding}, {CostSync: b.costSync},
-		{Discovery: b.discovery}, {Activation: b.activation}, {Identity: b.identity}} {
+		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation}, {Identity: b.identity}} {
 		if p != (Parts{}) {
 			f(p)
 		}
@@ -137,12 +141,23 @@ func (b *Builder) Tenants() *tenants.Service {
 	return b.tenants
 }
 
-// Accounts is the accounts service.
+// Accounts is the accounts service. Where the function may enter customers' accounts, a management account's SSO
+// region is checked against the organization through the door.
 func (b *Builder) Accounts() *accounts.Service {
 	if b.accounts == nil {
 		b.accounts = accounts.NewService(store.Accounts{DB: b.DB()}, b.Tenants(), b.now)
+		if b.needs.Customers {
+			b.accounts.CheckSSORegionsWith(&identitycenter.Checker{Door: lazyDoor{b}, Now: b.now})
+		}
 	}
 	return b.accounts
+}
+
+// lazyDoor is the door, built on first use: the accounts service needs a door that needs the accounts service.
+type lazyDoor struct{ b *Builder }
+
+func (d lazyDoor) Enter(ctx context.Context, tenantID, accountID, purpose string, require ...func(accounts.Account) error) (crossaccount.Session, error) {
+	return d.b.Door().Enter(ctx, tenantID, accountID, purpose, require...)
 }
 
 // Audit is the audit trail's reader.
@@ -193,6 +208,10 @@ func (b *Builder) Onboarding() *onboarding.Service {
 			}
 			if _, err := b.Discovery().Discover(ctx, a.TenantID, a.AccountID); err != nil {
 				slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
+			}
+			// The role can now read IAM Identity Center: look for it in the ssoRegion set before the account was connected.
+			if _, err := b.Accounts().RecheckSSORegion(ctx, a.TenantID, a.AccountID); err != nil {
+				slog.WarnContext(ctx, "SSO region check after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
 			}
 		})
 		// A payer that becomes active with cost sync on has its first recommendations synced now, not at the next
@@ -283,7 +302,7 @@ func (b *Builder) Activation() *activation.Service {
 func (b *Builder) Identity() *identity.Service {
 	if b.identity == nil {
 		s := &identity.Service{Accounts: b.Accounts(), Store: store.Identities{DB: b.DB()}, Now: b.now,
-			Keys: identity.UnwiredVault{}, Schedules: identity.UnwiredScheduler{}, Settings: identity.FixedSettings{}}
+			Keys: identity.UnwiredVault{}, Schedules: identity.UnwiredScheduler{}}
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}
@@ -309,6 +328,17 @@ func (b *Builder) Identity() *identity.Service {
 	return b.identity
 }
 
+// Rotation runs tenants' External ID schedules.
+func (b *Builder) Rotation() *rotation.Service {
+	if b.rotation == nil {
+		b.require("the External ID schedule", b.needs.Onboarding, "Onboarding")
+		b.rotation = &rotation.Service{Tenants: b.Tenants(), Due: store.Tenants{DB: b.DB()}, Accounts: b.Accounts(), Verifier: b.Connector(),
+			PlatformPrincipal: b.cfg.Onboarding.PlatformPrincipal, Now: b.now}
+		b.built(Parts{Rotation: b.rotation})
+	}
+	return b.rotation
+}
+
 // Services are every part, for a process that runs the whole platform (the local server, the tests).
 type Services struct {
 	// Builder built them; the HTTP API is built over it (pkg/platform/web).
@@ -324,6 +354,7 @@ type Services struct {
 	Discovery  *discovery.Service
 	Activation *activation.Service
 	Identity   *identity.Service
+	Rotation   *rotation.Service
 }
 
 // NewServices builds every part over cfg, as one process running the whole platform needs them. now is the clock.
@@ -339,6 +370,7 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (s *Servic
 	}
 	return &Services{
 		Builder: b, DB: b.DB(), Tenants: b.Tenants(), Accounts: b.Accounts(), Audit: b.Audit(), Connector: b.Connector(), Door: b.Door(),
-		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(), Identity: b.Identity(),
+		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(), Rotation: b.Rotation(),
+		Identity: b.Identity(),
 	}, nil
 }

@@ -139,6 +139,12 @@ func (s Accounts) Create(ctx context.Context, a accounts.Account, entry audit.En
 	if a.ManagementAccountID != "" {
 		items = append(items, s.adjustLinked(a.TenantID, a.ManagementAccountID, 1))
 	}
+	integration, integrationAt, err := s.integrationReservations(a.TenantID, a.AccountID, "", a.Integration.Name)
+	if err != nil {
+		return err
+	}
+	integrationAt = offset(integrationAt, len(items))
+	items = append(items, integration...)
 	log, err := s.auditPut(entry)
 	if err != nil {
 		return err
@@ -159,6 +165,8 @@ func (s Accounts) Create(ctx context.Context, a accounts.Account, entry audit.En
 		return accounts.ErrNameTaken
 	case a.ManagementAccountID != "" && c.failed(managementAt):
 		return accounts.ErrManagementMissing
+	case integrationAt >= 0 && c.failed(integrationAt):
+		return accounts.ErrIntegrationNameTaken
 	}
 	return err
 }
@@ -287,6 +295,13 @@ func (s Accounts) Replace(ctx context.Context, before, after accounts.Account, e
 			ExpressionAttributeValues: map[string]types.AttributeValue{":name": str(after.Name), ":id": str(after.AccountID)},
 		}})
 	}
+	integration, integrationAt, err := s.integrationReservations(after.TenantID, after.AccountID, before.Integration.Name, after.Integration.Name)
+	if err != nil {
+		return err
+	}
+	integrationFirst := len(items)
+	integrationAt = offset(integrationAt, integrationFirst)
+	items = append(items, integration...)
 	log, err := s.auditPut(entry)
 	if err != nil {
 		return err
@@ -301,6 +316,11 @@ func (s Accounts) Replace(ctx context.Context, before, after accounts.Account, e
 		return accounts.ErrVersionMismatch
 	case renamed && c.failed(newNameAt):
 		return accounts.ErrNameTaken
+	case integrationAt >= 0 && c.failed(integrationAt):
+		return accounts.ErrIntegrationNameTaken
+	case c.failedIn(integrationFirst, integrationFirst+len(integration)):
+		// The reservation of the integration name we read is gone: the settings changed in between.
+		return accounts.ErrVersionMismatch
 	case c.failed(oldNameAt):
 		// The reservation of the name we read is gone: someone renamed the account in between.
 		return accounts.ErrVersionMismatch
@@ -396,6 +416,11 @@ func (s Accounts) Delete(ctx context.Context, a accounts.Account, entry audit.En
 	if a.ManagementAccountID != "" {
 		items = append(items, s.adjustLinked(a.TenantID, a.ManagementAccountID, -1))
 	}
+	release, _, err := s.integrationReservations(a.TenantID, a.AccountID, a.Integration.Name, "")
+	if err != nil {
+		return err
+	}
+	items = append(items, release...)
 	log, err := s.auditPut(entry)
 	if err != nil {
 		return err

@@ -56,7 +56,7 @@ const (
 	integrationsPK   = "IAM"
 )
 
-func integrationSK(accountID string) string { return "IAM#" + accountID }
+func iamIntegrationSK(accountID string) string { return "IAM#" + accountID }
 func directoryPK(tenantID, accountID string) string {
 	return tenantPK(tenantID) + "#IAM#" + accountID
 }
@@ -84,7 +84,7 @@ type integrationItem struct {
 }
 
 func (s Identities) integrationPut(in identity.Integration, condition string, values map[string]types.AttributeValue) (types.TransactWriteItem, error) {
-	item, err := attributevalue.MarshalMap(integrationItem{PK: tenantPK(in.TenantID), SK: integrationSK(in.AccountID), ItemType: itemIntegration,
+	item, err := attributevalue.MarshalMap(integrationItem{PK: tenantPK(in.TenantID), SK: iamIntegrationSK(in.AccountID), ItemType: itemIntegration,
 		GSI1PK: integrationsPK, GSI1SK: integrationsSK(in.TenantID, in.AccountID), Integration: in})
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("marshal integration: %w", err)
@@ -118,7 +118,7 @@ func (s Identities) accountMark(tenantID, accountID, via string, resetAccess boo
 
 // Integration reads an account's integration.
 func (s Identities) Integration(ctx context.Context, tenantID, accountID string) (identity.Integration, error) {
-	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table(), Key: key(tenantPK(tenantID), integrationSK(accountID)), ConsistentRead: aws.Bool(true)})
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table(), Key: key(tenantPK(tenantID), iamIntegrationSK(accountID)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return identity.Integration{}, err
 	}
@@ -206,7 +206,7 @@ func (s Identities) SaveIntegration(ctx context.Context, before, after identity.
 
 // RemoveIntegration deletes the integration and clears the account's mark (turning a role's identity option off).
 func (s Identities) RemoveIntegration(ctx context.Context, in identity.Integration, entry audit.Entry) error {
-	del := types.TransactWriteItem{Delete: &types.Delete{TableName: s.table(), Key: key(tenantPK(in.TenantID), integrationSK(in.AccountID)),
+	del := types.TransactWriteItem{Delete: &types.Delete{TableName: s.table(), Key: key(tenantPK(in.TenantID), iamIntegrationSK(in.AccountID)),
 		ConditionExpression: aws.String("attribute_exists(pk)")}}
 	log, err := s.auditPut(entry)
 	if err != nil {

@@ -28,7 +28,9 @@ type Tenant struct {
 	// PreviousExternalIDs still work until their ValidUntil, so rotating never breaks a connected account at once.
 	PreviousExternalIDs []RetiredExternalID `json:"previousExternalIds" dynamodbav:"previousExternalIds"`
 	Settings            Settings            `json:"settings" dynamodbav:"settings"`
-	Version             int64               `json:"version" dynamodbav:"version"`
+	// Rotation is the External ID's rotation schedule (rotation.go).
+	Rotation ExternalIDRotation `json:"externalIdRotation" dynamodbav:"externalIdRotation"`
+	Version  int64              `json:"version" dynamodbav:"version"`
 }
 
 // RetiredExternalID is a rotated-out External ID in its grace period.
@@ -70,6 +72,8 @@ type Settings struct {
 	ExternalIDGraceDays int `json:"externalIdGraceDays" dynamodbav:"externalIdGraceDays"`
 	// Recommendations chooses what the cost sync asks Cost Explorer for; empty fields take the defaults.
 	Recommendations RecommendationSettings `json:"recommendations" dynamodbav:"recommendations"`
+	// CredentialRotationDays rotates the External ID every so many days (0: only when asked), warning beforehand.
+	CredentialRotationDays int `json:"credentialRotationDays" dynamodbav:"credentialRotationDays,omitempty"`
 }
 
 // RecommendationSettings are the terms, payment options and lookback of Cost Explorer's purchase
@@ -193,6 +197,8 @@ type SettingsPatch struct {
 	CostSyncDefault     *bool
 	ExternalIDGraceDays *int
 	Recommendations     *RecommendationSettings
+	// CredentialRotationDays: 0 turns the schedule off.
+	CredentialRotationDays *int
 }
 
 // MarshalJSON shows unset lists as empty ones (the defaults apply).
@@ -269,6 +275,13 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 		}
 		after.Settings.Recommendations = r
 	}
+	if p.CredentialRotationDays != nil {
+		if d := *p.CredentialRotationDays; d != 0 && (d < MinCredentialRotationDays || d > MaxCredentialRotationDays) {
+			return Tenant{}, validation.Field("settings.credentialRotationDays",
+				"must be between %d and %d days, or 0 to rotate only when asked", MinCredentialRotationDays, MaxCredentialRotationDays)
+		}
+		after.Settings.CredentialRotationDays = *p.CredentialRotationDays
+	}
 	changes := audit.Diff(&before.Settings, &after.Settings)
 	if len(changes) == 0 {
 		return before, nil
@@ -277,6 +290,10 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 		changes[i].Field = "settings." + changes[i].Field
 	}
 	now := s.now().UTC()
+	if after.Settings.CredentialRotationDays != before.Settings.CredentialRotationDays {
+		after.scheduleRotation(now)
+		changes = append(changes, rotationChange(before, after)...)
+	}
 	after.UpdatedAt, after.Version = now, before.Version+1
 	if err := s.store.Replace(ctx, before, after, audit.New(ctx, tenantID, now, "tenant.updated", "tenant", changes)); err != nil {
 		return Tenant{}, err
@@ -291,6 +308,12 @@ const maxRetired = 10
 // connected accounts go on working while their stacks are updated; onboarding material uses the new one at once.
 // With ifMatch empty the rotation applies to whatever version is current.
 func (s *Service) RotateExternalID(ctx context.Context, tenantID string, ifMatch []string) (Tenant, error) {
+	return s.rotate(ctx, tenantID, ifMatch, nil)
+}
+
+// rotate rotates the External ID, if should (when given) agrees on the tenant as read; the schedule restarts from
+// the rotation.
+func (s *Service) rotate(ctx context.Context, tenantID string, ifMatch []string, should func(t Tenant, now time.Time) bool) (Tenant, error) {
 	for attempt := 1; ; attempt++ {
 		before, err := s.Get(ctx, tenantID)
 		if err != nil {
@@ -300,6 +323,9 @@ func (s *Service) RotateExternalID(ctx context.Context, tenantID string, ifMatch
 			return Tenant{}, ErrVersionMismatch
 		}
 		now := s.now().UTC()
+		if should != nil && !should(before, now) {
+			return before, nil
+		}
 		// A grace of 0 days retires the old ID at once: for a tenant that believes it leaked.
 		grace := before.Settings.ExternalIDGraceDays
 		after := before
@@ -310,10 +336,11 @@ func (s *Service) RotateExternalID(ctx context.Context, tenantID string, ifMatch
 			after.PreviousExternalIDs = after.PreviousExternalIDs[n-maxRetired:]
 		}
 		after.UpdatedAt, after.Version = now, before.Version+1
+		after.scheduleRotation(now)
 		// The IDs themselves stay out of the trail; the change and the old one's end of grace go in.
 		until, _ := json.Marshal(now.AddDate(0, 0, grace))
 		entry := audit.New(ctx, tenantID, now, "tenant.external_id_rotated", "tenant",
-			[]audit.Change{{Field: "previousExternalIdValidUntil", To: until}})
+			append([]audit.Change{{Field: "previousExternalIdValidUntil", To: until}}, rotationChange(before, after)...))
 		err = s.store.Replace(ctx, before, after, entry)
 		if errors.Is(err, ErrVersionMismatch) && len(ifMatch) == 0 && attempt < 3 {
 			continue
@@ -335,3 +362,20 @@ func (s *Service) AccountDefaults(ctx context.Context, tenantID string) (account
 }
 
 var _ accounts.DefaultsSource = (*Service)(nil)
+
+// rotationChange records a change of the next scheduled rotation in the audit trail.
+func rotationChange(before, after Tenant) []audit.Change {
+	b, _ := json.Marshal(before.Rotation.NextRotationAt)
+	a, _ := json.Marshal(after.Rotation.NextRotationAt)
+	if string(a) == string(b) {
+		return nil
+	}
+	c := audit.Change{Field: "externalIdRotation.nextRotationAt", From: b, To: a}
+	if before.Rotation.NextRotationAt == nil {
+		c.From = nil
+	}
+	if after.Rotation.NextRotationAt == nil {
+		c.To = nil
+	}
+	return []audit.Change{c}
+}
