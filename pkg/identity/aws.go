@@ -198,4 +198,3 @@ func (UnwiredVault) StagePending(context.Context, string, crossaccount.AccessKey
 }
 func (UnwiredVault) Promote(context.Context, string, string) error { return ErrKeysNotWired }
 func (UnwiredVault) Delete(context.Context, string) error          { return ErrKeysNotWired }
-

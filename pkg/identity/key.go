@@ -322,4 +322,3 @@ func (s *Service) retire(ctx context.Context, a accounts.Account, in Integration
 		return nil
 	})
 }
-

@@ -38,7 +38,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "COSTS_TABLE": "c", "COSTSYNC_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-costsync",
-		"IDENTITY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-identity",
+		"IDENTITY_QUEUE_URL":    "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-identity",
 		"CURSOR_KEY_SECRET_ARN": aws.ToString(secret.ARN),
 		"TENANT_CLAIM":          "custom:tenant_id", "ROLE_CLAIM": "custom:role",
 		"ONBOARDING_TEMPLATE_URL":           "https://gangplank-templates.s3.us-east-1.amazonaws.com/onboarding/1.0.0/onboarding.yaml",
