@@ -167,6 +167,12 @@ func envOf(t *testing.T, name string) []string {
 		if len(n.Workflow) > 0 {
 			env = append(env, stack.StateMachineEnv)
 		}
+		if n.IdentityKeys == platform.ReadWrite {
+			env = append(env, "IDENTITY_SECRET_PREFIX", "IDENTITY_KMS_KEY_ID")
+		}
+		if n.Scheduler {
+			env = append(env, "IDENTITY_SCHEDULE_GROUP", "IDENTITY_SCHEDULE_ROLE_ARN", "IDENTITY_QUEUE_ARN")
+		}
 		sort.Strings(env)
 		return env
 	}
@@ -221,7 +227,8 @@ func TestRoutesNeedTokens(t *testing.T) {
 			public[r.Method+" "+r.Path] = true
 		}
 	}
-	if len(public) != 2 || !public["GET /healthz"] || !public["GET /v1/openapi.json"] {
+	if len(public) != 4 || !public["GET /healthz"] || !public["GET /v1/openapi.json"] ||
+		!public["GET /v1/iam-invitations/{token}"] || !public["POST /v1/iam-invitations/{token}"] {
 		t.Errorf("public routes = %v", public)
 	}
 	got := s.main.resources("AWS::ApiGatewayV2::Route")
@@ -625,7 +632,7 @@ func summary(actions []string, resource any) string {
 	}
 	raw := js(resource)
 	var names []string
-	for _, m := range regexp.MustCompile(`"Fn::GetAtt":\["([A-Za-z0-9]+?)(?:[0-9A-F]{8})?","Arn"\]|"Ref":"([A-Za-z0-9]+?)(?:[0-9A-F]{8})?"|"(/index/\*|:(?:stateMachine|execution|role)[:/][^"]*)"|^"(\*)"$`).FindAllStringSubmatch(raw, -1) {
+	for _, m := range regexp.MustCompile(`"Fn::GetAtt":\["([A-Za-z0-9]+?)(?:[0-9A-F]{8})?","Arn"\]|"Ref":"([A-Za-z0-9]+?)(?:[0-9A-F]{8})?"|"(/index/\*|:(?:stateMachine|execution|role|secret|schedule)[:/][^"]*)"|^"(\*)"$`).FindAllStringSubmatch(raw, -1) {
 		for _, g := range m[1:] {
 			if g != "" && !strings.HasPrefix(g, "AWS") && g != ":" {
 				names = append(names, g)

@@ -110,7 +110,7 @@ func (s *Service) onboard(ctx context.Context, tenantID, accountID string, in Ne
 	if err := s.Store.SaveOnboarding(ctx, tenantID, &before, rec, &entry); err != nil {
 		return Onboarded{}, err
 	}
-	u := User{UserName: in.UserName, Path: prefix, Groups: slices.Clone(rec.Groups), InlinePolicies: []string{},
+	u := User{UserName: in.UserName, Path: prefix, Groups: slices.Clone(rec.Groups), InlinePolicies: []string{}, ManagedPolicies: []PolicyRef{},
 		CreatedAt: rec.UpdatedAt, Credentials: Credentials{PasswordEnabled: true, AccessKeys: []KeyState{}, SigningCertificates: []CertState{}, VirtualMFADevices: []string{}}}
 	if out, err := client.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(in.UserName)}); err == nil {
 		u.UserID, u.ARN, u.CreatedAt = aws.ToString(out.User.UserId), aws.ToString(out.User.Arn), aws.ToTime(out.User.CreateDate).UTC()

@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
@@ -22,7 +23,8 @@ import (
 //   - DeleteUser refuses a user that still has any way in, membership or policy (DeleteConflict, in AWS's words):
 //     moto deletes it and leaves the rest dangling;
 //   - service-specific credentials (CodeCommit, Keyspaces...), which moto does not implement: created, listed,
-//     updated and deleted per user, as IAM does.
+//     updated and deleted per user, as IAM does;
+//   - CreateLoginProfile keeps PasswordResetRequired (moto drops it, and only UpdateLoginProfile sets it).
 type iamEmulator struct {
 	env *Env
 
@@ -46,6 +48,8 @@ func (x *iamEmulator) Intercept(w http.ResponseWriter, c *Call) bool {
 		x.authorizationDetails(w, c)
 	case "DeleteUser":
 		return x.guardDeleteUser(w, c)
+	case "CreateLoginProfile":
+		x.createLoginProfile(w, c)
 	case "CreateServiceSpecificCredential", "ListServiceSpecificCredentials", "UpdateServiceSpecificCredential",
 		"DeleteServiceSpecificCredential", "ResetServiceSpecificCredential":
 		x.serviceCredentials(w, c)
@@ -83,6 +87,29 @@ func (x *iamEmulator) forward(c *Call, set map[string]*string) (int, []byte, err
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, out, err
+}
+
+// createLoginProfile creates the console password in moto, then sets PasswordResetRequired as asked, which moto's
+// CreateLoginProfile ignores.
+func (x *iamEmulator) createLoginProfile(w http.ResponseWriter, c *Call) {
+	status, body, err := x.forward(c, nil)
+	if err != nil {
+		WriteQueryError(w, http.StatusInternalServerError, "ServiceFailure", err.Error())
+		return
+	}
+	if status == http.StatusOK && c.Form("PasswordResetRequired") == "true" {
+		_, err := x.env.AccountIAM(x.env.callerAccount(c)).UpdateLoginProfile(c.Request.Context(), &iam.UpdateLoginProfileInput{
+			// moto's UpdateLoginProfile also replaces the password (with none, when none is given).
+			UserName: aws.String(c.Form("UserName")), Password: aws.String(c.Form("Password")), PasswordResetRequired: aws.Bool(true)})
+		if err != nil {
+			WriteQueryError(w, http.StatusInternalServerError, "ServiceFailure", err.Error())
+			return
+		}
+		body = bytes.Replace(body, []byte("<PasswordResetRequired>false</PasswordResetRequired>"), []byte("<PasswordResetRequired>true</PasswordResetRequired>"), 1)
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // rawMember keeps one list member's XML as moto wrote it.
