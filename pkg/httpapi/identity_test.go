@@ -339,3 +339,71 @@ func (s *syncBuffer) String() string {
 }
 
 func js(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestIdentityTenantIsolation: every IAM integration endpoint answers another tenant 404 (or its own, empty data)
+// about acme's account, and changes nothing of acme's integration, users, links or audit trail.
+func TestIdentityTenantIsolation(t *testing.T) {
+	f := newIAMFixture(t, "610000000005", "readwrite")
+	if r := f.do(t, http.MethodPost, f.path("/users"), f.admin, map[string]any{"userName": "ivy"}); r.Status != http.StatusCreated {
+		t.Fatalf("onboard: %d %s", r.Status, r.Body)
+	}
+	if r := f.do(t, http.MethodPut, f.path("/users/ivy/person"), f.admin, map[string]any{"email": "ivy@example.com"}); r.Status != http.StatusOK {
+		t.Fatalf("link: %d %s", r.Status, r.Body)
+	}
+	snapshot := func() string {
+		var b strings.Builder
+		for _, p := range []string{f.path(""), f.path("/users"), f.path("/users/ivy/offboarding"), f.path("/groups"), "/v1/people/ivy@example.com/iam-users", "/v1/audit"} {
+			r := f.do(t, http.MethodGet, p, f.admin, nil)
+			b.WriteString(p + " " + http.StatusText(r.Status) + "\n")
+			if r.Status == http.StatusOK && !strings.HasSuffix(p, "/iam") { // the integration's view is compared below
+				b.Write(r.Body)
+			}
+		}
+		in := f.do(t, http.MethodGet, f.path(""), f.admin, nil).Map(t)
+		b.WriteString(js(in["version"]) + js(in["status"]) + js(in["access"]))
+		return b.String()
+	}
+	before := snapshot()
+	key := map[string]any{"accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": strings.Repeat("s", 40)}
+	tests := []struct {
+		method, path string
+		body         any
+		status       int
+	}{
+		{http.MethodGet, f.path(""), nil, 404},
+		{http.MethodDelete, f.path(""), nil, 404},
+		{http.MethodPut, f.path("/key"), key, 404},
+		{http.MethodPost, f.path("/key/rotate"), nil, 404},
+		{http.MethodPost, f.path("/verify"), nil, 404},
+		{http.MethodPost, f.path("/sync"), nil, 404},
+		{http.MethodGet, f.path("/users"), nil, 404},
+		{http.MethodPost, f.path("/users"), map[string]any{"userName": "intruder"}, 404},
+		{http.MethodGet, f.path("/users/ivy"), nil, 404},
+		{http.MethodDelete, f.path("/users/ivy"), nil, 404},
+		{http.MethodGet, f.path("/users/ivy/offboarding"), nil, 404},
+		{http.MethodPut, f.path("/users/ivy/person"), map[string]any{"email": "mallory@example.com"}, 404},
+		{http.MethodDelete, f.path("/users/ivy/person"), nil, 404},
+		{http.MethodGet, f.path("/groups"), nil, 404},
+		{http.MethodPost, f.path("/invitations"), map[string]any{}, 404},
+		{http.MethodGet, "/v1/people/ivy@example.com/iam-users", nil, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r := f.do(t, tt.method, tt.path, f.other, tt.body)
+			if r.Status != tt.status {
+				t.Fatalf("status = %d, want %d: %s", r.Status, tt.status, r.Body)
+			}
+			body := r.Map(t)
+			delete(body, "instance") // the request's own path
+			if seen := js(body); strings.Contains(seen, "ivy") || strings.Contains(seen, "acme") {
+				t.Errorf("globex sees acme's data: %s", seen)
+			}
+		})
+	}
+	if after := snapshot(); after != before {
+		t.Errorf("acme's IAM integration changed through globex's requests:\nbefore %s\nafter  %s", before, after)
+	}
+	if _, err := f.owner.GetUser(t.Context(), &iam.GetUserInput{UserName: aws.String("ivy")}); err != nil {
+		t.Errorf("ivy is gone: %v", err)
+	}
+}
