@@ -31,7 +31,7 @@ type world struct {
 	admin string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	p := testkit.NewPlatform(t)
 	return &world{Platform: p, env: testkit.LocalAWS(t), admin: p.Token(t, "acme", auth.Admin)}
 }
@@ -54,7 +54,7 @@ func (w *world) settings(t *testing.T, accountID string, cleanupDays, rotationDa
 // connectRole adds the account to tenant acme with the identity option and prefix, creates the role its manual
 // instructions describe (as a customer following them would) and connects it: the role's verification starts the
 // integration.
-func (w *world) connectRole(t *testing.T, accountID, access, prefix string) {
+func (w *world) connectRole(t testing.TB, accountID, access, prefix string) {
 	t.Helper()
 	ctx := t.Context()
 	if err := w.Services.Tenants.Ensure(ctx, "acme"); err != nil {
