@@ -83,7 +83,7 @@ func (m *mainStack) grantIdentity(fn awslambda.Function, n platform.Needs) {
 	}
 	if n.Scheduler {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Effect: awsiam.Effect_ALLOW,
-			Actions: jsii.Strings("scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"),
+			Actions:   jsii.Strings("scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"),
 			Resources: jsii.Strings(fmt.Sprintf("arn:%s:scheduler:%s:%s:schedule/%s/*", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID(), m.scheduleGroup()))}))
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Effect: awsiam.Effect_ALLOW,
 			Actions: jsii.Strings("iam:PassRole"), Resources: jsii.Strings(*m.identity.scheduleRole.RoleArn()),
