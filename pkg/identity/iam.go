@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -83,4 +84,22 @@ func isNoSuchEntity(err error) bool {
 func isAlreadyExists(err error) bool {
 	var e *iamtypes.EntityAlreadyExistsException
 	return errors.As(err, &e) || errorCode(err) == "EntityAlreadyExists"
+}
+
+// refusedAction is the action an AccessDenied message names ("... is not authorized to perform: iam:X on
+// resource: ..."), or "".
+func refusedAction(err error) string {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return ""
+	}
+	_, rest, ok := strings.Cut(apiErr.ErrorMessage(), "to perform: ")
+	if !ok {
+		return ""
+	}
+	action, _, _ := strings.Cut(rest, " ")
+	if !strings.HasPrefix(action, "iam:") {
+		return ""
+	}
+	return action
 }

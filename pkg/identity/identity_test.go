@@ -51,6 +51,9 @@ func TestOffboardEveryCredential(t *testing.T) {
 		if !st.Done {
 			t.Errorf("step %s not done: %+v", st.Name, st)
 		}
+		if st.Name == identity.StepAccessKeys && st.Detail != "2 access keys deactivated and deleted" {
+			t.Errorf("access keys step says %q", st.Detail)
+		}
 	}
 	owner := w.owner(acct)
 	if _, err := owner.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("alice")}); !isNoSuchEntity(err) {

@@ -387,7 +387,7 @@ func plural(n int, what, done string) string {
 		return "none"
 	case n == 1:
 		return "1 " + what + " " + done
-	case strings.HasSuffix(what, "y"):
+	case strings.HasSuffix(what, "y") && !strings.ContainsAny(what[len(what)-2:len(what)-1], "aeiou"): // key: keys; entity: entities
 		return fmt.Sprintf("%d %sies %s", n, what[:len(what)-1], done)
 	}
 	return fmt.Sprintf("%d %ss %s", n, what, done)

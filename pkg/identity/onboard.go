@@ -402,6 +402,9 @@ func (s *Service) permission(ctx context.Context, a accounts.Account, err error,
 	if !isAccessDenied(err) {
 		return err
 	}
+	if named := refusedAction(err); named != "" {
+		action = named // AWS names the action it refused; the step's main action is only a guess
+	}
 	reason := fmt.Sprintf("The account refused %s to Gangplank. ", action)
 	_, merr := s.mutate(ctx, a.TenantID, a.AccountID, "iam.integration_verified", func(cur *Integration) error {
 		if cur.Via == ViaKey {

@@ -39,6 +39,13 @@ func newIAMEmulator(e *Env) *iamEmulator {
 	return &iamEmulator{env: e, snapshots: map[string]*authzSnapshot{}, creds: map[string]map[string][]serviceCredential{}}
 }
 
+// moto is an IAM client acting in account straight at moto: the emulator's own reads are no customer's calls, so
+// they pass no interceptor and no policy of the edge.
+func (x *iamEmulator) moto(account string) *iam.Client {
+	return iam.New(iam.Options{Region: Region, BaseEndpoint: aws.String(x.env.MotoEndpoint), Credentials: staticCredentials,
+		HTTPClient: &http.Client{Transport: accountHeader{account}}, RetryMaxAttempts: 1})
+}
+
 func (x *iamEmulator) Intercept(w http.ResponseWriter, c *Call) bool {
 	if c.Service != "iam" {
 		return false
@@ -98,7 +105,7 @@ func (x *iamEmulator) createLoginProfile(w http.ResponseWriter, c *Call) {
 		return
 	}
 	if status == http.StatusOK && c.Form("PasswordResetRequired") == "true" {
-		_, err := x.env.AccountIAM(x.env.callerAccount(c)).UpdateLoginProfile(c.Request.Context(), &iam.UpdateLoginProfileInput{
+		_, err := x.moto(x.env.callerAccount(c)).UpdateLoginProfile(c.Request.Context(), &iam.UpdateLoginProfileInput{
 			// moto's UpdateLoginProfile also replaces the password (with none, when none is given).
 			UserName: aws.String(c.Form("UserName")), Password: aws.String(c.Form("Password")), PasswordResetRequired: aws.Bool(true)})
 		if err != nil {
@@ -224,7 +231,7 @@ func randomHex(n int) string {
 func (x *iamEmulator) guardDeleteUser(w http.ResponseWriter, c *Call) bool {
 	name := c.Form("UserName")
 	account := x.env.callerAccount(c)
-	client := x.env.AccountIAM(account)
+	client := x.moto(account)
 	ctx := c.Request.Context()
 	user := aws.String(name)
 	if _, err := client.GetUser(ctx, &iam.GetUserInput{UserName: user}); err != nil {
@@ -306,7 +313,7 @@ func (x *iamEmulator) serviceCredentials(w http.ResponseWriter, c *Call) {
 		WriteQueryError(w, http.StatusBadRequest, "ValidationError", "UserName is required (Gangplank's local IAM does not default it to the caller)")
 		return
 	}
-	if _, err := x.env.AccountIAM(account).GetUser(c.Request.Context(), &iam.GetUserInput{UserName: aws.String(user)}); err != nil {
+	if _, err := x.moto(account).GetUser(c.Request.Context(), &iam.GetUserInput{UserName: aws.String(user)}); err != nil {
 		WriteQueryError(w, http.StatusNotFound, "NoSuchEntity", "The user with name "+user+" cannot be found.")
 		return
 	}
