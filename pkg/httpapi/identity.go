@@ -21,7 +21,7 @@ func (a *API) identityRoutes() []route {
 		{method: http.MethodPost, pattern: "/v1/accounts/{accountId}/iam/key/rotate", write: true, handle: a.rotateIdentityKey},
 		{method: http.MethodPost, pattern: "/v1/accounts/{accountId}/iam/verify", write: true, handle: a.verifyIdentity},
 		{method: http.MethodPost, pattern: "/v1/accounts/{accountId}/iam/sync", write: true, handle: a.syncIdentity},
-		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/iam/users", handle: a.listIAMUsers},
+		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/iam/users", query: []string{"limit", "cursor"}, handle: a.listIAMUsers},
 		{method: http.MethodPost, pattern: "/v1/accounts/{accountId}/iam/users", write: true, handle: a.onboardIAMUser},
 		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/iam/users/{userName}", handle: a.getIAMUser},
 		{method: http.MethodDelete, pattern: "/v1/accounts/{accountId}/iam/users/{userName}", write: true, handle: a.offboardIAMUser},
@@ -123,10 +123,7 @@ func (a *API) listIAMUsers(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	params, err := queryParams(r, "limit", "cursor")
-	if err != nil {
-		return err
-	}
+	params := query(r)
 	limit, err := parseLimit(params, 50, identity.MaxUsersPage)
 	if err != nil {
 		return err
