@@ -198,3 +198,40 @@ func isSecretMissing(err error) bool {
 	var missing *smtypes.ResourceNotFoundException
 	return errors.As(err, &missing)
 }
+
+// TestRotationRefused: a key whose user may manage IAM users but not its own keys (an explicit deny of
+// iam:CreateAccessKey) is not rotated: the refusal says so, with what to allow, and the key in use keeps working.
+func TestRotationRefused(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	const acct = "520000000003"
+	w.addAccount(t, acct)
+	w.settings(t, acct, 0, 30)
+	k := w.userKey(t, acct, "no-self-service", "IAMFullAccess")
+	deny, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Deny", "Action": "iam:CreateAccessKey", "Resource": "*"}}})
+	if _, err := w.owner(acct).PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("no-self-service"), PolicyName: aws.String("no-new-keys"),
+		PolicyDocument: aws.String(string(deny))}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := w.Services.Identity.SetKey(ctx, "acme", acct, k)
+	if err != nil || v.Access != accounts.IdentityReadWrite || v.Key.Rotation.State != identity.RotationScheduled {
+		t.Fatalf("enter the key: %+v %v", v, err)
+	}
+	_, err = w.Services.Identity.Rotate(ctx, "acme", acct)
+	var refused *identity.PermissionError
+	if !errors.As(err, &refused) || refused.Action != "iam:CreateAccessKey" {
+		t.Fatalf("rotate = %v, want a PermissionError for iam:CreateAccessKey", err)
+	}
+	v, err = w.Services.Identity.Get(ctx, "acme", acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := v.Key.Rotation
+	if r.State != identity.RotationNotAllowed || r.RefusedAt == nil || !strings.Contains(r.Reason, "iam:CreateAccessKey was denied") ||
+		!strings.Contains(r.Reason, "no-self-service") || v.Key.AccessKeyID != k.AccessKeyID {
+		t.Errorf("after the refused rotation: %+v (key %s)", r, v.Key.AccessKeyID)
+	}
+	if in, err := w.Services.Identity.Sync(ctx, "acme", acct); err != nil || in.Status != identity.Active {
+		t.Errorf("the key in use stopped working: %+v %v", in, err)
+	}
+}
