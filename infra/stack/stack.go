@@ -339,7 +339,7 @@ func (m *mainStack) environment(n platform.Needs) *map[string]*string {
 		env["PLATFORM_PRINCIPAL_ARN"] = jsii.String(m.connectorARN())
 	}
 	for _, q := range platform.Queues() {
-		if n.Queues[q.ID] == platform.Send {
+		if n.Queues[q.ID].Sends() {
 			env[q.EnvVar] = m.queues[q.ID].QueueUrl()
 		}
 	}

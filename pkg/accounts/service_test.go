@@ -46,6 +46,24 @@ func (m *memStore) Replace(_ context.Context, before, after Account, e audit.Ent
 	m.entries = append(m.entries, e)
 	return nil
 }
+func (m *memStore) CreateMany(ctx context.Context, as []Account, es []audit.Entry) []error {
+	errs := make([]error, len(as))
+	for i := range as {
+		errs[i] = m.Create(ctx, as[i], es[i])
+	}
+	return errs
+}
+func (m *memStore) SetMembership(_ context.Context, tenant, id string, version int64, ms Membership, at time.Time, e audit.Entry) error {
+	m.writes++
+	a, ok := m.accounts[id]
+	if !ok || a.TenantID != tenant || a.Version != version {
+		return ErrVersionMismatch
+	}
+	a.Organization, a.Version, a.UpdatedAt = &ms, version+1, at
+	m.accounts[id] = a
+	m.entries = append(m.entries, e)
+	return nil
+}
 func (m *memStore) Delete(_ context.Context, a Account, e audit.Entry) error {
 	m.writes++
 	if m.conflicts > 0 {

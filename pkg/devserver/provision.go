@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/localaws"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
@@ -41,6 +43,9 @@ type Provisioned struct {
 	// CostSyncQueueURL is the queue of payers to sync, with a dead-letter queue after five receives (the worker
 	// consumes it: ServeFunctions).
 	CostSyncQueueURL string
+	// DiscoveryQueueURL is the queue of discovery jobs' steps, with a dead-letter queue after
+	// discovery.MaxDeliveries receives (the discovery worker consumes it: ServeFunctions). Config sends to it.
+	DiscoveryQueueURL string
 }
 
 // Provision creates in the local AWS what the CDK stack creates in the cloud: the tables, the connector role (the
@@ -80,22 +85,12 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 	}
 
 	queues := sqs.NewFromConfig(awsCfg)
-	dlq, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(prefix + "-costsync-dlq")})
-	if err != nil {
-		return Provisioned{}, fmt.Errorf("create the cost sync dead-letter queue: %w", err)
-	}
-	dlqAttrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		return Provisioned{}, err
-	}
-	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": dlqAttrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], "maxReceiveCount": "5"})
-	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(prefix + "-costsync"),
-		Attributes: map[string]string{string(sqstypes.QueueAttributeNameRedrivePolicy): string(redrive)}})
-	if err != nil {
+	if p.CostSyncQueueURL, err = createQueue(ctx, queues, prefix+"-costsync", 5); err != nil {
 		return Provisioned{}, fmt.Errorf("create the cost sync queue: %w", err)
 	}
-	p.CostSyncQueueURL = aws.ToString(q.QueueUrl)
+	if p.DiscoveryQueueURL, err = createQueue(ctx, queues, prefix+"-discovery", discovery.MaxDeliveries); err != nil {
+		return Provisioned{}, fmt.Errorf("create the discovery queue: %w", err)
+	}
 
 	p.ActivationFunction = prefix + "-activation"
 	definition := statemachines.Substitute(statemachines.BulkActivation, map[string]string{
@@ -107,6 +102,7 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 	}
 
 	p.Config = platform.Config{
+		QueueURLs:        map[string]string{platform.DiscoveryQueue.ID: p.DiscoveryQueueURL},
 		StateMachineARN:  aws.ToString(sm.StateMachineArn),
 		Tables:           names,
 		ConnectorRoleARN: role,
@@ -121,6 +117,28 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 		},
 	}
 	return p, nil
+}
+
+// createQueue creates a queue with a dead-letter queue that takes a message after maxReceives receives, as the CDK
+// stack does, and returns the queue's URL.
+func createQueue(ctx context.Context, queues *sqs.Client, name string, maxReceives int) (string, error) {
+	dlq, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
+	if err != nil {
+		return "", err
+	}
+	dlqAttrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return "", err
+	}
+	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": dlqAttrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)],
+		"maxReceiveCount": strconv.Itoa(maxReceives)})
+	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name),
+		Attributes: map[string]string{string(sqstypes.QueueAttributeNameRedrivePolicy): string(redrive)}})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(q.QueueUrl), nil
 }
 
 func createConnectorRole(ctx context.Context, client *iam.Client, name string) (string, error) {
@@ -167,14 +185,18 @@ type FunctionOptions struct {
 	RetryDelay time.Duration
 	// Tune adjusts each function's parts before it serves (tests shorten retries).
 	Tune func(*platform.Builder)
+	// DiscoveryTimeout is the discovery worker's timeout (the CDK stack's: 15 minutes), which each step's budget
+	// keeps within.
+	DiscoveryTimeout time.Duration
 }
 
 // ServeFunctions runs the platform's event-driven functions in-process as the CDK stack deploys them: the callback
-// subscribed to the callback topic of every region, and the cost sync worker consuming its queue. Each is built
-// from its own wiring (platform.Callback, platform.CostSyncWorker) over the part of cfg it is given, so a function
-// that reaches beyond its wiring fails here as it would in the cloud. It returns what stops the consumers.
+// subscribed to the callback topic of every region, the cost sync worker and the discovery worker consuming their
+// queues. Each is built from its own wiring (platform.Callback, platform.CostSyncWorker, platform.DiscoveryWorker)
+// over the part of cfg it is given, so a function that reaches beyond its wiring fails here as it would in the
+// cloud. It returns what stops the consumers.
 func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p Provisioned, cfg platform.Config, name string, o FunctionOptions) (func(), error) {
-	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL}
+	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL, platform.DiscoveryQueue.ID: p.DiscoveryQueueURL}
 	build := func(fn platform.Function) *platform.Builder {
 		b := platform.NewBuilder(awsCfg, cfg.For(fn.Needs), fn.Needs, time.Now)
 		if o.Tune != nil {
@@ -190,6 +212,14 @@ func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p
 		}
 	}
 	worker := build(platform.CostSyncWorker).CostSync()
-	return env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.CostSyncQueueURL, Name: name + "-costsync-worker",
-		Handler: worker.HandleSQS, Timeout: 5 * time.Minute}), nil
+	stopCostSync := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.CostSyncQueueURL, Name: name + "-costsync-worker",
+		Handler: worker.HandleSQS, Timeout: 5 * time.Minute})
+	discoverer := build(platform.DiscoveryWorker).Discovery()
+	timeout := o.DiscoveryTimeout
+	if timeout == 0 {
+		timeout = 15 * time.Minute
+	}
+	stopDiscovery := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.DiscoveryQueueURL, Name: name + "-discovery-worker",
+		Handler: discoverer.HandleSQS, Timeout: timeout})
+	return func() { stopDiscovery(); stopCostSync() }, nil
 }

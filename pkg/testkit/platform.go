@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/devserver"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/httpapi"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
@@ -272,9 +274,63 @@ func (p *Platform) Connect(t testing.TB, tenant, accountID string) {
 	}
 }
 
-// ConnectManagement adds a management account to tenant and connects it.
+// ConnectManagement adds a management account to tenant and connects it, and waits for the discovery its
+// activation starts.
 func (p *Platform) ConnectManagement(t testing.TB, tenant, accountID string) {
 	t.Helper()
 	p.AddManagement(t, tenant, accountID)
 	p.Connect(t, tenant, accountID)
+	p.WaitDiscovery(t, tenant, accountID)
+}
+
+// DiscoveryWait bounds how long WaitDiscovery waits for a job (an organization of a few thousand accounts, on a
+// loaded machine).
+const DiscoveryWait = 5 * time.Minute
+
+// WaitDiscovery waits for the account's running discovery job, if any, to finish and returns it (the zero Job if
+// none was running). A job still unfinished after DiscoveryWait fails the test, saying where it stood.
+func (p *Platform) WaitDiscovery(t testing.TB, tenant, accountID string) discovery.Job {
+	t.Helper()
+	j, err := p.Services.Discovery.Current(t.Context(), tenant, accountID)
+	if errors.Is(err, discovery.ErrJobNotFound) {
+		return discovery.Job{}
+	}
+	if err != nil {
+		t.Fatalf("current discovery of %s: %v", accountID, err)
+	}
+	return p.WaitJob(t, tenant, j.ID, DiscoveryWait)
+}
+
+// WaitJob waits, at most within, for a discovery job to finish and returns it; a job still unfinished fails the
+// test with its progress.
+func (p *Platform) WaitJob(t testing.TB, tenant, id string, within time.Duration) discovery.Job {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		j, err := p.Services.Discovery.Job(t.Context(), tenant, id)
+		if err != nil {
+			t.Fatalf("discovery job %s: %v", id, err)
+		}
+		if j.Finished() {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("discovery job %s did not finish within %s: %s, progress %+v", id, within, j.Status, j.Progress)
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatalf("discovery job %s: %v", id, t.Context().Err())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// Discover starts a discovery of the account (its organization, or its management account) and waits for it.
+func (p *Platform) Discover(t testing.TB, tenant, accountID string) discovery.Job {
+	t.Helper()
+	j, err := p.Services.Discovery.Start(t.Context(), tenant, accountID, discovery.TriggerAPI)
+	if err != nil {
+		t.Fatalf("start discovery of %s: %v", accountID, err)
+	}
+	return p.WaitJob(t, tenant, j.ID, DiscoveryWait)
 }
