@@ -35,7 +35,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/gangplank/gangplank/pkg/crossaccount"
-	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/httpapi/spec"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
@@ -476,7 +476,7 @@ type Route struct {
 
 // Routes reads the operations of the OpenAPI document the handler serves.
 func Routes() ([]Route, error) {
-	doc, err := httpapi.LoadOpenAPI()
+	doc, err := spec.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -546,7 +546,25 @@ func (m *mainStack) buildAlarms() {
 	}
 	m.alarm("Api5xx", m.api.MetricServerError(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}),
 		"the API answered 5xx")
+	// The callback counts the messages it rejects (embedded metric format, in its log lines). A few are ordinary (a
+	// customer launching a replaced link); a burst is someone publishing forged messages to the callback topic.
+	rejected := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(onboarding.MetricNamespace), MetricName: jsii.String(onboarding.RejectedMetric),
+		DimensionsMap: &map[string]*string{"Service": jsii.String(onboarding.MetricService)},
+		Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+	})
+	a := awscloudwatch.NewAlarm(m.stack, jsii.String("Alarm-CallbackRejected"), &awscloudwatch.AlarmProps{
+		Metric: rejected, Threshold: jsii.Number(rejectedMessagesThreshold), EvaluationPeriods: jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription: jsii.String("Gangplank: the onboarding callback rejected more messages than customers' mistakes explain " +
+			"(forged requests or notifications?): read the callback's logs for rejection"),
+	})
+	a.AddAlarmAction(awscloudwatchactions.NewSnsAction(m.alarms))
 }
+
+// rejectedMessagesThreshold is how many rejected callback messages in five minutes raise the alarm.
+const rejectedMessagesThreshold = 20
 
 // alarm fires when metric's sum exceeds zero in a period, notifying the alarm topic.
 func (m *mainStack) alarm(id string, metric awscloudwatch.IMetric, what string) {

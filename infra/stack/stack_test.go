@@ -21,6 +21,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/gangplank/gangplank/infra/stack"
+	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
 )
@@ -393,9 +394,16 @@ func TestAlarms(t *testing.T) {
 		}
 		metrics = append(metrics, fmt.Sprint(a["MetricName"]))
 	}
-	for _, want := range []string{"Errors", "Throttles", "5xx", "ApproximateNumberOfMessagesVisible"} {
+	for _, want := range []string{"Errors", "Throttles", "5xx", "ApproximateNumberOfMessagesVisible", onboarding.RejectedMetric} {
 		if !slices.Contains(metrics, want) {
 			t.Errorf("no alarm on %s (alarms on %v)", want, metrics)
+		}
+	}
+	// The callback's rejected messages: the metric its log lines carry (namespace, dimension), summed.
+	for id, a := range alarms {
+		if a["MetricName"] == onboarding.RejectedMetric && (a["Namespace"] != onboarding.MetricNamespace || a["Statistic"] != "Sum" ||
+			js(a["Dimensions"]) != `[{"Name":"Service","Value":"`+onboarding.MetricService+`"}]`) {
+			t.Errorf("alarm %s watches %v %v %v", id, a["Namespace"], a["Statistic"], a["Dimensions"])
 		}
 	}
 	if n := len(stack.Functions()); len(alarms) < 2*n+2 {

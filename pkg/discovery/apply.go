@@ -138,6 +138,9 @@ func (s *Service) create(ctx context.Context, j *Job, mgmt accounts.Account, tre
 				again, againMembers = append(again, input(m, fmt.Sprintf("%s (%s)", truncate(ins[i].Name, 40), m.ID))), append(againMembers, m)
 			case errors.Is(err, accounts.ErrClaimedElsewhere):
 				run.ClaimedElsewhere++
+			case errors.Is(err, accounts.ErrPlatformAccount):
+				// The platform's own account in a tenant's organization is never the tenant's to link.
+				run.Excluded++
 			case errors.Is(err, accounts.ErrAlreadyLinked):
 				if err := s.adopt(ctx, j, mgmt, m, *ins[i].Discovered, created); err != nil {
 					return err

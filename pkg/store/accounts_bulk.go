@@ -73,7 +73,8 @@ func (s Accounts) createBatch(ctx context.Context, as []accounts.Account, entrie
 		first[i] = len(items)
 		for _, v := range []any{
 			newAccountItem(a),
-			claimItem{PK: claimPK(a.AccountID), SK: claimSK, ItemType: itemClaim, TenantID: a.TenantID, AccountID: a.AccountID, ClaimedAt: a.CreatedAt},
+			claimItem{PK: claimPK(a.AccountID), SK: claimSK, ItemType: itemClaim, TenantID: a.TenantID, AccountID: a.AccountID, ClaimedAt: a.CreatedAt,
+				Awaiting: a.StackWait()},
 			s.nameItem(a),
 		} {
 			put, err := s.putNew(v)
