@@ -49,15 +49,15 @@ type Jobs interface {
 	StartJob(ctx context.Context, j Job, now time.Time) (got Job, started bool, err error)
 	// GetJob returns ErrJobNotFound for an ID the tenant has no job with.
 	GetJob(ctx context.Context, tenantID, id string) (Job, error)
-	// CurrentJob returns the account's latest job not yet finished (ErrJobNotFound if none).
-	CurrentJob(ctx context.Context, tenantID, accountID string) (Job, error)
+	// LatestJob returns the account's latest job, finished or not (ErrJobNotFound if it never had one).
+	LatestJob(ctx context.Context, tenantID, accountID string) (Job, error)
 	// SaveJob writes the chunks a step read since the job's last checkpoint (under set's writer), then the job, if
 	// the stored job is still at j.Version (else ErrJobMoved). The stored version becomes j.Version+1.
 	SaveJob(ctx context.Context, j Job, set ChunkSet, chunks []Chunk) error
 	// SaveProgress writes only the job's status, progress and lease (a step's progress between checkpoints), on the
 	// same condition.
 	SaveProgress(ctx context.Context, j Job) error
-	// FinishJob saves a finished job and lets its account start another.
+	// FinishJob saves a finished job (on the same condition); its account may then start another.
 	FinishJob(ctx context.Context, j Job) error
 	// Chunks returns the chunks of the sets, in order.
 	Chunks(ctx context.Context, tenantID, id string, sets []ChunkSet) ([]Chunk, error)
@@ -256,9 +256,9 @@ func (s *Service) Job(ctx context.Context, tenantID, id string) (Job, error) {
 	return j.AsSeen(s.Now().UTC()), nil
 }
 
-// Current returns the account's unfinished job, if it has one (ErrJobNotFound otherwise).
-func (s *Service) Current(ctx context.Context, tenantID, accountID string) (Job, error) {
-	j, err := s.Jobs.CurrentJob(ctx, tenantID, accountID)
+// Latest returns the account's latest job, finished or not (ErrJobNotFound if it never had one).
+func (s *Service) Latest(ctx context.Context, tenantID, accountID string) (Job, error) {
+	j, err := s.Jobs.LatestJob(ctx, tenantID, accountID)
 	if err != nil {
 		return Job{}, err
 	}

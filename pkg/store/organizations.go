@@ -125,7 +125,8 @@ func (s Organizations) Members(ctx context.Context, tenantID, managementID strin
 //
 //	DISCOVERY#<jobId>                    the job (progress, result, and an unfinished job's cursor)
 //	DISCOVERY#<jobId>#CHUNK#<writer>#<n>  what an unfinished job read, stored at its checkpoints (gzipped JSON)
-//	DISCOVERYLOCK#<accountId>            the account's current job: one at a time
+//	DISCOVERYLOCK#<accountId>            the account's latest job; while it is unfinished (and within its lease)
+//	                                     no other starts: one job per account at a time
 //
 // Finished jobs are kept jobRetention, chunks chunkRetention after their last write (DynamoDB's TTL removes them).
 const (
@@ -188,7 +189,9 @@ func versionIs(v int64) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{":expected": num(strconv.FormatInt(v, 10))}
 }
 
-// StartJob stores j as its account's job, unless the account has a live one, which it returns.
+// StartJob stores j as its account's latest job, unless the account's latest is unfinished and within its lease:
+// then it returns that one. The pointer is replaced conditionally on the job it named, so of two starts at once
+// one wins and the other returns the winner's job.
 func (s Organizations) StartJob(ctx context.Context, j discovery.Job, now time.Time) (discovery.Job, bool, error) {
 	for attempt := 0; ; attempt++ {
 		out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table(), Key: key(tenantPK(j.TenantID), discoveryLockSK(j.AccountID)),
@@ -261,8 +264,8 @@ func (s Organizations) GetJob(ctx context.Context, tenantID, id string) (discove
 	return it.Job, nil
 }
 
-// CurrentJob reads the account's lock, then the job it names.
-func (s Organizations) CurrentJob(ctx context.Context, tenantID, accountID string) (discovery.Job, error) {
+// LatestJob reads the account's pointer, then the job it names.
+func (s Organizations) LatestJob(ctx context.Context, tenantID, accountID string) (discovery.Job, error) {
 	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table(), Key: key(tenantPK(tenantID), discoveryLockSK(accountID)),
 		ConsistentRead: aws.Bool(true)})
 	if err != nil {
@@ -334,27 +337,17 @@ func (s Organizations) SaveProgress(ctx context.Context, j discovery.Job) error 
 	return err
 }
 
-// FinishJob saves the finished job and releases its account's lock, if the lock is still the job's (a stalled
-// job's account may have started another).
+// FinishJob saves the finished job. The account's pointer keeps naming it (its latest job), and a finished job
+// holds nothing: the account's next start replaces the pointer.
 func (s Organizations) FinishJob(ctx context.Context, j discovery.Job) error {
 	put, err := s.jobPut(j, "version = :expected", versionIs(j.Version))
 	if err != nil {
 		return err
 	}
-	release := types.TransactWriteItem{Delete: &types.Delete{TableName: s.table(), Key: key(tenantPK(j.TenantID), discoveryLockSK(j.AccountID)),
-		ConditionExpression: aws.String("jobId = :id"), ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(j.ID)}}}
-	err = s.transact(ctx, []types.TransactWriteItem{{Put: put}, release})
-	var c *cancelledError
-	switch {
-	case errors.As(err, &c) && c.failed(0):
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+		ExpressionAttributeValues: put.ExpressionAttributeValues})
+	if isConditionFailed(err) {
 		return discovery.ErrJobMoved
-	case errors.As(err, &c) && c.failed(1):
-		// The lock is another job's now: save the job alone.
-		_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-			ExpressionAttributeValues: put.ExpressionAttributeValues})
-		if isConditionFailed(err) {
-			return discovery.ErrJobMoved
-		}
 	}
 	return err
 }

@@ -37,6 +37,8 @@ type Platform struct {
 	Services    *platform.Services
 	API         *httpapi.API
 	Issuer      auth.Issuer
+	// jobs reads discovery jobs uncounted (WaitJob).
+	jobs *discovery.Service
 }
 
 // TestRegions are the regions a test platform serves (a callback topic each).
@@ -64,6 +66,8 @@ type PlatformOptions struct {
 	ExtraDeliveries int
 	// CallbackTimeout is the callback function's timeout (default 20 s).
 	CallbackTimeout time.Duration
+	// Discovery tunes discovery wherever it is built (the services, the discovery worker): tests make steps small.
+	Discovery func(*discovery.Service)
 }
 
 // NewPlatform builds the platform over fresh tables, with the callback function subscribed to the callback topic
@@ -107,6 +111,12 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 			if p.Activation != nil {
 				p.Activation.Deadline, p.Activation.MaxBackoff = 20*time.Second, 10*time.Millisecond
 			}
+			if p.Discovery != nil {
+				p.Discovery.MaxBackoff = 10 * time.Millisecond
+				if o.Discovery != nil {
+					o.Discovery(p.Discovery)
+				}
+			}
 		})
 	}
 	tune(services.Builder)
@@ -125,10 +135,15 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 			t.Logf("local AWS after the test: %v", err)
 		}
 	})
+	// Waiting for discovery jobs reads them through clients of their own, so the counts in Calls are the platform's.
+	watcher, err := platform.NewServices(AWSConfig(t, nil), pc, time.Now)
+	if err != nil {
+		t.Fatalf("services: %v", err)
+	}
 	key := SigningKey(t)
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	return &Platform{
-		Provisioned: prov, AWS: cfg, Calls: calls, Tables: names, Config: pc, Services: services,
+		Provisioned: prov, AWS: cfg, Calls: calls, Tables: names, Config: pc, Services: services, jobs: watcher.Discovery,
 		API:    web.NewAPI(services.Builder, verifier),
 		Issuer: auth.Issuer{Key: key, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience},
 	}
@@ -316,11 +331,11 @@ func (p *Platform) ConnectManagement(t testing.TB, tenant, accountID string) {
 // loaded machine).
 const DiscoveryWait = 5 * time.Minute
 
-// WaitDiscovery waits for the account's running discovery job, if any, to finish and returns it (the zero Job if
-// none was running). A job still unfinished after DiscoveryWait fails the test, saying where it stood.
+// WaitDiscovery waits for the account's latest discovery job to finish and returns it (the zero Job if it never
+// had one). A job still unfinished after DiscoveryWait fails the test, saying where it stood.
 func (p *Platform) WaitDiscovery(t testing.TB, tenant, accountID string) discovery.Job {
 	t.Helper()
-	j, err := p.Services.Discovery.Current(t.Context(), tenant, accountID)
+	j, err := p.jobs.Latest(t.Context(), tenant, accountID)
 	if errors.Is(err, discovery.ErrJobNotFound) {
 		return discovery.Job{}
 	}
@@ -336,7 +351,7 @@ func (p *Platform) WaitJob(t testing.TB, tenant, id string, within time.Duration
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		j, err := p.Services.Discovery.Job(t.Context(), tenant, id)
+		j, err := p.jobs.Job(t.Context(), tenant, id)
 		if err != nil {
 			t.Fatalf("discovery job %s: %v", id, err)
 		}
