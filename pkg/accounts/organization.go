@@ -90,6 +90,7 @@ type Listed struct {
 	Type         Type
 	Status       Status
 	Version      int64
+	CreatedAt    time.Time
 	Organization *Membership
 }
 

@@ -52,6 +52,12 @@ func (s *Service) apply(ctx context.Context, j *Job, mgmt accounts.Account, tree
 		run.Found++
 		want := membership(tree, m)
 		if k, ok := known[m.ID]; ok {
+			if j.createdHere(k) {
+				// Created by an earlier run of this very step whose checkpoint was lost (the step was delivered
+				// again): it was added by this job.
+				run.Added++
+				created[m.ID] = true
+			}
 			changed, err := s.Accounts.SetMembership(ctx, j.TenantID, k, want)
 			switch {
 			case errors.Is(err, accounts.ErrNotFound):
@@ -84,6 +90,12 @@ func (s *Service) apply(ctx context.Context, j *Job, mgmt accounts.Account, tree
 		s.enroll(ctx, j, tree, d, members, known, created)
 	}
 	return true, nil
+}
+
+// createdHere reports whether a listed account was added by this job: discovered (not_activated, with a
+// membership) since the job began.
+func (j *Job) createdHere(k accounts.Listed) bool {
+	return j.StartedAt != nil && k.Status == accounts.NotActivated && k.Organization != nil && !k.CreatedAt.Before(*j.StartedAt)
 }
 
 // sortedMembers are the organization's members but its management account, once each, in account ID order (an
@@ -183,7 +195,7 @@ func (s *Service) adopt(ctx context.Context, j *Job, mgmt accounts.Account, m Me
 		return nil
 	case err != nil:
 		return fmt.Errorf("record account %s's membership: %w", m.ID, err)
-	case a.ManagementAccountID == mgmt.AccountID && a.Status == accounts.NotActivated && j.StartedAt != nil && !a.CreatedAt.Before(*j.StartedAt):
+	case a.ManagementAccountID == mgmt.AccountID && j.createdHere(accounts.Listed{Status: a.Status, CreatedAt: a.CreatedAt, Organization: a.Organization}):
 		run.Added++
 		created[m.ID] = true
 	case changed:

@@ -73,7 +73,10 @@ type Progress struct {
 // members. It is never shown.
 type Cursor struct {
 	// Step is the step the next queue message carries; a message for another step is a duplicate.
-	Step  int   `dynamodbav:"step"`
+	Step int `dynamodbav:"step"`
+	// Sent is the last step whose message is known to be on the queue (a duplicate of the step before it need not
+	// queue it again).
+	Sent  int   `dynamodbav:"sent"`
 	Phase Phase `dynamodbav:"phase"`
 	Walk  Walk  `dynamodbav:"walk"`
 	// Chunks are the sets of chunks (of OUs and members read) the job's checkpoints stored, in order.

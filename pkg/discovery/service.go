@@ -54,6 +54,9 @@ type Jobs interface {
 	// SaveJob writes the chunks a step read since the job's last checkpoint (under set's writer), then the job, if
 	// the stored job is still at j.Version (else ErrJobMoved). The stored version becomes j.Version+1.
 	SaveJob(ctx context.Context, j Job, set ChunkSet, chunks []Chunk) error
+	// MarkSent records that the message of the job's next step (j.Cursor.Step) is on the queue, if the job still
+	// expects that step (ErrJobMoved otherwise); it leaves the version alone.
+	MarkSent(ctx context.Context, j Job) error
 	// SaveProgress writes only the job's status, progress and lease (a step's progress between checkpoints), on the
 	// same condition.
 	SaveProgress(ctx context.Context, j Job) error
@@ -304,10 +307,11 @@ func (s *Service) Step(ctx context.Context, m Message, lastDelivery bool) error 
 		return err
 	case j.AccountID != m.AccountID || j.Finished():
 		return nil
-	case m.Step == j.Cursor.Step-1:
-		// This step checkpointed, but its continuation may never have been queued: queue it (again). A duplicate of
-		// the next step is dropped by its step number.
-		return s.Queue.Send(ctx, Message{TenantID: j.TenantID, AccountID: j.AccountID, JobID: j.ID, Step: j.Cursor.Step})
+	case m.Step == j.Cursor.Step-1 && j.Cursor.Sent < j.Cursor.Step:
+		// This step checkpointed, but its continuation may never have been queued (the send failed, or the Lambda
+		// stopped in between): queue it. Once it is known to be queued, a duplicate of this step is dropped, so
+		// duplicates never multiply.
+		return s.sendNext(ctx, j)
 	case m.Step != j.Cursor.Step:
 		return nil
 	}
@@ -356,7 +360,20 @@ func (s *Service) Step(ctx context.Context, m Message, lastDelivery bool) error 
 	} else if err != nil {
 		return err
 	}
-	return s.Queue.Send(ctx, Message{TenantID: j.TenantID, AccountID: j.AccountID, JobID: j.ID, Step: j.Cursor.Step})
+	j.Version++
+	return s.sendNext(ctx, j)
+}
+
+// sendNext queues the job's next step and records that it is queued. An error sending is returned (the queue
+// delivers this step again, which sends it then); an error recording only costs a possible duplicate.
+func (s *Service) sendNext(ctx context.Context, j Job) error {
+	if err := s.Queue.Send(ctx, Message{TenantID: j.TenantID, AccountID: j.AccountID, JobID: j.ID, Step: j.Cursor.Step}); err != nil {
+		return err
+	}
+	if err := s.Jobs.MarkSent(ctx, j); err != nil && !errors.Is(err, ErrJobMoved) {
+		slog.WarnContext(ctx, "could not record a discovery step as queued", "jobId", j.ID, "step", j.Cursor.Step, "error", err.Error())
+	}
+	return nil
 }
 
 func (s *Service) end(ctx context.Context, j Job) error {

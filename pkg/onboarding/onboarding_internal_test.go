@@ -340,7 +340,7 @@ func TestPermissionPolicies(t *testing.T) {
 		shape RoleShape
 		want  []string
 	}{
-		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Linked}, []string{"GangplankTags"}},
+		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Linked}, []string{"GangplankTags", "GangplankOrganizationMembership"}},
 		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Standalone}, []string{"GangplankTags", "GangplankBilling"}},
 		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Management}, []string{"GangplankTags", "GangplankBilling", "GangplankOrganization"}},
 		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Management, BulkActivation: true},

@@ -251,6 +251,8 @@ func (b *Builder) CostSync() *costsync.Service {
 // Discovery starts discovery jobs and (where the function enters customers' accounts) runs them.
 func (b *Builder) Discovery() *discovery.Service {
 	if b.discovery == nil {
+		// Every function that starts or runs discovery jobs has the queue that carries their steps.
+		b.require("discovery", b.needs.queue(DiscoveryQueue) != "", "Queues["+DiscoveryQueue.ID+"]")
 		orgs := store.Organizations{DB: b.DB()}
 		d := &discovery.Service{Accounts: b.Accounts(), Snapshots: orgs, Members: orgs, Jobs: orgs, Now: b.now,
 			Managements: store.Accounts{DB: b.DB()}, Queue: discovery.UnwiredQueue{}}

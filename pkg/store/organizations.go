@@ -82,7 +82,7 @@ func (s Organizations) Put(ctx context.Context, tenantID, managementID string, s
 }
 
 // listedAttributes are what Members reads of each account: its identity, status and version, and its membership.
-var listedAttributes = []string{"accountId", "name", "type", "status", "version", "organization"}
+var listedAttributes = []string{"accountId", "name", "type", "status", "version", "createdAt", "organization"}
 
 type listedItem struct {
 	AccountID    string               `dynamodbav:"accountId"`
@@ -90,6 +90,7 @@ type listedItem struct {
 	Type         accounts.Type        `dynamodbav:"type"`
 	Status       accounts.Status      `dynamodbav:"status"`
 	Version      int64                `dynamodbav:"version"`
+	CreatedAt    time.Time            `dynamodbav:"createdAt"`
 	Organization *accounts.Membership `dynamodbav:"organization"`
 }
 
@@ -115,7 +116,8 @@ func (s Organizations) Members(ctx context.Context, tenantID, managementID strin
 		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 			return fmt.Errorf("unmarshal account: %w", err)
 		}
-		out = append(out, accounts.Listed{AccountID: it.AccountID, Name: it.Name, Type: it.Type, Status: it.Status, Version: it.Version, Organization: it.Organization})
+		out = append(out, accounts.Listed{AccountID: it.AccountID, Name: it.Name, Type: it.Type, Status: it.Status, Version: it.Version,
+			CreatedAt: it.CreatedAt, Organization: it.Organization})
 		return nil
 	})
 	return out, err
@@ -305,6 +307,21 @@ func (s Organizations) SaveJob(ctx context.Context, j discovery.Job, set discove
 	}
 	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
 		ExpressionAttributeValues: put.ExpressionAttributeValues})
+	if isConditionFailed(err) {
+		return discovery.ErrJobMoved
+	}
+	return err
+}
+
+// MarkSent records that the message of the job's next step is on the queue, if the job still expects that step.
+// It leaves the version alone: the step may already be running.
+func (s Organizations) MarkSent(ctx context.Context, j discovery.Job) error {
+	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: s.table(), Key: key(tenantPK(j.TenantID), jobSK(j.ID)),
+		UpdateExpression:          aws.String("SET #cursor.sent = :step"),
+		ConditionExpression:       aws.String("#cursor.step = :step"),
+		ExpressionAttributeNames:  map[string]string{"#cursor": "cursor"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":step": num(strconv.Itoa(j.Cursor.Step))},
+	})
 	if isConditionFailed(err) {
 		return discovery.ErrJobMoved
 	}
