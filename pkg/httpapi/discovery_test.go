@@ -33,7 +33,7 @@ func TestDiscoveryAPI(t *testing.T) {
 	f.WaitJob(t, "acme", id, 2*time.Minute)
 	got := f.do(t, http.MethodGet, "/v1/discoveries/"+id, f.viewer, nil)
 	if got.Status != 200 || got.Map(t)["status"] != "succeeded" || got.Map(t)["run"].(map[string]any)["found"] != float64(len(members)) ||
-		got.Map(t)["progress"].(map[string]any)["accountsRead"] != float64(len(members)) {
+		got.Map(t)["progress"].(map[string]any)["accountsRead"] != float64(len(members)+1) {
 		t.Errorf("the job: %d %s", got.Status, got.Body)
 	}
 	wantProblem(t, f.do(t, http.MethodGet, "/v1/discoveries/"+id, f.other, nil), 404, "not-found")
@@ -41,6 +41,10 @@ func TestDiscoveryAPI(t *testing.T) {
 		map[string]any{"excludeAccountIds": []string{members[0]}, "autoEnroll": false})
 	if settings.Status != 200 || settings.Map(t)["discovery"].(map[string]any)["memberRoleName"] != "OrganizationAccountAccessRole" {
 		t.Errorf("settings: %d %s", settings.Status, settings.Body)
+	}
+	// A linked account may come first, naming no management account: its own role finds it once connected.
+	if r := f.do(t, http.MethodPost, "/v1/accounts", f.admin, account("First", "740000000007", "linked")); r.Status != http.StatusCreated {
+		t.Errorf("a linked account without its management account: %d %s", r.Status, r.Body)
 	}
 	f.mustCreate(t, account("Solo", "740000000009", "standalone"))
 	f.mustCreate(t, account("Fresh payer", "740000000008", "management"))
