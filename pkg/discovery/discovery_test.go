@@ -200,6 +200,7 @@ func TestFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Connect(t, "acme", "730000000002")
+	p.WaitDiscovery(t, "acme", "730000000002")
 	found := members(t, p, "acme", "730000000002")
 	want := 0
 	for id, path := range o.accounts {
