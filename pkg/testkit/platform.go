@@ -335,6 +335,12 @@ const DiscoveryWait = 5 * time.Minute
 // had one). A job still unfinished after DiscoveryWait fails the test, saying where it stood.
 func (p *Platform) WaitDiscovery(t testing.TB, tenant, accountID string) discovery.Job {
 	t.Helper()
+	return p.WaitDiscoveryWithin(t, tenant, accountID, DiscoveryWait)
+}
+
+// WaitDiscoveryWithin is WaitDiscovery with its own bound (the scale benchmarks').
+func (p *Platform) WaitDiscoveryWithin(t testing.TB, tenant, accountID string, within time.Duration) discovery.Job {
+	t.Helper()
 	j, err := p.jobs.Latest(t.Context(), tenant, accountID)
 	if errors.Is(err, discovery.ErrJobNotFound) {
 		return discovery.Job{}
@@ -342,7 +348,7 @@ func (p *Platform) WaitDiscovery(t testing.TB, tenant, accountID string) discove
 	if err != nil {
 		t.Fatalf("current discovery of %s: %v", accountID, err)
 	}
-	return p.WaitJob(t, tenant, j.ID, DiscoveryWait)
+	return p.WaitJob(t, tenant, j.ID, within)
 }
 
 // WaitJob waits, at most within, for a discovery job to finish and returns it; a job still unfinished fails the
