@@ -37,7 +37,7 @@ func (m *mainStack) buildIdentity() {
 		Description:   jsii.String("Encrypts the IAM integrations' access keys (Secrets Manager); only the identity functions may use it"),
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	m.queues[platform.IdentityQueue.ID] = m.buildQueue("Identity", "identity", 6*600,
+	m.queues[platform.IdentityQueue.ID] = m.buildQueue("Identity", "identity", 6*600, 5,
 		"IAM integration work (a sync, a rotation, a scheduled deletion) failed five times")
 	m.identity.scheduleGroup = awsscheduler.NewScheduleGroup(s, jsii.String("IdentitySchedules"), &awsscheduler.ScheduleGroupProps{
 		ScheduleGroupName: jsii.String(m.scheduleGroup()), RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -106,8 +106,9 @@ func (m *mainStack) buildIdentityWork() {
 	})
 }
 
-// buildQueue is a work queue with a dead-letter queue after five receives (alarmed), encrypted with the data key.
-func (m *mainStack) buildQueue(id, name string, visibilitySeconds float64, what string) awssqs.Queue {
+// buildQueue is a work queue with a dead-letter queue after maxReceives receives (alarmed), encrypted with the data
+// key.
+func (m *mainStack) buildQueue(id, name string, visibilitySeconds float64, maxReceives int, what string) awssqs.Queue {
 	dlq := awssqs.NewQueue(m.stack, jsii.String(id+"DeadLetters"), &awssqs.QueueProps{
 		QueueName: jsii.String(m.cfg.Prefix + "-" + name + "-dlq"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
 		EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
@@ -116,6 +117,6 @@ func (m *mainStack) buildQueue(id, name string, visibilitySeconds float64, what 
 	return awssqs.NewQueue(m.stack, jsii.String(id), &awssqs.QueueProps{
 		QueueName: jsii.String(m.cfg.Prefix + "-" + name), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
 		EnforceSSL: jsii.Bool(true), VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(visibilitySeconds)),
-		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(5)},
+		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(maxReceives)},
 	})
 }

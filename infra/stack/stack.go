@@ -35,6 +35,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/gangplank/gangplank/pkg/crossaccount"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/httpapi/spec"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
@@ -133,8 +134,14 @@ func (m *mainStack) build() error {
 	if m.cfg.AlarmEmail != "" {
 		m.alarms.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(m.cfg.AlarmEmail), nil))
 	}
-	m.queues = map[string]awssqs.Queue{platform.CostSyncQueue.ID: m.buildQueue("CostSync", "costsync", 6*300,
-		"a payer's cost sync failed five times")}
+	m.queues = map[string]awssqs.Queue{
+		platform.CostSyncQueue.ID: m.buildQueue("CostSync", "costsync", 6*300, 5, "a payer's cost sync failed five times"),
+		// A discovery step is delivered again after the worker's timeout (the visibility timeout is six times it) and,
+		// after discovery.MaxDeliveries deliveries, lands in the dead-letter queue; its last delivery has already
+		// failed the job with the reason.
+		platform.DiscoveryQueue.ID: m.buildQueue("Discovery", "discovery", 6*900, discovery.MaxDeliveries,
+			"a discovery step failed every delivery (its job failed with the reason)"),
+	}
 	m.buildIdentity()
 	if err := m.buildFunctions(); err != nil {
 		return err
@@ -142,6 +149,7 @@ func (m *mainStack) build() error {
 	m.buildConnector()
 	m.buildCostSync()
 	m.buildIdentityWork()
+	m.buildDiscovery()
 	m.buildRotation()
 	if err := m.buildStateMachine(); err != nil {
 		return err
@@ -250,10 +258,16 @@ var functions = []function{
 	// within the custom resource's 300 s ServiceTimeout.
 	{name: "callback", description: "Answers onboarding stacks' custom resources and reads their notifications (SNS)",
 		memoryMB: 256, timeoutSec: 120, reserved: 50, async: true},
-	// Daily: reads every organization in turn (throttled per management account), adding accounts one transaction
-	// each; 15 minutes covers organizations of several thousand accounts.
-	{name: "discovery", description: "Daily: discovers every active management account's organization",
-		memoryMB: 512, timeoutSec: 900, reserved: 1, async: true},
+	// Daily: starts a discovery job for every active management account (one sparse index query, then a job and a
+	// message each) and returns; the worker runs the jobs.
+	{name: "discovery", description: "Daily: starts a discovery job for every active management account's organization",
+		memoryMB: 256, timeoutSec: 300, reserved: 1, async: true},
+	// One step of a discovery job per message: it reads and writes for as long as its invocation allows (less a
+	// margin for its checkpoint), then queues the job's next step itself. An organization of 50,000 accounts holds
+	// its members and their listing in memory (peak heap measured in docs/discovery.md). Reserved concurrency bounds
+	// the jobs running at once (Organizations throttles per management account; one job per account at a time).
+	{name: "discovery-worker", description: "Runs discovery jobs, one step per message (SQS), each step continuing the job",
+		memoryMB: 1024, timeoutSec: 900, reserved: 10},
 	// One batch of bulk activation: up to 50 CreateStack calls through two role hops (throttling retried), or one
 	// check of their accounts. Reserved concurrency bounds the calls into customers' accounts (and the workflow's
 	// Map runs at most 4 batches at once per activation).
@@ -352,7 +366,7 @@ func (m *mainStack) environment(n platform.Needs) *map[string]*string {
 		env["PLATFORM_PRINCIPAL_ARN"] = jsii.String(m.connectorARN())
 	}
 	for _, q := range platform.Queues() {
-		if n.Queues[q.ID] == platform.Send {
+		if n.Queues[q.ID].Sends() {
 			env[q.EnvVar] = m.queues[q.ID].QueueUrl()
 		}
 	}
@@ -623,6 +637,14 @@ func (m *mainStack) outputs() {
 	out("ConnectorRoleArn", m.connector.RoleArn())
 	out("OnboardingTemplateUrl", jsii.String(m.templateURL))
 	out("AlarmTopicArn", m.alarms.TopicArn())
+}
+
+// buildDiscovery makes the worker the discovery queue's consumer, one step at a time per invocation, reporting a
+// failed step alone (it is delivered again and resumes from the job's last checkpoint).
+func (m *mainStack) buildDiscovery() {
+	m.Functions["discovery-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.queues[platform.DiscoveryQueue.ID], &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(10),
+	}))
 }
 
 // buildCostSync wires the daily schedule, the queue and the worker. The worker's concurrency is capped (reserved

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/gangplank/gangplank/infra/stack"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
@@ -161,7 +162,7 @@ func envOf(t *testing.T, name string) []string {
 			env = append(env, "ONBOARDING_TEMPLATE_URL", "CALLBACK_TOPIC_ARN_PATTERN", "PLATFORM_PRINCIPAL_ARN")
 		}
 		for _, q := range platform.Queues() {
-			if n.Queues[q.ID] == platform.Send {
+			if n.Queues[q.ID].Sends() {
 				env = append(env, q.EnvVar)
 			}
 		}
@@ -520,20 +521,22 @@ func TestCostSyncWiring(t *testing.T) {
 		t.Errorf("schedules = %s", js(schedules))
 	}
 	mappings := s.main.resources("AWS::Lambda::EventSourceMapping")
-	if len(mappings) != 2 {
+	if len(mappings) != 3 {
 		t.Fatalf("event source mappings = %s", js(mappings))
 	}
-	workers := 0
+	found := false
 	for _, m := range mappings {
-		if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || js(m["ScalingConfig"]) != `{"MaximumConcurrency":5}` {
+		if !strings.Contains(js(m["FunctionName"]), "Fncostsyncworker") {
+			continue
+		}
+		found = true
+		if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || js(m["ScalingConfig"]) != `{"MaximumConcurrency":5}` ||
+			!strings.Contains(js(m["EventSourceArn"]), "CostSync") {
 			t.Errorf("mapping = %s", js(m))
 		}
-		if strings.Contains(js(m["FunctionName"]), "Fncostsyncworker") && strings.Contains(js(m["EventSourceArn"]), "CostSync") {
-			workers++
-		}
 	}
-	if workers != 1 {
-		t.Errorf("the cost sync worker does not consume the cost sync queue: %s", js(mappings))
+	if !found {
+		t.Errorf("no mapping for the cost sync worker: %s", js(mappings))
 	}
 	var queue map[string]any
 	for _, q := range s.main.resources("AWS::SQS::Queue") {
@@ -656,6 +659,46 @@ func summary(actions []string, resource any) string {
 	return acts + " on " + strings.Join(names, " ")
 }
 
+// TestDiscoveryWiring: the discovery worker consumes the discovery queue one step per message, with partial batch
+// responses and bounded concurrency; the queue's visibility timeout outlasts the worker's timeout six times, and a
+// step that failed every delivery (discovery.MaxDeliveries) ends in an alarmed dead-letter queue.
+func TestDiscoveryWiring(t *testing.T) {
+	s := synth(t)
+	var mapping map[string]any
+	for _, m := range s.main.resources("AWS::Lambda::EventSourceMapping") {
+		if strings.Contains(js(m["FunctionName"]), "Fndiscoveryworker") {
+			mapping = m
+		}
+	}
+	if mapping == nil || js(mapping["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || mapping["BatchSize"] != float64(1) ||
+		js(mapping["ScalingConfig"]) != `{"MaximumConcurrency":10}` || !strings.Contains(js(mapping["EventSourceArn"]), "Discovery") {
+		t.Errorf("discovery worker's mapping = %s", js(mapping))
+	}
+	var worker map[string]any
+	for _, f := range s.main.resources("AWS::Lambda::Function") {
+		if f["FunctionName"] == "gangplank-discovery-worker" {
+			worker = f
+		}
+	}
+	var queue map[string]any
+	for _, q := range s.main.resources("AWS::SQS::Queue") {
+		if q["QueueName"] == "gangplank-discovery" {
+			queue = q
+		}
+	}
+	if worker == nil || queue == nil {
+		t.Fatalf("worker %v, queue %v", worker, queue)
+	}
+	if timeout := worker["Timeout"].(float64); queue["VisibilityTimeout"] != 6*timeout || queue["KmsMasterKeyId"] == nil ||
+		!strings.Contains(js(queue["RedrivePolicy"]), fmt.Sprintf(`"maxReceiveCount":%d`, discovery.MaxDeliveries)) ||
+		!strings.Contains(js(queue["RedrivePolicy"]), "DiscoveryDeadLetters") {
+		t.Errorf("discovery queue = %s (worker timeout %v)", js(queue), worker["Timeout"])
+	}
+	if !strings.Contains(js(s.main.resources("AWS::CloudWatch::Alarm")), "DiscoveryDeadLetters") {
+		t.Error("no alarm on the discovery dead-letter queue")
+	}
+}
+
 // TestFunctionPolicies pins what each function may do in the platform's account. Each comes from the function's
 // wiring (pkg/platform Needs): its tables, the cursor key, the cost sync queue, the workflow's actions, the
 // connector; plus what the CDK adds to every function (X-Ray, the data key for its encrypted resources, the
@@ -666,16 +709,23 @@ func TestFunctionPolicies(t *testing.T) {
 	want := map[string][]string{
 		"api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue on CursorKey",
-			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Identity",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Discovery", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Identity",
 			"states:StartExecution on :stateMachine:gangplank-bulk-activation",
 			"states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
 			"states:StopExecution on :execution:gangplank-bulk-activation:*", "sts:AssumeRole on :role/gangplank-platform-connector"},
 		"callback": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Discovery",
 			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Identity", "sqs:SendMessage on DeadLetterscallback", "states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
 			"sts:AssumeRole on :role/gangplank-platform-connector"},
-		"discovery": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
-			"sqs:SendMessage on DeadLettersdiscovery", "states:StartExecution on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
+		// The daily discovery only lists management accounts and starts their jobs: no customer account, no tenant.
+		"discovery": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Discovery", "sqs:SendMessage on DeadLettersdiscovery"},
+		"discovery-worker": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
+			"kms:Decrypt on DataKey", "kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey",
+			"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on Discovery",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Discovery",
+			"states:StartExecution on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
 		"activation": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
 		"costsync-scheduler": {"dynamodb:read on TableAccounts TableAccounts /index/*", "kms:Decrypt,kms:DescribeKey on DataKey",

@@ -23,7 +23,8 @@ type Type string
 const (
 	// Management is an organization's management (payer) account.
 	Management Type = "management"
-	// Linked is a member account of an organization whose management account the tenant also links.
+	// Linked is a member account of an organization whose management account the tenant also links. A linked
+	// account added first has no management account until its own role shows which one it is (ManagementLookup).
 	Linked Type = "linked"
 	// Standalone is an account outside any organization Gangplank knows.
 	Standalone Type = "standalone"
@@ -174,6 +175,9 @@ type Account struct {
 	Organization *Membership `json:"organization,omitempty" dynamodbav:"organization,omitempty"`
 	// Discovery is a management account's discovery settings and latest run.
 	Discovery *Discovery `json:"discovery,omitempty" dynamodbav:"discovery,omitempty"`
+	// ManagementLookup is what a linked account's own role said of its organization's management account (when
+	// the tenant linked it without naming one).
+	ManagementLookup *ManagementLookup `json:"managementLookup,omitempty" dynamodbav:"managementLookup,omitempty"`
 	// Activation names the bulk activation (and batch) waiting for this account's callback.
 	Activation *ActivationRef `json:"-" dynamodbav:"activationRef,omitempty"`
 	// Integration is the account's integration settings (integration.go).
@@ -278,6 +282,8 @@ type DiscoveryRun struct {
 	// Excluded by the filters; ClaimedElsewhere: linked to another tenant (which is never named).
 	Excluded         int `json:"excluded" dynamodbav:"excluded"`
 	ClaimedElsewhere int `json:"claimedElsewhere" dynamodbav:"claimedElsewhere"`
+	// JobID is the discovery job that made the run (GET /v1/discoveries/{id}).
+	JobID string `json:"jobId,omitempty" dynamodbav:"jobId,omitempty"`
 }
 
 // DefaultMemberRoleName is the role AWS Organizations creates in accounts it creates.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/localaws"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
@@ -45,6 +47,9 @@ type Provisioned struct {
 	CostSyncQueueURL string
 	// IdentityQueueURL is the IAM integrations' work queue (the identity worker consumes it: ServeFunctions).
 	IdentityQueueURL string
+	// DiscoveryQueueURL is the queue of discovery jobs' steps, with a dead-letter queue after
+	// discovery.MaxDeliveries receives (the discovery worker consumes it: ServeFunctions). Config sends to it.
+	DiscoveryQueueURL string
 }
 
 // Provision creates in the local AWS what the CDK stack creates in the cloud: the tables, the connector role (the
@@ -84,11 +89,14 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 	}
 
 	queues := sqs.NewFromConfig(awsCfg)
-	if p.CostSyncQueueURL, _, err = createQueue(ctx, queues, prefix+"-costsync"); err != nil {
+	if p.CostSyncQueueURL, _, err = createQueue(ctx, queues, prefix+"-costsync", 5); err != nil {
 		return Provisioned{}, fmt.Errorf("create the cost sync queue: %w", err)
 	}
+	if p.DiscoveryQueueURL, _, err = createQueue(ctx, queues, prefix+"-discovery", discovery.MaxDeliveries); err != nil {
+		return Provisioned{}, fmt.Errorf("create the discovery queue: %w", err)
+	}
 	identityQueueARN := ""
-	if p.IdentityQueueURL, identityQueueARN, err = createQueue(ctx, queues, prefix+"-identity"); err != nil {
+	if p.IdentityQueueURL, identityQueueARN, err = createQueue(ctx, queues, prefix+"-identity", 5); err != nil {
 		return Provisioned{}, fmt.Errorf("create the identity queue: %w", err)
 	}
 	identity, err := provisionIdentity(ctx, awsCfg, prefix, identityQueueARN)
@@ -107,6 +115,7 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 	}
 
 	p.Config = platform.Config{
+		QueueURLs:        map[string]string{platform.DiscoveryQueue.ID: p.DiscoveryQueueURL},
 		StateMachineARN:  aws.ToString(sm.StateMachineArn),
 		Tables:           names,
 		ConnectorRoleARN: role,
@@ -125,9 +134,9 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 	return p, nil
 }
 
-// createQueue creates a queue with a dead-letter queue after five receives, as the CDK stack does, and returns its
-// URL and ARN.
-func createQueue(ctx context.Context, queues *sqs.Client, name string) (string, string, error) {
+// createQueue creates a queue with a dead-letter queue that takes a message after maxReceives receives, as the CDK
+// stack does, and returns the queue's URL and ARN.
+func createQueue(ctx context.Context, queues *sqs.Client, name string, maxReceives int) (string, string, error) {
 	arnOf := func(url *string) (string, error) {
 		attrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: url,
 			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
@@ -144,7 +153,7 @@ func createQueue(ctx context.Context, queues *sqs.Client, name string) (string, 
 	if err != nil {
 		return "", "", err
 	}
-	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": dlqARN, "maxReceiveCount": "5"})
+	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": dlqARN, "maxReceiveCount": strconv.Itoa(maxReceives)})
 	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name),
 		Attributes: map[string]string{string(sqstypes.QueueAttributeNameRedrivePolicy): string(redrive)}})
 	if err != nil {
@@ -229,14 +238,19 @@ type FunctionOptions struct {
 	RetryDelay time.Duration
 	// Tune adjusts each function's parts before it serves (tests shorten retries).
 	Tune func(*platform.Builder)
+	// DiscoveryTimeout is the discovery worker's timeout (the CDK stack's: 15 minutes), which each step's budget
+	// keeps within.
+	DiscoveryTimeout time.Duration
 }
 
 // ServeFunctions runs the platform's event-driven functions in-process as the CDK stack deploys them: the callback
-// subscribed to the callback topic of every region, and the cost sync and identity workers consuming their queues. Each is built
-// from its own wiring (platform.Callback, platform.CostSyncWorker) over the part of cfg it is given, so a function
-// that reaches beyond its wiring fails here as it would in the cloud. It returns what stops the consumers.
+// subscribed to the callback topic of every region, and the cost sync, discovery and identity workers consuming their
+// queues. Each is built from its own wiring (platform.Callback, platform.CostSyncWorker, platform.DiscoveryWorker,
+// platform.IdentityWorker) over the part of cfg it is given, so a function that reaches beyond its wiring fails here
+// as it would in the cloud. It returns what stops the consumers.
 func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p Provisioned, cfg platform.Config, name string, o FunctionOptions) (func(), error) {
-	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL, platform.IdentityQueue.ID: p.IdentityQueueURL}
+	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL, platform.IdentityQueue.ID: p.IdentityQueueURL,
+		platform.DiscoveryQueue.ID: p.DiscoveryQueueURL}
 	build := func(fn platform.Function) *platform.Builder {
 		b := platform.NewBuilder(awsCfg, cfg.For(fn.Needs), fn.Needs, time.Now)
 		if o.Tune != nil {
@@ -257,5 +271,12 @@ func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p
 	identity := build(platform.IdentityWorker).Identity()
 	stopIdentity := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.IdentityQueueURL, Name: name + "-identity-worker",
 		Handler: identity.HandleSQS, Timeout: 10 * time.Minute})
-	return func() { stopCosts(); stopIdentity() }, nil
+	discoverer := build(platform.DiscoveryWorker).Discovery()
+	timeout := o.DiscoveryTimeout
+	if timeout == 0 {
+		timeout = 15 * time.Minute
+	}
+	stopDiscovery := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.DiscoveryQueueURL, Name: name + "-discovery-worker",
+		Handler: discoverer.HandleSQS, Timeout: timeout})
+	return func() { stopDiscovery(); stopCosts(); stopIdentity() }, nil
 }

@@ -66,6 +66,7 @@ func TestTenantIsolation(t *testing.T) {
 		{name: "acme's account as Terraform", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/terraform"}, status: 404},
 		{name: "disconnect acme's account", req: testkit.Request{Method: "POST", Path: "/v1/accounts/111111111111/disconnect"}, status: 404},
 		{name: "discover acme's organization", req: testkit.Request{Method: "POST", Path: "/v1/accounts/111111111111/discovery"}, status: 404},
+		{name: "read a discovery job", req: testkit.Request{Method: "GET", Path: "/v1/discoveries/20260101T000000-0123456789ab"}, status: 404},
 		{name: "acme's organization", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/organization"}, status: 404},
 		{name: "acme's discovery settings", req: testkit.Request{Method: "PUT", Path: "/v1/accounts/111111111111/discovery/settings",
 			Body: map[string]any{"autoEnroll": true}}, status: 404},

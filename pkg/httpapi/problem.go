@@ -167,6 +167,10 @@ func problemFor(err error) Problem {
 		return problem(http.StatusConflict, "role-refused", "The account's role refused Gangplank", err.Error())
 	case errors.Is(err, discovery.ErrNeverDiscovered):
 		return problem(http.StatusNotFound, "never-discovered", "The organization has not been discovered yet", err.Error())
+	case errors.Is(err, discovery.ErrJobNotFound):
+		return problem(http.StatusNotFound, "not-found", "Discovery not found", err.Error())
+	case errors.Is(err, discovery.ErrQueueNotWired):
+		return problem(http.StatusServiceUnavailable, "not-configured", "Discovery is not configured", err.Error())
 	case errors.Is(err, discovery.ErrConcurrentRun):
 		return problem(http.StatusConflict, "concurrent-discovery", "Another discovery ran at the same time", err.Error())
 	case errors.Is(err, costsync.ErrNotPayer), errors.Is(err, costsync.ErrNotManagement):

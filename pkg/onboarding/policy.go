@@ -173,6 +173,12 @@ func PermissionPolicies(s RoleShape) []NamedPolicy {
 			{Sid: "CostExplorerRecommendationsAndSpend", Effect: "Allow", Action: costExplorerActions, Resource: "*"},
 		}}})
 	}
+	if s.Type == accounts.Linked {
+		// A linked account added without its management account names it: its organization, read from the member.
+		policies = append(policies, NamedPolicy{Name: "GangplankOrganizationMembership", Document: Policy{Version: policyVersion, Statement: []Statement{
+			{Sid: "DescribeOwnOrganization", Effect: "Allow", Action: []string{"organizations:DescribeOrganization"}, Resource: "*"},
+		}}})
+	}
 	if s.Type == accounts.Management {
 		policies = append(policies, NamedPolicy{Name: "GangplankOrganization", Document: Policy{Version: policyVersion, Statement: []Statement{
 			{Sid: "ReadOrganization", Effect: "Allow", Action: organizationReadActions, Resource: "*"},

@@ -73,7 +73,7 @@ type SecretReader interface {
 //	TENANT_CLAIM, ROLE_CLAIM                    needs.Claims (default tenant_id, role)
 //	CONNECTOR_ROLE_ARN                          needs.Customers
 //	onboarding.ConfigFromEnv's variables        needs.Onboarding
-//	COSTSYNC_QUEUE_URL...                       each queue needs.Queues sends to (Queue.EnvVar)
+//	COSTSYNC_QUEUE_URL, DISCOVERY_QUEUE_URL     each queue needs.Queues sends to (Queue.EnvVar)
 //	BULK_ACTIVATION_STATE_MACHINE_ARN           needs.Workflow
 //	IDENTITY_SECRET_PREFIX, IDENTITY_KMS_KEY_ID needs.IdentityKeys ReadWrite
 //	IDENTITY_SCHEDULE_GROUP, IDENTITY_SCHEDULE_ROLE_ARN, IDENTITY_QUEUE_ARN  needs.Scheduler
@@ -113,7 +113,7 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 		}
 	}
 	for _, q := range Queues() {
-		if needs.queue(q) == Send {
+		if needs.queue(q).Sends() {
 			if cfg.QueueURLs == nil {
 				cfg.QueueURLs = map[string]string{}
 			}
@@ -188,7 +188,7 @@ func (c Config) For(n Needs) Config {
 		out.Onboarding = c.Onboarding
 	}
 	for _, q := range Queues() {
-		if url, ok := c.QueueURLs[q.ID]; ok && n.queue(q) == Send {
+		if url, ok := c.QueueURLs[q.ID]; ok && n.queue(q).Sends() {
 			if out.QueueURLs == nil {
 				out.QueueURLs = map[string]string{}
 			}

@@ -18,7 +18,12 @@ const (
 	Send Access = "send"
 	// Consume receives and deletes messages (the queue is the function's event source).
 	Consume Access = "consume"
+	// ConsumeAndSend consumes the queue and sends to it: a job whose steps continue one another (discovery).
+	ConsumeAndSend Access = "consume-send"
 )
+
+// Sends reports whether a function with this access puts messages on the queue.
+func (a Access) Sends() bool { return a == Send || a == ConsumeAndSend }
 
 // Needs is everything a function may touch in the platform's account. It decides three things at once: which
 // configuration the function reads at its cold start (LoadConfig reads nothing else), which parts the builder
@@ -37,7 +42,8 @@ type Needs struct {
 	// Onboarding reads the onboarding configuration (template, callback topics, console): the function issues
 	// launch material or answers onboarding stacks. It grants nothing.
 	Onboarding bool
-	// Queues maps queue IDs (CostSyncQueue.ID...) to Send, or Consume (the queue is the function's event source).
+	// Queues maps queue IDs (CostSyncQueue.ID...) to Send, Consume (the queue is the function's event source), or
+	// ConsumeAndSend.
 	Queues map[string]Access
 	// Workflow lists the Step Functions actions the function calls on the bulk activation workflow.
 	Workflow []string
@@ -63,8 +69,12 @@ var CostSyncQueue = Queue{ID: "costsync", EnvVar: "COSTSYNC_QUEUE_URL"}
 // message each; the delayed deletions' schedules send to it too.
 var IdentityQueue = Queue{ID: "identity", EnvVar: "IDENTITY_QUEUE_URL"}
 
+// DiscoveryQueue holds the steps of discovery jobs, one a message: started by the API, activations and the daily
+// schedule, continued by the discovery worker itself.
+var DiscoveryQueue = Queue{ID: "discovery", EnvVar: "DISCOVERY_QUEUE_URL"}
+
 // Queues lists every queue.
-func Queues() []Queue { return []Queue{CostSyncQueue, IdentityQueue} }
+func Queues() []Queue { return []Queue{CostSyncQueue, IdentityQueue, DiscoveryQueue} }
 
 func (n Needs) queue(q Queue) Access { return n.Queues[q.ID] }
 
@@ -97,15 +107,15 @@ var (
 	// It serves every route but the IAM integration's (IdentityAPI), and never reads an integration's key.
 	API = Function{Name: "api", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), CursorKey: true, Claims: true, Customers: true,
-		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send},
+		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send},
 		Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
 	}}
-	// Callback answers onboarding stacks; what follows an activation (discovery of a management account's
-	// organization, the payer's first cost sync, the bulk activation waiting for the account, the verification of
-	// the role's identity access) starts from here.
+	// Callback answers onboarding stacks; what follows an activation (a discovery job for a management account's
+	// organization or a linked account's management account, the payer's first cost sync, the bulk activation
+	// waiting for the account, the verification of the role's identity access) starts from here.
 	Callback = Function{Name: "callback", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true,
-		Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send}, Workflow: []string{SendTaskSuccess},
+		Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send}, Workflow: []string{SendTaskSuccess},
 	}}
 	// IdentityAPI serves the IAM integration's routes (the OpenAPI operations marked x-gangplank-function:
 	// identity-api): it enters accounts through roles or stored keys, stores and deletes keys, onboards and
@@ -125,10 +135,16 @@ var (
 	IdentityScheduler = Function{Name: "identity-scheduler", Needs: Needs{
 		Tables: map[string]Access{tables.Identities.ID: Read, tables.Accounts.ID: Read}, Queues: map[string]Access{IdentityQueue.ID: Send},
 	}}
-	// Discovery is the daily discovery of every active management account's organization (auto-enrolment
-	// starts bulk activations).
+	// Discovery is the daily schedule's target: it starts a discovery job for every active management account (one
+	// sparse index query, a job and a message each) and returns.
 	Discovery = Function{Name: "discovery", Needs: Needs{
-		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, Workflow: []string{StartExecution},
+		Tables: map[string]Access{tables.Accounts.ID: ReadWrite}, Queues: map[string]Access{DiscoveryQueue.ID: Send},
+	}}
+	// DiscoveryWorker runs discovery jobs, one step per message, queueing each job's next step itself; it enters
+	// customers' accounts, writes their accounts (audited), and starts bulk activations (auto-enrolment).
+	DiscoveryWorker = Function{Name: "discovery-worker", Needs: Needs{
+		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Queues: map[string]Access{DiscoveryQueue.ID: ConsumeAndSend},
+		Workflow: []string{StartExecution},
 	}}
 	// Activation is the bulk activation workflow's task.
 	Activation = Function{Name: "activation", Needs: Needs{
@@ -152,13 +168,13 @@ var (
 // Functions lists every function; a test checks it names exactly the folders under functions/, and the CDK app
 // deploys and grants each from it.
 func Functions() []Function {
-	return []Function{API, Callback, Discovery, Activation, CostSyncScheduler, CostSyncWorker, Rotation, IdentityAPI, IdentityWorker, IdentityScheduler}
+	return []Function{API, Callback, Discovery, DiscoveryWorker, Activation, CostSyncScheduler, CostSyncWorker, Rotation, IdentityAPI, IdentityWorker, IdentityScheduler}
 }
 
 // Everything is what one process running the whole platform needs (the local server, the tests).
 var Everything = Needs{
 	Tables: rw(tables.All()...), CursorKey: true, Claims: true, Customers: true, Onboarding: true,
-	Queues:   map[string]Access{CostSyncQueue.ID: ReadWrite, IdentityQueue.ID: ReadWrite},
+	Queues:   map[string]Access{CostSyncQueue.ID: ReadWrite, IdentityQueue.ID: ReadWrite, DiscoveryQueue.ID: ReadWrite},
 	Workflow: []string{StartExecution, StopExecution, SendTaskSuccess}, IdentityKeys: ReadWrite, Scheduler: true,
 }
 

@@ -201,14 +201,21 @@ func (b *Builder) Onboarding() *onboarding.Service {
 		ob := onboarding.NewService(b.cfg.Onboarding, b.Accounts(), b.Tenants(), b.Connector(), store.Accounts{DB: b.DB()},
 			onboarding.NewHTTPResponder(), b.now)
 		b.onboarding = ob
-		// A management account that becomes active has its organization discovered at once (after CloudFormation
-		// has its answer); failures are recorded on the account and retried by the daily discovery.
+		// A management account that becomes active has its organization discovered, and a linked account added
+		// without its management account has that one found: a discovery job starts (after CloudFormation has its
+		// answer) and the callback returns. A job that cannot start is logged; the daily discovery, or the tenant's
+		// POST .../discovery, starts it again.
 		ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
-			if a.Type != accounts.Management || a.Status != accounts.Active {
+			if a.Status != accounts.Active {
 				return
 			}
-			if _, err := b.Discovery().Discover(ctx, a.TenantID, a.AccountID); err != nil {
-				slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
+			if a.Type == accounts.Management || (a.Type == accounts.Linked && a.ManagementAccountID == "") {
+				if _, err := b.Discovery().Start(ctx, a.TenantID, a.AccountID, discovery.TriggerActivation); err != nil {
+					slog.WarnContext(ctx, "discovery after activation could not start", "accountId", a.AccountID, "error", err.Error())
+				}
+			}
+			if a.Type != accounts.Management {
+				return
 			}
 			// The role can now read IAM Identity Center: look for it in the ssoRegion set before the account was connected.
 			if _, err := b.Accounts().RecheckSSORegion(ctx, a.TenantID, a.AccountID); err != nil {
@@ -270,11 +277,20 @@ func (b *Builder) CostSync() *costsync.Service {
 	return b.costSync
 }
 
-// Discovery reads organizations.
+// Discovery starts discovery jobs and (where the function enters customers' accounts) runs them.
 func (b *Builder) Discovery() *discovery.Service {
 	if b.discovery == nil {
-		d := &discovery.Service{Accounts: b.Accounts(), Store: store.Organizations{DB: b.DB()}, Door: b.Door(), Now: b.now,
-			Managements: store.Accounts{DB: b.DB()}}
+		// Every function that starts or runs discovery jobs has the queue that carries their steps.
+		b.require("discovery", b.needs.queue(DiscoveryQueue) != "", "Queues["+DiscoveryQueue.ID+"]")
+		orgs := store.Organizations{DB: b.DB()}
+		d := &discovery.Service{Accounts: b.Accounts(), Snapshots: orgs, Members: orgs, Jobs: orgs, Now: b.now,
+			Managements: store.Accounts{DB: b.DB()}, Queue: discovery.UnwiredQueue{}}
+		if url := b.cfg.QueueURLs[DiscoveryQueue.ID]; url != "" {
+			d.Queue = discovery.SQSQueue{Client: b.SQS(), URL: url}
+		}
+		if b.needs.Customers {
+			d.Door = b.Door()
+		}
 		if b.needs.workflow(StartExecution) {
 			d.Enroller = b.Activation()
 		}

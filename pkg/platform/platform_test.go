@@ -39,6 +39,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	full := map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "COSTS_TABLE": "c", "COSTSYNC_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-costsync",
 		"IDENTITY_QUEUE_URL":    "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-identity",
+		"DISCOVERY_QUEUE_URL":   "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-discovery",
 		"CURSOR_KEY_SECRET_ARN": aws.ToString(secret.ARN),
 		"TENANT_CLAIM":          "custom:tenant_id", "ROLE_CLAIM": "custom:role",
 		"ONBOARDING_TEMPLATE_URL":           "https://gangplank-templates.s3.us-east-1.amazonaws.com/onboarding/1.0.0/onboarding.yaml",
@@ -52,7 +53,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if string(got.CursorKey) != strings.Repeat("s", 40) || got.Tables.Accounts() != "a" || got.Claims != (auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}) ||
 		got.Onboarding.CallbackTopic("eu-west-1") != "arn:aws:sns:eu-west-1:123456789012:gangplank-onboarding" || got.Onboarding.LinkTTL != 7*24*time.Hour ||
-		got.Tables.Costs() != "c" || got.QueueURLs["costsync"] == "" {
+		got.Tables.Costs() != "c" || got.QueueURLs["costsync"] == "" || got.QueueURLs["discovery"] == "" {
 		t.Errorf("config = %+v", got)
 	}
 	// The platform's own account comes from the ARNs of its resources, once.
@@ -64,8 +65,8 @@ func TestLoadConfig(t *testing.T) {
 	if ids := split.PlatformAccounts(); len(ids) != 2 || ids[1] != "210987654321" {
 		t.Errorf("PlatformAccounts with the connector in another account = %v", ids)
 	}
-	// The functions that create accounts (the API; discovery adds members) know it from their own wiring.
-	for _, f := range []platform.Function{platform.API, platform.Discovery} {
+	// The functions that create accounts (the API; the discovery worker adds members) know it from their own wiring.
+	for _, f := range []platform.Function{platform.API, platform.DiscoveryWorker} {
 		if c, err := platform.LoadConfig(ctx, env(full), sm, f.Needs); err != nil || len(c.PlatformAccounts()) != 1 {
 			t.Errorf("%s: platform accounts %v (%v)", f.Name, c.PlatformAccounts(), err)
 		}
@@ -78,7 +79,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"nothing set", map[string]string{}, []string{"TENANTS_TABLE is not set", "ACCOUNTS_TABLE is not set", "COSTS_TABLE is not set", "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set",
 			"ONBOARDING_TEMPLATE_URL", "PLATFORM_PRINCIPAL_ARN", "CALLBACK_TOPIC_ARN_PATTERN must contain {region}",
-			"CONNECTOR_ROLE_ARN is not set", "COSTSYNC_QUEUE_URL is not set", "IDENTITY_QUEUE_URL is not set", "BULK_ACTIVATION_STATE_MACHINE_ARN is not set"}},
+			"CONNECTOR_ROLE_ARN is not set", "COSTSYNC_QUEUE_URL is not set", "IDENTITY_QUEUE_URL is not set", "DISCOVERY_QUEUE_URL is not set", "BULK_ACTIVATION_STATE_MACHINE_ARN is not set"}},
 		{"short key", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "CURSOR_KEY": "short"}, []string{"at least 32 bytes"}},
 		{"missing secret", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a",
 			"CURSOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope"}, []string{"read cursor key secret"}},

@@ -309,6 +309,18 @@ func (s Accounts) Replace(ctx context.Context, before, after accounts.Account, e
 	integrationFirst := len(items)
 	integrationAt = offset(integrationAt, integrationFirst)
 	items = append(items, integration...)
+	// A linked account that changes management account (one added first is attached once discovered) moves between
+	// the management accounts' linked counts in the same transaction.
+	managementAt := -1
+	if before.ManagementAccountID != after.ManagementAccountID {
+		if before.ManagementAccountID != "" {
+			items = append(items, s.adjustLinked(before.TenantID, before.ManagementAccountID, -1))
+		}
+		if after.ManagementAccountID != "" {
+			managementAt = len(items)
+			items = append(items, s.adjustLinked(after.TenantID, after.ManagementAccountID, 1))
+		}
+	}
 	claimAt := -1
 	if before.StackWait() != after.StackWait() {
 		mirror, err := s.mirrorAwaiting(after)
@@ -330,6 +342,8 @@ func (s Accounts) Replace(ctx context.Context, before, after accounts.Account, e
 	switch {
 	case c.failed(accountAt) || c.conflicted(accountAt) || (claimAt >= 0 && c.conflicted(claimAt)):
 		return accounts.ErrVersionMismatch
+	case managementAt >= 0 && c.failed(managementAt):
+		return accounts.ErrManagementMissing
 	case renamed && c.failed(newNameAt):
 		return accounts.ErrNameTaken
 	case integrationAt >= 0 && c.failed(integrationAt):
