@@ -12,11 +12,11 @@ import (
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/httpapi"
 	"github.com/gangplank/gangplank/pkg/platform"
-	"github.com/gangplank/gangplank/pkg/platform/web"
+	"github.com/gangplank/gangplank/pkg/platform/identityweb"
 )
 
 func main() {
 	b, cfg := platform.ColdStart(context.Background(), platform.IdentityAPI)
-	api := platform.Build(func() *httpapi.API { return web.NewIdentityAPI(b, auth.GatewayClaims{Claims: cfg.Claims}) })
+	api := platform.Build(func() *httpapi.API { return identityweb.NewAPI(b, auth.GatewayClaims{Claims: cfg.Claims}) })
 	lambda.Start(httpadapter.NewV2(api).ProxyWithContext)
 }

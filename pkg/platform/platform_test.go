@@ -19,6 +19,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/identityweb"
 	"github.com/gangplank/gangplank/pkg/platform/web"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
@@ -139,7 +140,7 @@ func TestIdentityWiring(t *testing.T) {
 	if _, err := b.Door().EnterIdentity(ctx, "acme", "111111111111", "test"); !errors.Is(err, crossaccount.ErrKeysNotWired) {
 		t.Errorf("the api function's door entered for an identity capability: %v", err)
 	}
-	routes := web.NewIdentityAPI(platform.NewBuilder(p.AWS, p.Config.For(platform.IdentityAPI.Needs), platform.IdentityAPI.Needs, time.Now),
+	routes := identityweb.NewAPI(platform.NewBuilder(p.AWS, p.Config.For(platform.IdentityAPI.Needs), platform.IdentityAPI.Needs, time.Now),
 		auth.GatewayClaims{Claims: auth.DefaultClaims}).Routes()
 	if !slices.Contains(routes, "POST /v1/accounts/{accountId}/iam/users") || slices.Contains(routes, "GET /v1/accounts") {
 		t.Errorf("identity-api routes: %v", routes)

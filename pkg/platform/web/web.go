@@ -11,7 +11,7 @@ import (
 
 // NewAPI builds the HTTP API over the builder's parts, authenticating callers with authn. The IAM integration's
 // routes are part of it only where the function may read the integrations' keys (the local server, the tests); in
-// the cloud the identity-api function serves them (NewIdentityAPI).
+// the cloud the identity-api function serves them (identityweb.NewAPI).
 func NewAPI(b *platform.Builder, authn auth.Authenticator) *httpapi.API {
 	ob := b.Onboarding()
 	// Only the API renders Terraform (launch material, View as Code): the HCL writer stays out of the other functions.
@@ -24,9 +24,4 @@ func NewAPI(b *platform.Builder, authn auth.Authenticator) *httpapi.API {
 		cfg.Identity = b.Identity()
 	}
 	return httpapi.New(cfg)
-}
-
-// NewIdentityAPI builds the identity-api function's HTTP API: the IAM integration's routes.
-func NewIdentityAPI(b *platform.Builder, authn auth.Authenticator) *httpapi.API {
-	return httpapi.NewIdentity(httpapi.Config{Tenants: b.Tenants(), Identity: b.Identity(), Cursors: b.DB().Cursors, Authenticator: authn})
 }
