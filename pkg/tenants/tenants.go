@@ -95,16 +95,6 @@ type Settings struct {
 	CredentialRotationDays int `json:"credentialRotationDays" dynamodbav:"credentialRotationDays,omitempty"`
 }
 
-// MarshalJSON shows the stacks in flight a tenant that never chose gets (the default).
-func (s Settings) MarshalJSON() ([]byte, error) {
-	type plain Settings
-	p := plain(s)
-	if p.ActivationStacksInFlight == 0 {
-		p.ActivationStacksInFlight = DefaultActivationStacksInFlight
-	}
-	return json.Marshal(p)
-}
-
 // Bounds and default of ActivationStacksInFlight. The wall time of a bulk activation is about ⌈accounts / stacks in
 // flight⌉ × the time a stack takes (docs/bulk-activation.md); the lower bound keeps 5,000 accounts within Step
 // Functions' history limit, the upper one the platform's concurrent callbacks and member-role sessions reasonable.
