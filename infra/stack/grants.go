@@ -46,4 +46,5 @@ func (m *mainStack) grant(fn awslambda.Function, n platform.Needs) {
 			Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings("sts:AssumeRole"), Resources: jsii.Strings(m.connectorARN()),
 		}))
 	}
+	m.grantIdentity(fn, n)
 }

@@ -107,6 +107,7 @@ type mainStack struct {
 	alarms      awssns.Topic
 	connector   awsiam.Role
 	api         awsapigatewayv2.HttpApi
+	identity    identityResources
 }
 
 func (m *mainStack) build() error {
@@ -132,12 +133,15 @@ func (m *mainStack) build() error {
 	if m.cfg.AlarmEmail != "" {
 		m.alarms.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(m.cfg.AlarmEmail), nil))
 	}
-	m.queues = map[string]awssqs.Queue{platform.CostSyncQueue.ID: m.buildCostQueue()}
+	m.queues = map[string]awssqs.Queue{platform.CostSyncQueue.ID: m.buildQueue("CostSync", "costsync", 6*300,
+		"a payer's cost sync failed five times")}
+	m.buildIdentity()
 	if err := m.buildFunctions(); err != nil {
 		return err
 	}
 	m.buildConnector()
 	m.buildCostSync()
+	m.buildIdentityWork()
 	m.buildRotation()
 	if err := m.buildStateMachine(); err != nil {
 		return err
@@ -262,6 +266,15 @@ var functions = []function{
 	// visibility timeout is six times this.
 	{name: "costsync-worker", description: "Syncs one payer's Cost Explorer recommendations per message (SQS)",
 		memoryMB: 512, timeoutSec: 300, reserved: 5},
+	// The IAM integration's routes: an onboarding or an offboarding is a few dozen IAM calls, well within API
+	// Gateway's 30 s.
+	{name: "identity-api", description: "The IAM integration's HTTP API routes (x-gangplank-function: identity-api)", memoryMB: 512, timeoutSec: 29},
+	// A sync of 5,000 users reads a few pages and writes a few hundred batches; the queue's visibility timeout is
+	// six times this. Reserved concurrency bounds the calls into customers' IAM.
+	{name: "identity-worker", description: "Does the IAM integrations' work, one message each (SQS): syncs, rotations, scheduled deletions",
+		memoryMB: 512, timeoutSec: 600, reserved: 5},
+	{name: "identity-scheduler", description: "Daily: enqueues a sync of every IAM integration and the key rotations due",
+		memoryMB: 256, timeoutSec: 120, async: true},
 	// Daily: the tenants with an External ID warning or rotation due (one sparse index query), each checking its
 	// connected roles before a grace period ends, eight at a time.
 	{name: "rotation", description: "Daily: rotates External IDs on their tenants' schedule and warns about stacks still on an old one",
@@ -343,6 +356,7 @@ func (m *mainStack) environment(n platform.Needs) *map[string]*string {
 			env[q.EnvVar] = m.queues[q.ID].QueueUrl()
 		}
 	}
+	m.identityEnvironment(n, env)
 	if len(n.Workflow) > 0 && m.workflowDefined() {
 		// The fixed ARN, not a reference: the workflow's definition references the task function, so a reference
 		// back would be a cycle.
@@ -445,15 +459,30 @@ func (m *mainStack) buildAPI() error {
 			DetailedMetricsEnabled: jsii.Bool(true),
 		},
 	})
-	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiHandler"), m.Functions["api"],
-		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0()})
+	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
+	integrationOf := func(function string) awsapigatewayv2.HttpRouteIntegration {
+		if i, ok := integrations[function]; ok {
+			return i
+		}
+		id := "ApiHandler"
+		if function != "api" {
+			id = "ApiHandler-" + function
+		}
+		i := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(id), m.Functions[function],
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0()})
+		integrations[function] = i
+		return i
+	}
 	routes, err := Routes()
 	if err != nil {
 		return err
 	}
 	for _, r := range routes {
+		if _, ok := m.Functions[r.Function]; !ok {
+			return fmt.Errorf("%s %s: x-gangplank-function names %q, which the stack does not deploy", r.Method, r.Path, r.Function)
+		}
 		opts := &awsapigatewayv2.AddRoutesOptions{Path: jsii.String(r.Path), Methods: &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
-			Integration: integration}
+			Integration: integrationOf(r.Function)}
 		if !r.Public {
 			opts.Authorizer = authorizer
 		}
@@ -472,6 +501,8 @@ func (m *mainStack) buildAPI() error {
 type Route struct {
 	Method, Path string
 	Public       bool
+	// Function serves the route: the operation's x-gangplank-function, or the main API ("api").
+	Function string
 }
 
 // Routes reads the operations of the OpenAPI document the handler serves.
@@ -484,7 +515,11 @@ func Routes() ([]Route, error) {
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			public := op.Security != nil && len(*op.Security) == 0
-			routes = append(routes, Route{Method: method, Path: path, Public: public})
+			function := "api"
+			if f, ok := op.Extensions["x-gangplank-function"].(string); ok {
+				function = f
+			}
+			routes = append(routes, Route{Method: method, Path: path, Public: public, Function: function})
 		}
 	}
 	sort.Slice(routes, func(i, j int) bool {
@@ -588,22 +623,6 @@ func (m *mainStack) outputs() {
 	out("ConnectorRoleArn", m.connector.RoleArn())
 	out("OnboardingTemplateUrl", jsii.String(m.templateURL))
 	out("AlarmTopicArn", m.alarms.TopicArn())
-}
-
-// buildCostQueue is the queue of payers to sync: the scheduler and the API's on-demand syncs send, the worker
-// consumes; a payer whose sync fails five times lands in the dead-letter queue (alarmed).
-func (m *mainStack) buildCostQueue() awssqs.Queue {
-	dlq := awssqs.NewQueue(m.stack, jsii.String("CostSyncDeadLetters"), &awssqs.QueueProps{
-		QueueName: jsii.String(m.cfg.Prefix + "-costsync-dlq"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
-		EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-	})
-	m.alarm("CostSyncDeadLetters", dlq.MetricApproximateNumberOfMessagesVisible(nil),
-		"a payer's cost sync failed five times: read it from "+m.cfg.Prefix+"-costsync-dlq")
-	return awssqs.NewQueue(m.stack, jsii.String("CostSync"), &awssqs.QueueProps{
-		QueueName: jsii.String(m.cfg.Prefix + "-costsync"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
-		EnforceSSL: jsii.Bool(true), VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * 300)),
-		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(5)},
-	})
 }
 
 // buildCostSync wires the daily schedule, the queue and the worker. The worker's concurrency is capped (reserved

@@ -97,6 +97,8 @@ type CreateInput struct {
 	AccessLevel         string
 	CostSync            *bool
 	ManagementAccountID string
+	IdentityAccess      string
+	IdentityPathPrefix  string
 	// Link, when set, is stored with the account, so the account and its first activation link exist together.
 	Link *ActivationLink
 	// Discovered, when set, is a member account found by discovery: it starts not_activated.
@@ -169,6 +171,7 @@ func (in CreateInput) validate(d Defaults, reserved map[string]bool) (Account, e
 	if in.CostSync != nil {
 		a.CostSync = *in.CostSync
 	}
+	a.IdentityAccess, a.IdentityPathPrefix = checkIdentity(&c, in.IdentityAccess, in.IdentityPathPrefix)
 	switch {
 	case t == Linked && in.ManagementAccountID == "":
 		c.Add("managementAccountId", "is required for a linked account: name the management account it belongs to")
@@ -182,6 +185,20 @@ func (in CreateInput) validate(d Defaults, reserved map[string]bool) (Account, e
 		}
 	}
 	return a, c.Err()
+}
+
+// checkIdentity validates the identity access option and path prefix ("" keeps the default).
+func checkIdentity(c *validation.Collector, access, prefix string) (IdentityAccess, IAMPath) {
+	var l IdentityAccess
+	if access != "" {
+		var err error
+		l, err = ParseIdentityAccess(access)
+		c.Check("identityAccess", err)
+	}
+	if prefix != "" {
+		c.Check("identityPathPrefix", CheckIAMPath(prefix))
+	}
+	return l, IAMPath(prefix)
 }
 
 // Get returns one account of the tenant.
@@ -212,9 +229,11 @@ func (s *Service) List(ctx context.Context, tenantID string, q ListQuery) (Page,
 
 // Patch changes some of an account's editable fields; nil fields stay as they are.
 type Patch struct {
-	Name        *string
-	AccessLevel *string
-	CostSync    *bool
+	Name               *string
+	AccessLevel        *string
+	CostSync           *bool
+	IdentityAccess     *string
+	IdentityPathPrefix *string
 }
 
 // Update applies patch to the account if its current ETag is one of ifMatch ("*" matches any version).
@@ -243,6 +262,26 @@ func (s *Service) Update(ctx context.Context, tenantID, accountID string, ifMatc
 	}
 	if p.CostSync != nil {
 		after.CostSync = *p.CostSync
+	}
+	if p.IdentityAccess != nil || p.IdentityPathPrefix != nil {
+		access, prefix := "", ""
+		if p.IdentityAccess != nil {
+			if access = *p.IdentityAccess; access == "" {
+				c.Add("identityAccess", "must be one of %s", list(IdentityAccesses))
+			}
+		}
+		if p.IdentityPathPrefix != nil {
+			if prefix = *p.IdentityPathPrefix; prefix == "" {
+				c.Add("identityPathPrefix", `must not be empty: "/" means no prefix`)
+			}
+		}
+		l, path := checkIdentity(&c, access, prefix)
+		if p.IdentityAccess != nil {
+			after.IdentityAccess = l
+		}
+		if p.IdentityPathPrefix != nil {
+			after.IdentityPathPrefix = path
+		}
 	}
 	if err := c.Err(); err != nil {
 		return Account{}, err
@@ -363,6 +402,9 @@ func (s *Service) Delete(ctx context.Context, tenantID, accountID, confirm strin
 		}
 		if NormalizeName(confirm) != NormalizeName(a.Name) {
 			return fmt.Errorf("%w (%q)", ErrConfirmationMismatch, a.Name)
+		}
+		if a.IdentityIntegration != "" {
+			return ErrHasIdentityIntegration
 		}
 		if len(ifMatch) > 0 && !slices.Contains(ifMatch, "*") && !slices.Contains(ifMatch, a.ETag()) {
 			return ErrVersionMismatch

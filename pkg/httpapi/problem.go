@@ -92,6 +92,9 @@ func problemFor(err error) Problem {
 		denied  *costsync.AccessDeniedError
 		taken   *accounts.IntegrationNameTakenError
 	)
+	if p, ok := identityProblem(err); ok {
+		return p
+	}
 	switch {
 	case errors.As(err, &se):
 		return se.p
@@ -118,6 +121,8 @@ func problemFor(err error) Problem {
 		p := problem(http.StatusConflict, "has-linked-accounts", "The management account still has linked accounts", err.Error())
 		p.Extra = map[string]any{"linkedAccounts": linked.Linked, "linkedAccountCount": linked.Total}
 		return p
+	case errors.Is(err, accounts.ErrHasIdentityIntegration):
+		return problem(http.StatusConflict, "has-identity-integration", "The account still has an IAM integration", err.Error())
 	case errors.Is(err, accounts.ErrAlreadyLinked), errors.Is(err, accounts.ErrClaimedElsewhere):
 		return problem(http.StatusConflict, "account-taken", "The AWS account is already linked", err.Error())
 	case errors.As(err, &taken):
@@ -186,7 +191,7 @@ func problemFor(err error) Problem {
 // writeProblem answers with err as problem+json, logging server-side failures with their cause.
 func writeProblem(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
-	p.Instance = r.URL.Path
+	p.Instance = loggedPath(r)
 	p.RequestID = requestid.From(ctx)
 	switch {
 	case p.Status >= 500 && errors.Is(err, context.Canceled):

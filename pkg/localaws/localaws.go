@@ -147,7 +147,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	e.ce = newCostExplorer(e)
 	e.sso = newIdentityCenter(e)
 	e.serveConsole()
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), &identityEnforcer{env: e}, e.trust, e.cfn, e.ce, e.sso))
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), &identityEnforcer{env: e}, e.trust, e.cfn, e.ce, e.sso, newIAMEmulator(e), schedulerGuard{}))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 

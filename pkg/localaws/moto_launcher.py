@@ -449,6 +449,22 @@ def _fix_stepfunctions_executions():
     backend.start_execution = start_execution
 
 
+def _fix_secretsmanager_current_version():
+    """GetSecretValue without VersionId or VersionStage returns the AWSCURRENT version (AWS documents it), but moto
+    returns the version created first or last put with AWSCURRENT, and never follows UpdateSecretVersionStage: after
+    a rotation moves AWSCURRENT, moto still hands out the old value. Ask for AWSCURRENT when nothing is named."""
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    original = SecretsManagerBackend.get_secret_value
+
+    def get_secret_value(self, secret_id, version_id, version_stage):
+        if not version_id and not version_stage:
+            version_stage = "AWSCURRENT"
+        return original(self, secret_id, version_id, version_stage)
+
+    SecretsManagerBackend.get_secret_value = get_secret_value
+
+
 _fix_dynamodb_transaction_snapshots()
 _fix_cloudformation_novalue_in_lists()
 _fix_cloudformation_condition_updates()
@@ -457,6 +473,7 @@ _iam_changed = _publish_iam_changes()  # after every patch of IAM's mutating met
 _fix_cloudformation_role_updates(_iam_changed)
 _fix_organization_account_access_role(_aws_managed_policy, _iam_changed)
 _fix_stepfunctions_executions()
+_fix_secretsmanager_current_version()
 
 if __name__ == "__main__":
     main(sys.argv[1:])

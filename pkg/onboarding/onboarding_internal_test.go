@@ -121,6 +121,7 @@ func TestQuickCreateURL(t *testing.T) {
 		"param_AccountType": "management", "param_AccessLevel": "resources_tags", "param_BulkActivation": "enabled",
 		"param_PlatformPrincipal": testConfig.PlatformPrincipal, "param_RoleName": DefaultRoleName,
 		"param_MemberAccessRoleName": DefaultMemberAccessRole,
+		"param_IdentityAccess":       "none", "param_IdentityPathPrefix": "/",
 	}
 	for k, v := range want {
 		if q.Get(k) != v {

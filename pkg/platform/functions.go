@@ -41,6 +41,13 @@ type Needs struct {
 	Queues map[string]Access
 	// Workflow lists the Step Functions actions the function calls on the bulk activation workflow.
 	Workflow []string
+	// IdentityKeys: Read lets the function's Door enter accounts through the IAM integrations' stored access keys
+	// (it reads their secrets, encrypted with the identity KMS key); ReadWrite also stores, rotates and deletes
+	// them. Only the identity functions have it.
+	IdentityKeys Access
+	// Scheduler creates and deletes the one-time schedules (EventBridge Scheduler) that delete offboarded IAM users
+	// after the account's user cleanup days.
+	Scheduler bool
 }
 
 // Queue is one of the platform's SQS queues: the CDK app creates it (with a dead-letter queue), the functions that
@@ -52,8 +59,12 @@ type Queue struct {
 // CostSyncQueue holds the payers to sync, one message each.
 var CostSyncQueue = Queue{ID: "costsync", EnvVar: "COSTSYNC_QUEUE_URL"}
 
+// IdentityQueue holds the IAM integrations' work (verify, sync, rotate a key, delete an offboarded user), one
+// message each; the delayed deletions' schedules send to it too.
+var IdentityQueue = Queue{ID: "identity", EnvVar: "IDENTITY_QUEUE_URL"}
+
 // Queues lists every queue.
-func Queues() []Queue { return []Queue{CostSyncQueue} }
+func Queues() []Queue { return []Queue{CostSyncQueue, IdentityQueue} }
 
 func (n Needs) queue(q Queue) Access { return n.Queues[q.ID] }
 
@@ -83,15 +94,36 @@ func rw(ts ...tables.Table) map[string]Access {
 var (
 	// API is the HTTP API: every table, cursors, and everything the API starts (bulk activations, syncs); a role
 	// connected by hand settles an account a bulk activation may be waiting for.
+	// It serves every route but the IAM integration's (IdentityAPI), and never reads an integration's key.
 	API = Function{Name: "api", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), CursorKey: true, Claims: true, Customers: true,
-		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send}, Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
+		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send},
+		Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
 	}}
 	// Callback answers onboarding stacks; what follows an activation (discovery of a management account's
-	// organization, the payer's first cost sync, the bulk activation waiting for the account) starts from here.
+	// organization, the payer's first cost sync, the bulk activation waiting for the account, the verification of
+	// the role's identity access) starts from here.
 	Callback = Function{Name: "callback", Needs: Needs{
-		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send},
-		Workflow: []string{SendTaskSuccess},
+		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true,
+		Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send}, Workflow: []string{SendTaskSuccess},
+	}}
+	// IdentityAPI serves the IAM integration's routes (the OpenAPI operations marked x-gangplank-function:
+	// identity-api): it enters accounts through roles or stored keys, stores and deletes keys, onboards and
+	// offboards users, and schedules delayed deletions.
+	IdentityAPI = Function{Name: "identity-api", Needs: Needs{
+		Tables: rw(tables.Tenants, tables.Accounts, tables.Identities), CursorKey: true, Claims: true, Customers: true,
+		Queues: map[string]Access{IdentityQueue.ID: Send}, IdentityKeys: ReadWrite, Scheduler: true,
+	}}
+	// IdentityWorker does the IAM integrations' work from the identity queue: verifications, syncs, key rotations
+	// and the delayed deletions of offboarded users.
+	IdentityWorker = Function{Name: "identity-worker", Needs: Needs{
+		Tables: rw(tables.Tenants, tables.Accounts, tables.Identities), Customers: true,
+		Queues: map[string]Access{IdentityQueue.ID: Consume}, IdentityKeys: ReadWrite, Scheduler: true,
+	}}
+	// IdentityScheduler enqueues the daily sync of every IAM integration and the key rotations that are due.
+	// It reads the integrations' sparse index, and each key integration's account (its rotation settings).
+	IdentityScheduler = Function{Name: "identity-scheduler", Needs: Needs{
+		Tables: map[string]Access{tables.Identities.ID: Read, tables.Accounts.ID: Read}, Queues: map[string]Access{IdentityQueue.ID: Send},
 	}}
 	// Discovery is the daily discovery of every active management account's organization (auto-enrolment
 	// starts bulk activations).
@@ -120,13 +152,14 @@ var (
 // Functions lists every function; a test checks it names exactly the folders under functions/, and the CDK app
 // deploys and grants each from it.
 func Functions() []Function {
-	return []Function{API, Callback, Discovery, Activation, CostSyncScheduler, CostSyncWorker, Rotation}
+	return []Function{API, Callback, Discovery, Activation, CostSyncScheduler, CostSyncWorker, Rotation, IdentityAPI, IdentityWorker, IdentityScheduler}
 }
 
 // Everything is what one process running the whole platform needs (the local server, the tests).
 var Everything = Needs{
 	Tables: rw(tables.All()...), CursorKey: true, Claims: true, Customers: true, Onboarding: true,
-	Queues: map[string]Access{CostSyncQueue.ID: ReadWrite}, Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
+	Queues:   map[string]Access{CostSyncQueue.ID: ReadWrite, IdentityQueue.ID: ReadWrite},
+	Workflow: []string{StartExecution, StopExecution, SendTaskSuccess}, IdentityKeys: ReadWrite, Scheduler: true,
 }
 
 func (n Needs) workflow(action string) bool { return slices.Contains(n.Workflow, action) }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/identity"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/rotation"
@@ -55,6 +58,8 @@ type Builder struct {
 	costSync   *costsync.Service
 	discovery  *discovery.Service
 	activation *activation.Service
+	identity   *identity.Service
+	secrets    *secretsmanager.Client
 	rotation   *rotation.Service
 
 	tuners []func(Parts)
@@ -67,6 +72,7 @@ type Parts struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
+	Identity   *identity.Service
 	Rotation   *rotation.Service
 }
 
@@ -74,7 +80,7 @@ type Parts struct {
 func (b *Builder) Tune(f func(Parts)) {
 	b.tuners = append(b.tuners, f)
 	for _, p := range []Parts{{Connector: b.connector}, {Onboarding: b.onboarding}, {CostSync: b.costSync},
-		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation}} {
+		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation}, {Identity: b.identity}} {
 		if p != (Parts{}) {
 			f(p)
 		}
@@ -91,6 +97,9 @@ func (b *Builder) built(p Parts) {
 func NewBuilder(awsCfg aws.Config, cfg Config, needs Needs, now func() time.Time) *Builder {
 	return &Builder{aws: awsCfg, cfg: cfg, needs: needs, now: now}
 }
+
+// Needs are the builder's function's needs.
+func (b *Builder) Needs() Needs { return b.needs }
 
 func (b *Builder) require(part string, ok bool, need string) {
 	if !ok {
@@ -165,12 +174,23 @@ func (b *Builder) Connector() *crossaccount.Connector {
 	return b.connector
 }
 
-// Door is the one way into a customer's account.
+// Door is the one way into a customer's account. A function that may read the IAM integrations' keys gets a
+// door that enters through them too.
 func (b *Builder) Door() *crossaccount.Door {
 	if b.door == nil {
 		b.door = crossaccount.NewDoor(b.Connector(), b.Accounts(), b.Tenants(), b.now)
+		if b.needs.IdentityKeys != "" {
+			b.door.WithKeys(store.Identities{DB: b.DB()}, b.secretsManager())
+		}
 	}
 	return b.door
+}
+
+func (b *Builder) secretsManager() *secretsmanager.Client {
+	if b.secrets == nil {
+		b.secrets = secretsmanager.NewFromConfig(b.aws)
+	}
+	return b.secrets
 }
 
 // Onboarding answers onboarding stacks, issues launch material and connects roles. What follows an activation is
@@ -202,6 +222,15 @@ func (b *Builder) Onboarding() *onboarding.Service {
 				slog.WarnContext(ctx, "first cost sync could not start; the daily sync will run it", "accountId", a.AccountID, "error", err.Error())
 			}
 		})
+		// An account whose role may grant identity access has it verified (and its IAM users synced) by the identity
+		// worker.
+		if b.needs.queue(IdentityQueue) != "" {
+			ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
+				if err := b.Identity().Connected(ctx, a); err != nil {
+					slog.WarnContext(ctx, "IAM integration not verified after activation; POST .../iam/verify runs it", "accountId", a.AccountID, "error", err.Error())
+				}
+			})
+		}
 		// Bulk activation waits on the callbacks of the accounts it started.
 		if b.needs.workflow(SendTaskSuccess) {
 			ob.Observe(settledObserver{b})
@@ -269,6 +298,37 @@ func (b *Builder) Activation() *activation.Service {
 	return b.activation
 }
 
+// Identity is the IAM integration. Its key vault, queue and scheduler are what the function's wiring allows; the
+// others refuse (identity.UnwiredVault...), so a function reaching beyond its wiring fails loudly.
+func (b *Builder) Identity() *identity.Service {
+	if b.identity == nil {
+		s := &identity.Service{Accounts: b.Accounts(), Store: store.Identities{DB: b.DB()}, Now: b.now,
+			Keys: identity.UnwiredVault{}, Schedules: identity.UnwiredScheduler{}}
+		if b.needs.Customers {
+			s.Door = b.Door()
+		}
+		if b.needs.IdentityKeys == ReadWrite {
+			s.Keys = identity.SecretVault{Client: b.secretsManager(), Prefix: b.cfg.Identity.SecretPrefix, KMSKeyID: b.cfg.Identity.KMSKeyID}
+		}
+		if b.needs.Scheduler {
+			s.Schedules = identity.Schedules{Client: scheduler.NewFromConfig(b.aws), Group: b.cfg.Identity.ScheduleGroup,
+				RoleARN: b.cfg.Identity.ScheduleRoleARN, QueueARN: b.cfg.Identity.QueueARN}
+		}
+		switch url := b.cfg.QueueURLs[IdentityQueue.ID]; {
+		case url != "":
+			s.Queue = identity.SQSQueue{Client: b.SQS(), URL: url}
+		case b.needs.queue(IdentityQueue) == ReadWrite:
+			// One process runs the whole platform (the local server, the tests): the work runs in the caller.
+			s.Queue = identity.InlineQueue{Service: s}
+		default:
+			s.Queue = identity.UnwiredQueue{}
+		}
+		b.identity = s
+		b.built(Parts{Identity: s})
+	}
+	return b.identity
+}
+
 // Rotation runs tenants' External ID schedules.
 func (b *Builder) Rotation() *rotation.Service {
 	if b.rotation == nil {
@@ -294,6 +354,7 @@ type Services struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
+	Identity   *identity.Service
 	Rotation   *rotation.Service
 }
 
@@ -311,5 +372,6 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (s *Servic
 	return &Services{
 		Builder: b, DB: b.DB(), Tenants: b.Tenants(), Accounts: b.Accounts(), Audit: b.Audit(), Connector: b.Connector(), Door: b.Door(),
 		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(), Rotation: b.Rotation(),
+		Identity: b.Identity(),
 	}, nil
 }

@@ -422,7 +422,9 @@ const maxLinkedListed = 20
 // Delete removes the account, its name reservation and its global claim, releasing the account ID for any tenant.
 // A management account goes only when no linked account names it any more.
 func (s Accounts) Delete(ctx context.Context, a accounts.Account, entry audit.Entry) error {
-	condition := "#version = :expected"
+	// An account with an IAM integration stays until the integration is removed (it sets identityIntegration in
+	// the same transaction as its own record, so no integration can appear between the read and this write).
+	condition := "#version = :expected AND attribute_not_exists(identityIntegration)"
 	values := map[string]types.AttributeValue{":expected": num(strconv.FormatInt(a.Version, 10))}
 	if a.Type == accounts.Management {
 		condition += " AND (attribute_not_exists(linkedCount) OR linkedCount = :zero)"
@@ -465,6 +467,8 @@ func (s Accounts) Delete(ctx context.Context, a accounts.Account, entry audit.En
 		return accounts.ErrNotFound
 	case err != nil:
 		return err
+	case current.IdentityIntegration != "":
+		return accounts.ErrHasIdentityIntegration
 	case current.Version != a.Version:
 		return accounts.ErrVersionMismatch
 	case current.LinkedCount != nil && *current.LinkedCount > 0:

@@ -118,8 +118,29 @@ var Costs = Table{
 	TTLAttribute: ExpiresAt,
 }
 
+// Index names on the identities table.
+const (
+	// IdentitiesByIntegration is sparse: only the integration records, across tenants (the daily sync and key
+	// rotation).
+	IdentitiesByIntegration = "byIntegration"
+)
+
+// Identities holds the IAM integrations of accounts (how each enters, its key's metadata, its sync status), the
+// users and groups each sync read, onboarding and offboarding progress, self-service invitations, and the links
+// between IAM users and people.
+var Identities = Table{
+	ID:           "identities",
+	EnvVar:       "IDENTITIES_TABLE",
+	PartitionKey: Attribute{PK, String},
+	SortKey:      Attribute{SK, String},
+	Indexes: []Index{
+		{Name: IdentitiesByIntegration, PartitionKey: Attribute{GSI1PK, String}, SortKey: Attribute{GSI1SK, String}, Projection: ProjectKeysOnly},
+	},
+	TTLAttribute: ExpiresAt,
+}
+
 // All lists every table, in creation order.
-func All() []Table { return []Table{Tenants, Accounts, Costs} }
+func All() []Table { return []Table{Tenants, Accounts, Costs, Identities} }
 
 // Names maps a table's logical ID to its physical name in one environment.
 type Names map[string]string
@@ -132,6 +153,9 @@ func (n Names) Accounts() string { return n.name(Accounts) }
 
 // Costs returns the physical name of the costs table.
 func (n Names) Costs() string { return n.name(Costs) }
+
+// Identities returns the physical name of the identities table.
+func (n Names) Identities() string { return n.name(Identities) }
 
 // NotWiredError is the panic of code that reaches for a table its function's wiring does not declare: each
 // function knows only the tables it is granted (pkg/platform), so using another is a bug to fix in the wiring,

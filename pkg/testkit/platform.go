@@ -62,6 +62,8 @@ type PlatformOptions struct {
 	ExtraDeliveries int
 	// CallbackTimeout is the callback function's timeout (default 20 s).
 	CallbackTimeout time.Duration
+	// Tune adjusts every part of every function as it is built, after the test defaults.
+	Tune func(platform.Parts)
 }
 
 // NewPlatform builds the platform over fresh tables, with the callback function subscribed to the callback topic
@@ -104,6 +106,13 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 			}
 			if p.Activation != nil {
 				p.Activation.Deadline, p.Activation.MaxBackoff = 20*time.Second, 10*time.Millisecond
+			}
+			if p.Identity != nil {
+				// moto builds the credential report at once; a new access key works at once.
+				p.Identity.Fetch.ReportWait, p.Identity.KeyPropagation, p.Identity.MaxBackoff = 10*time.Millisecond, 5*time.Second, 10*time.Millisecond
+			}
+			if o.Tune != nil {
+				o.Tune(p)
 			}
 		})
 	}
