@@ -191,9 +191,6 @@ func (s *Service) Get(ctx context.Context, tenantID string) (Tenant, error) {
 	if t.PreviousExternalIDs == nil {
 		t.PreviousExternalIDs = []RetiredExternalID{}
 	}
-	if t.Settings.ActivationStacksInFlight == 0 {
-		t.Settings.ActivationStacksInFlight = DefaultActivationStacksInFlight
-	}
 	s.remember(tenantID)
 	return t, nil
 }
