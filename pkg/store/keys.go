@@ -127,3 +127,61 @@ func activationSK(id string) string { return activationPrefix + id }
 func activationPK(tenantID, id string) string {
 	return tenantPK(tenantID) + "#" + activationPrefix + id
 }
+
+// Inventory table: each account's resources, tag entries and edits live in the account's partition; resources are
+// also indexed tenant-wide (by type, by region), by ARN, and tag entries by key and value. Statuses live in the
+// tenant's partition, tag summaries in the tenant's summary partitions. Tag keys and values cannot hold "#" (AWS's
+// character set), tenant IDs and regions neither, so "#" separates every part; an ARN always comes last.
+const (
+	itemResource     = "resource"
+	itemTagEntry     = "tagEntry"
+	itemEditTagEntry = "editTagEntry"
+	itemEdit         = "tagEdit"
+	itemInvStatus    = "inventoryStatus"
+	itemSeen         = "inventorySeen"
+	itemTagKeySum    = "tagKeySummary"
+	itemTagValSum    = "tagValueSummary"
+	resourcePrefix   = "RES#"
+	tagEntryPrefix   = "TAG#"
+	editTagPrefix    = "ETAG#"
+	editPrefix       = "EDIT#"
+	invStatusPrefix  = "INVENTORY#"
+	seenPrefix       = "SEEN#"
+	inventoryDuePK   = "INVENTORY-DUE"
+)
+
+func inventoryAccountPK(tenantID, accountID string) string {
+	return tenantPK(tenantID) + "#" + accountSK(accountID)
+}
+func resourceSK(region, arn string) string     { return resourcePrefix + region + "#" + arn }
+func resourcesTenantPK(tenantID string) string { return tenantPK(tenantID) + "#RES" }
+func resourcesTenantSK(typ, accountID, region, arn string) string {
+	return typ + "#" + accountID + "#" + region + "#" + arn
+}
+func resourcesRegionPK(tenantID, region string) string {
+	return tenantPK(tenantID) + "#REGION#" + region
+}
+func resourcesRegionSK(typ, accountID, arn string) string {
+	return typ + "#" + accountID + "#" + arn
+}
+func resourceArnPK(tenantID, arn string) string { return tenantPK(tenantID) + "#ARN#" + arn }
+func tagEntrySK(key, value, arn string) string  { return tagEntryPrefix + key + "#" + value + "#" + arn }
+func editTagSK(key, arn string) string          { return editTagPrefix + key + "#" + arn }
+func tagIndexPK(tenantID, key string) string    { return tenantPK(tenantID) + "#TAG#" + key }
+func tagIndexSK(value, accountID, region, typ, arn string) string {
+	return value + "#" + accountID + "#" + region + "#" + typ + "#" + arn
+}
+func editSK(region, arn string) string    { return editPrefix + region + "#" + arn }
+func invStatusSK(accountID string) string { return invStatusPrefix + accountID }
+func inventoryDueSK(due time.Time, tenantID, accountID string) string {
+	return due.UTC().Format("2006-01-02T15:04:05Z") + "#" + tenantID + "#" + accountID
+}
+func runPK(tenantID, accountID string, seq int64) string {
+	return inventoryAccountPK(tenantID, accountID) + fmt.Sprintf("#RUN#%d", seq)
+}
+func seenSK(scan string, pass, chunk, part int) string {
+	return fmt.Sprintf("%s%s#%04d#%06d#%03d", seenPrefix, scan, pass, chunk, part)
+}
+func tagKeysPK(tenantID string) string        { return tenantPK(tenantID) + "#TAGKEYS" }
+func tagKeySK(key, accountID string) string   { return key + "#" + accountID }
+func tagValuesPK(tenantID, key string) string { return tenantPK(tenantID) + "#TAGVALS#" + key }
