@@ -334,9 +334,9 @@ type Run struct {
 	// Scans names each scan: a region, or "*" for Resource Explorer's one pass.
 	Scans []string `json:"scans" dynamodbav:"scans"`
 	// ScanRegions are the regions each scan reads (and commits).
-	ScanRegions map[string][]string `json:"-" dynamodbav:"scanRegions"`
-	Pending int                     `json:"pending" dynamodbav:"pending"`
-	Results map[string]RegionResult `json:"results" dynamodbav:"results"`
+	ScanRegions map[string][]string     `json:"-" dynamodbav:"scanRegions"`
+	Pending     int                     `json:"pending" dynamodbav:"pending"`
+	Results     map[string]RegionResult `json:"results" dynamodbav:"results"`
 	// SetupCalls are the calls the plan made (regions, Resource Explorer's index and view).
 	SetupCalls int `json:"setupCalls" dynamodbav:"setupCalls"`
 	// Deadline abandons a run whose scans stopped (a scan dead-lettered): the next sync replaces it.

@@ -80,6 +80,8 @@ type Env struct {
 	trust        *trustEnforcer
 	cfn          *cfnEmulator
 	ce           *costExplorer
+	acct         *accountEdge
+	re           *resourceExplorer
 	lambdas      lambdas
 	invocations  invocations
 	consumers    queueConsumers
@@ -125,8 +127,10 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	e.trust = &trustEnforcer{env: e, sessions: map[string]session{}}
 	e.cfn = newCFNEmulator(e)
 	e.ce = newCostExplorer(e)
+	e.acct = newAccountEdge(e)
+	e.re = newResourceExplorer(e)
 	e.serveConsole()
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn, e.ce))
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn, e.ce, e.acct, e.re))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 

@@ -175,8 +175,8 @@ func (s Inventory) FinishScan(ctx context.Context, tenantID, accountID string, s
 	}
 	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: s.table(), Key: key(tenantPK(tenantID), invStatusSK(accountID)),
-		UpdateExpression:    aws.String("SET #run.#results.#scan = :res ADD #run.#pending :minus, version :one"),
-		ConditionExpression: aws.String("#run.#seq = :seq AND attribute_not_exists(#run.#results.#scan)"),
+		UpdateExpression:         aws.String("SET #run.#results.#scan = :res ADD #run.#pending :minus, version :one"),
+		ConditionExpression:      aws.String("#run.#seq = :seq AND attribute_not_exists(#run.#results.#scan)"),
 		ExpressionAttributeNames: map[string]string{"#run": "run", "#results": "results", "#scan": scan, "#pending": "pending", "#seq": "seq"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":res": res, ":minus": num("-1"), ":one": num("1"),
 			":seq": num(strconv.FormatInt(seq, 10))},
