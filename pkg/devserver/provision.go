@@ -41,6 +41,8 @@ type Provisioned struct {
 	// CostSyncQueueURL is the queue of payers to sync, with a dead-letter queue after five receives (the worker
 	// consumes it: ServeFunctions).
 	CostSyncQueueURL string
+	// InventoryQueueURL is the inventory's work (plans, scans, summaries, write-backs), with a dead-letter queue.
+	InventoryQueueURL string
 }
 
 // Provision creates in the local AWS what the CDK stack creates in the cloud: the tables, the connector role (the
@@ -80,22 +82,12 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 	}
 
 	queues := sqs.NewFromConfig(awsCfg)
-	dlq, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(prefix + "-costsync-dlq")})
-	if err != nil {
-		return Provisioned{}, fmt.Errorf("create the cost sync dead-letter queue: %w", err)
-	}
-	dlqAttrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		return Provisioned{}, err
-	}
-	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": dlqAttrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], "maxReceiveCount": "5"})
-	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(prefix + "-costsync"),
-		Attributes: map[string]string{string(sqstypes.QueueAttributeNameRedrivePolicy): string(redrive)}})
-	if err != nil {
+	if p.CostSyncQueueURL, err = createQueue(ctx, queues, prefix+"-costsync"); err != nil {
 		return Provisioned{}, fmt.Errorf("create the cost sync queue: %w", err)
 	}
-	p.CostSyncQueueURL = aws.ToString(q.QueueUrl)
+	if p.InventoryQueueURL, err = createQueue(ctx, queues, prefix+"-inventory"); err != nil {
+		return Provisioned{}, fmt.Errorf("create the inventory queue: %w", err)
+	}
 
 	p.ActivationFunction = prefix + "-activation"
 	definition := statemachines.Substitute(statemachines.BulkActivation, map[string]string{
@@ -121,6 +113,26 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 		},
 	}
 	return p, nil
+}
+
+// createQueue creates a queue with a dead-letter queue after five receives, as the CDK stack does.
+func createQueue(ctx context.Context, queues *sqs.Client, name string) (string, error) {
+	dlq, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
+	if err != nil {
+		return "", err
+	}
+	dlqAttrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return "", err
+	}
+	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": dlqAttrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], "maxReceiveCount": "5"})
+	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name),
+		Attributes: map[string]string{string(sqstypes.QueueAttributeNameRedrivePolicy): string(redrive)}})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(q.QueueUrl), nil
 }
 
 func createConnectorRole(ctx context.Context, client *iam.Client, name string) (string, error) {
@@ -170,11 +182,11 @@ type FunctionOptions struct {
 }
 
 // ServeFunctions runs the platform's event-driven functions in-process as the CDK stack deploys them: the callback
-// subscribed to the callback topic of every region, and the cost sync worker consuming its queue. Each is built
-// from its own wiring (platform.Callback, platform.CostSyncWorker) over the part of cfg it is given, so a function
+// subscribed to the callback topic of every region, and the cost sync and inventory workers consuming their queues. Each is built
+// from its own wiring (platform.Callback, platform.CostSyncWorker, platform.InventoryWorker) over the part of cfg it is given, so a function
 // that reaches beyond its wiring fails here as it would in the cloud. It returns what stops the consumers.
 func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p Provisioned, cfg platform.Config, name string, o FunctionOptions) (func(), error) {
-	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL}
+	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL, platform.InventoryQueue.ID: p.InventoryQueueURL}
 	build := func(fn platform.Function) *platform.Builder {
 		b := platform.NewBuilder(awsCfg, cfg.For(fn.Needs), fn.Needs, time.Now)
 		if o.Tune != nil {
@@ -190,6 +202,10 @@ func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p
 		}
 	}
 	worker := build(platform.CostSyncWorker).CostSync()
-	return env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.CostSyncQueueURL, Name: name + "-costsync-worker",
-		Handler: worker.HandleSQS, Timeout: 5 * time.Minute}), nil
+	stopCostSync := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.CostSyncQueueURL, Name: name + "-costsync-worker",
+		Handler: worker.HandleSQS, Timeout: 5 * time.Minute})
+	inventory := build(platform.InventoryWorker).Inventory()
+	stopInventory := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.InventoryQueueURL, Name: name + "-inventory-worker",
+		Handler: inventory.HandleSQS, Timeout: 15 * time.Minute})
+	return func() { stopInventory(); stopCostSync() }, nil
 }

@@ -30,6 +30,8 @@ type patchTenantRequest struct {
 		ExternalIDGraceDays *int    `json:"externalIdGraceDays"`
 		// Recommendations replaces the whole recommendation settings.
 		Recommendations *tenants.RecommendationSettings `json:"recommendations"`
+		// Inventory replaces the inventory's schedule.
+		Inventory *tenants.InventorySettings `json:"inventory"`
 	} `json:"settings"`
 }
 
@@ -41,7 +43,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Princip
 	var patch tenants.SettingsPatch
 	if req.Settings != nil {
 		patch = tenants.SettingsPatch{DefaultRegion: req.Settings.DefaultRegion, CostSyncDefault: req.Settings.CostSyncDefault,
-			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations}
+			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations, Inventory: req.Settings.Inventory}
 	}
 	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, ifMatch(r), patch)
 	if err != nil {

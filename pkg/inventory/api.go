@@ -92,8 +92,8 @@ const MaxPageSize = 100
 // DefaultPageSize is a listing's page size when none is asked.
 const DefaultPageSize = 50
 
-// validateQuery checks a listing's filters, naming each bad one.
-func validateQuery(q *Query) error {
+// CheckQuery checks a listing's filters, naming each bad one (a zero limit takes the default).
+func CheckQuery(q Query) error {
 	var c validation.Collector
 	if q.AccountID != "" {
 		if _, err := awsid.ParseAccountID(q.AccountID); err != nil {
@@ -106,10 +106,7 @@ func validateQuery(q *Query) error {
 	if q.Type != "" && !strings.Contains(q.Type, ":") {
 		c.Add("type", "a resource type is service:type, such as ec2:instance or s3:bucket")
 	}
-	if q.Limit == 0 {
-		q.Limit = DefaultPageSize
-	}
-	if q.Limit < 1 || q.Limit > MaxPageSize {
+	if q.Limit < 0 || q.Limit > MaxPageSize {
 		c.Add("limit", "must be between 1 and %d", MaxPageSize)
 	}
 	return c.Err()
@@ -120,7 +117,10 @@ func validateQuery(q *Query) error {
 // tag filter, one BatchGetItem of the resources its entries name), one BatchGetItem of edits, and one Query of the
 // tenant's inventory statuses.
 func (s *Service) List(ctx context.Context, tenantID string, q Query) (Page, error) {
-	if err := validateQuery(&q); err != nil {
+	if q.Limit == 0 {
+		q.Limit = DefaultPageSize
+	}
+	if err := CheckQuery(q); err != nil {
 		return Page{}, err
 	}
 	if q.AccountID != "" {

@@ -146,21 +146,11 @@ func (s *Service) HandleSQS(ctx context.Context, e events.SQSEvent) (events.SQSE
 }
 
 // FirstSync starts the first sync of an account that just became active (after CloudFormation has its answer, or
-// a role was connected by hand): its status is initializing until that sync completes.
+// a role was connected by hand): its inventory is initializing until that sync completes. It only sends the plan,
+// so the callback needs the queue and nothing of the inventory's table.
 func (s *Service) FirstSync(ctx context.Context, a accounts.Account) error {
 	if crossaccount.Usable(a) != nil {
 		return nil
-	}
-	st, err := s.Store.Status(ctx, a.TenantID, a.AccountID)
-	if err != nil {
-		return err
-	}
-	if st.Version == 0 || st.Status == "" {
-		after := st
-		after.AccountID, after.Status, after.Reason, after.Updated = a.AccountID, StatusInitializing, "", s.now()
-		if err := s.Store.SaveStatus(ctx, a.TenantID, st, after); err != nil && !errors.Is(err, ErrConcurrent) {
-			return err
-		}
 	}
 	return s.Queue.Send(ctx, []Message{{Kind: KindPlan, TenantID: a.TenantID, AccountID: a.AccountID, Trigger: "activation"}}, 0)
 }
@@ -259,7 +249,7 @@ func (s *Service) plan(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	run := Run{Seq: st.Seq + 1, StartedAt: now, Trigger: m.Trigger, Level: level, Results: map[string]RegionResult{},
+	run := Run{Seq: st.Seq + 1, StartedAt: now, Trigger: m.Trigger, Level: level, Results: map[string]RegionResult{}, Scans: []string{},
 		ScanRegions: map[string][]string{}, Deadline: now.Add(s.runTimeout())}
 	var msgs []Message
 	scanMsg := func(name string, regions []string) Message {
@@ -558,7 +548,7 @@ func (s *Service) commit(ctx context.Context, tenantID, accountID string, seq in
 			counts[r] = n
 		}
 		report := SyncReport{Seq: seq, Trigger: run.Trigger, Level: run.Level, Source: run.Source, StartedAt: run.StartedAt, FinishedAt: now,
-			SetupCalls: run.SetupCalls}
+			SetupCalls: run.SetupCalls, Regions: []RegionResult{}}
 		var problems []string
 		ok := 0
 		names := sortedKeys(run.Results)

@@ -39,12 +39,12 @@ type SecretReader interface {
 
 // LoadConfig reads, through getenv, the configuration a function with these needs uses, and nothing else:
 //
-//	TENANTS_TABLE, ACCOUNTS_TABLE, COSTS_TABLE  the tables in needs.Tables
+//	TENANTS_TABLE, ACCOUNTS_TABLE, COSTS_TABLE, INVENTORY_TABLE  the tables in needs.Tables
 //	CURSOR_KEY or CURSOR_KEY_SECRET_ARN         needs.CursorKey: the key (32+ bytes), or a secret holding it (read once, here)
 //	TENANT_CLAIM, ROLE_CLAIM                    needs.Claims (default tenant_id, role)
 //	CONNECTOR_ROLE_ARN                          needs.Customers
 //	onboarding.ConfigFromEnv's variables        needs.Onboarding
-//	COSTSYNC_QUEUE_URL...                       each queue needs.Queues sends to (Queue.EnvVar)
+//	COSTSYNC_QUEUE_URL, INVENTORY_QUEUE_URL     each queue needs.Queues sends to (Queue.EnvVar)
 //	BULK_ACTIVATION_STATE_MACHINE_ARN           needs.Workflow
 //
 // Every problem is reported at once, so a misconfigured function fails its cold start with one clear message.
@@ -82,7 +82,7 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 		}
 	}
 	for _, q := range Queues() {
-		if needs.queue(q) == Send {
+		if needs.sends(q) {
 			if cfg.QueueURLs == nil {
 				cfg.QueueURLs = map[string]string{}
 			}
@@ -150,7 +150,7 @@ func (c Config) For(n Needs) Config {
 		out.Onboarding = c.Onboarding
 	}
 	for _, q := range Queues() {
-		if url, ok := c.QueueURLs[q.ID]; ok && n.queue(q) == Send {
+		if url, ok := c.QueueURLs[q.ID]; ok && n.sends(q) {
 			if out.QueueURLs == nil {
 				out.QueueURLs = map[string]string{}
 			}

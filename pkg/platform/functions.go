@@ -18,6 +18,9 @@ const (
 	Send Access = "send"
 	// Consume receives and deletes messages (the queue is the function's event source).
 	Consume Access = "consume"
+	// ConsumeAndSend consumes the queue and sends to it too: a worker that fans its work out, or continues it, in
+	// new messages.
+	ConsumeAndSend Access = "consume-send"
 )
 
 // Needs is everything a function may touch in the platform's account. It decides three things at once: which
@@ -52,8 +55,18 @@ type Queue struct {
 // CostSyncQueue holds the payers to sync, one message each.
 var CostSyncQueue = Queue{ID: "costsync", EnvVar: "COSTSYNC_QUEUE_URL"}
 
+// InventoryQueue holds inventory work: an account's sync plan, its scans (one per region, each continuing itself),
+// tag summaries and tag write-backs.
+var InventoryQueue = Queue{ID: "inventory", EnvVar: "INVENTORY_QUEUE_URL"}
+
 // Queues lists every queue.
-func Queues() []Queue { return []Queue{CostSyncQueue} }
+func Queues() []Queue { return []Queue{CostSyncQueue, InventoryQueue} }
+
+// sends reports whether the function sends to the queue (so it is given the queue's URL).
+func (n Needs) sends(q Queue) bool {
+	a := n.queue(q)
+	return a == Send || a == ConsumeAndSend
+}
 
 func (n Needs) queue(q Queue) Access { return n.Queues[q.ID] }
 
@@ -84,13 +97,16 @@ var (
 	// API is the HTTP API: every table, cursors, and everything the API starts (bulk activations, syncs); a role
 	// connected by hand settles an account a bulk activation may be waiting for.
 	API = Function{Name: "api", Needs: Needs{
-		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), CursorKey: true, Claims: true, Customers: true,
-		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send}, Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
+		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs, tables.Inventory), CursorKey: true, Claims: true, Customers: true,
+		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send, InventoryQueue.ID: Send},
+		Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
 	}}
 	// Callback answers onboarding stacks; what follows an activation (discovery of a management account's
-	// organization, the payer's first cost sync, the bulk activation waiting for the account) starts from here.
+	// organization, the payer's first cost sync, the account's first inventory sync, the bulk activation waiting for
+	// the account) starts from here.
 	Callback = Function{Name: "callback", Needs: Needs{
-		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send},
+		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true,
+		Queues:   map[string]Access{CostSyncQueue.ID: Send, InventoryQueue.ID: Send},
 		Workflow: []string{SendTaskSuccess},
 	}}
 	// Discovery is the daily discovery of every active management account's organization (auto-enrolment
@@ -110,18 +126,30 @@ var (
 	CostSyncWorker = Function{Name: "costsync-worker", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), Customers: true, Queues: map[string]Access{CostSyncQueue.ID: Consume},
 	}}
+	// InventoryScheduler starts the sync of every account whose scheduled sync is due: it reads one sparse index.
+	InventoryScheduler = Function{Name: "inventory-scheduler", Needs: Needs{
+		Tables: map[string]Access{tables.Inventory.ID: Read}, Queues: map[string]Access{InventoryQueue.ID: Send},
+	}}
+	// InventoryWorker does the inventory's work, one message at a time: it enters customers' accounts, reads their
+	// resources and writes tag edits back, and fans its work out (and continues it) on its own queue. It reads
+	// accounts and tenants (External IDs, the sync interval) and changes neither.
+	InventoryWorker = Function{Name: "inventory-worker", Needs: Needs{
+		Tables:    map[string]Access{tables.Tenants.ID: Read, tables.Accounts.ID: Read, tables.Inventory.ID: ReadWrite},
+		Customers: true, Queues: map[string]Access{InventoryQueue.ID: ConsumeAndSend},
+	}}
 )
 
 // Functions lists every function; a test checks it names exactly the folders under functions/, and the CDK app
 // deploys and grants each from it.
 func Functions() []Function {
-	return []Function{API, Callback, Discovery, Activation, CostSyncScheduler, CostSyncWorker}
+	return []Function{API, Callback, Discovery, Activation, CostSyncScheduler, CostSyncWorker, InventoryScheduler, InventoryWorker}
 }
 
 // Everything is what one process running the whole platform needs (the local server, the tests).
 var Everything = Needs{
 	Tables: rw(tables.All()...), CursorKey: true, Claims: true, Customers: true, Onboarding: true,
-	Queues: map[string]Access{CostSyncQueue.ID: ReadWrite}, Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
+	Queues:   map[string]Access{CostSyncQueue.ID: ReadWrite, InventoryQueue.ID: ReadWrite},
+	Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
 }
 
 func (n Needs) workflow(action string) bool { return slices.Contains(n.Workflow, action) }

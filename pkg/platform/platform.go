@@ -23,6 +23,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/store"
 	"github.com/gangplank/gangplank/pkg/tenants"
@@ -53,6 +54,7 @@ type Builder struct {
 	costSync   *costsync.Service
 	discovery  *discovery.Service
 	activation *activation.Service
+	inventory  *inventory.Service
 
 	tuners []func(Parts)
 }
@@ -64,13 +66,14 @@ type Parts struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
+	Inventory  *inventory.Service
 }
 
 // Tune adjusts each part as it is built, and the parts already built: the tests shorten retries and deadlines.
 func (b *Builder) Tune(f func(Parts)) {
 	b.tuners = append(b.tuners, f)
 	for _, p := range []Parts{{Connector: b.connector}, {Onboarding: b.onboarding}, {CostSync: b.costSync},
-		{Discovery: b.discovery}, {Activation: b.activation}} {
+		{Discovery: b.discovery}, {Activation: b.activation}, {Inventory: b.inventory}} {
 		if p != (Parts{}) {
 			f(p)
 		}
@@ -182,6 +185,13 @@ func (b *Builder) Onboarding() *onboarding.Service {
 				slog.WarnContext(ctx, "first cost sync could not start; the daily sync will run it", "accountId", a.AccountID, "error", err.Error())
 			}
 		})
+		// An account that becomes active has its resources read now (its inventory is initializing until then),
+		// not at the next scheduled sync; a failure leaves it to the schedule.
+		ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
+			if err := b.Inventory().FirstSync(ctx, a); err != nil {
+				slog.WarnContext(ctx, "first inventory sync could not start; the schedule will run it", "accountId", a.AccountID, "error", err.Error())
+			}
+		})
 		// Bulk activation waits on the callbacks of the accounts it started.
 		if b.needs.workflow(SendTaskSuccess) {
 			ob.Observe(settledObserver{b})
@@ -249,6 +259,44 @@ func (b *Builder) Activation() *activation.Service {
 	return b.activation
 }
 
+// Inventory reads customers' resources and tags and writes tag edits back.
+func (b *Builder) Inventory() *inventory.Service {
+	if b.inventory == nil {
+		s := &inventory.Service{Store: store.Inventory{DB: b.DB()}, Accounts: b.Accounts(), Schedules: tenantSchedules{b}, Now: b.now,
+			ScopeOf: inventoryScope}
+		if b.needs.Customers {
+			s.Door = b.Door()
+		}
+		switch url := b.cfg.QueueURLs[InventoryQueue.ID]; {
+		case url != "":
+			s.Queue = inventory.SQSQueue{Client: b.SQS(), URL: url}
+		case b.needs.queue(InventoryQueue) == ReadWrite:
+			// One process runs the whole platform (the local server, the tests): the work runs in the caller.
+			s.Queue = &inventory.InlineQueue{Service: s}
+		default:
+			s.Queue = inventory.UnwiredQueue{}
+		}
+		b.inventory = s
+		b.built(Parts{Inventory: s})
+	}
+	return b.inventory
+}
+
+// tenantSchedules reads a tenant's inventory sync interval from its settings.
+type tenantSchedules struct{ b *Builder }
+
+func (t tenantSchedules) InventoryInterval(ctx context.Context, tenantID string) (time.Duration, error) {
+	tn, err := t.b.Tenants().Get(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(tn.Settings.Inventory.SyncIntervalHours) * time.Hour, nil
+}
+
+// inventoryScope is what an account's inventory covers: every resource type and every enabled region, until the
+// account's own settings (resourceTypes, regions) narrow it.
+func inventoryScope(a accounts.Account) inventory.Scope { return inventory.Scope{} }
+
 // Services are every part, for a process that runs the whole platform (the local server, the tests).
 type Services struct {
 	// Builder built them; the HTTP API is built over it (pkg/platform/web).
@@ -263,6 +311,7 @@ type Services struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
+	Inventory  *inventory.Service
 }
 
 // NewServices builds every part over cfg, as one process running the whole platform needs them. now is the clock.
@@ -278,6 +327,6 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (s *Servic
 	}
 	return &Services{
 		Builder: b, DB: b.DB(), Tenants: b.Tenants(), Accounts: b.Accounts(), Audit: b.Audit(), Connector: b.Connector(), Door: b.Door(),
-		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(),
+		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(), Inventory: b.Inventory(),
 	}, nil
 }

@@ -70,7 +70,19 @@ type Settings struct {
 	ExternalIDGraceDays int `json:"externalIdGraceDays" dynamodbav:"externalIdGraceDays"`
 	// Recommendations chooses what the cost sync asks Cost Explorer for; empty fields take the defaults.
 	Recommendations RecommendationSettings `json:"recommendations" dynamodbav:"recommendations"`
+	// Inventory is when the inventory syncs each account on its own.
+	Inventory InventorySettings `json:"inventory" dynamodbav:"inventory"`
 }
+
+// InventorySettings schedule the inventory's syncs.
+type InventorySettings struct {
+	// SyncIntervalHours is how often each account's resources are read (0: daily).
+	SyncIntervalHours int `json:"syncIntervalHours" dynamodbav:"syncIntervalHours"`
+}
+
+// InventoryIntervals are the sync intervals a tenant may choose, in hours: every hour, 6 hours, 12 hours, day or
+// week.
+var InventoryIntervals = []int{1, 6, 12, 24, 168}
 
 // RecommendationSettings are the terms, payment options and lookback of Cost Explorer's purchase
 // recommendations. Each term and payment option multiplies the requests of a sync (at $0.01 each).
@@ -193,6 +205,7 @@ type SettingsPatch struct {
 	CostSyncDefault     *bool
 	ExternalIDGraceDays *int
 	Recommendations     *RecommendationSettings
+	Inventory           *InventorySettings
 }
 
 // MarshalJSON shows unset lists as empty ones (the defaults apply).
@@ -268,6 +281,12 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 			r.PaymentOptions = []string{}
 		}
 		after.Settings.Recommendations = r
+	}
+	if p.Inventory != nil {
+		if h := p.Inventory.SyncIntervalHours; h != 0 && !slices.Contains(InventoryIntervals, h) {
+			return Tenant{}, validation.Field("settings.inventory.syncIntervalHours", "must be 1, 6, 12, 24 or 168 hours (0: daily)")
+		}
+		after.Settings.Inventory = *p.Inventory
 	}
 	changes := audit.Diff(&before.Settings, &after.Settings)
 	if len(changes) == 0 {

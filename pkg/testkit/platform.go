@@ -19,6 +19,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/devserver"
 	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/platform/web"
@@ -62,7 +63,13 @@ type PlatformOptions struct {
 	ExtraDeliveries int
 	// CallbackTimeout is the callback function's timeout (default 20 s).
 	CallbackTimeout time.Duration
+	// Tune adjusts every function's parts after the defaults (the API's and the served functions' alike).
+	Tune func(platform.Parts)
 }
+
+// InventoryRegions are the regions a test platform's inventory reads unless a test's Tune says otherwise: every
+// account activated in a test syncs its inventory, and one region keeps that quick.
+var InventoryRegions = []string{"us-east-1"}
 
 // NewPlatform builds the platform over fresh tables, with the callback function subscribed to the callback topic
 // of every test region, as the CDK stack subscribes it. Every DynamoDB call it makes is counted in Calls.
@@ -105,7 +112,14 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 			if p.Activation != nil {
 				p.Activation.Deadline, p.Activation.MaxBackoff = 20*time.Second, 10*time.Millisecond
 			}
+			if p.Inventory != nil {
+				p.Inventory.MaxBackoff = 10 * time.Millisecond
+				p.Inventory.ScopeOf = func(accounts.Account) inventory.Scope { return inventory.Scope{Regions: InventoryRegions} }
+			}
 		})
+		if o.Tune != nil {
+			b.Tune(o.Tune)
+		}
 	}
 	tune(services.Builder)
 	devserver.RegisterActivation(env, prov, services)

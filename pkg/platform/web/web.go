@@ -12,6 +12,6 @@ import (
 func NewAPI(b *platform.Builder, authn auth.Authenticator) *httpapi.API {
 	return httpapi.New(httpapi.Config{
 		Accounts: b.Accounts(), Tenants: b.Tenants(), Audit: b.Audit(), Onboarding: b.Onboarding(), CostSync: b.CostSync(),
-		Discovery: b.Discovery(), Activation: b.Activation(), Cursors: b.DB().Cursors, Authenticator: authn,
+		Discovery: b.Discovery(), Activation: b.Activation(), Inventory: b.Inventory(), Cursors: b.DB().Cursors, Authenticator: authn,
 	})
 }
