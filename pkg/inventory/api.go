@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/audit"
 	"github.com/gangplank/gangplank/pkg/awsid"
@@ -284,6 +286,10 @@ func (s *Service) PatchTags(ctx context.Context, tenantID, arn string, ifMatch [
 	for _, k := range sortedKeys(patch) {
 		val := patch[k]
 		awsValue, has := v.Tags[k]
+		if prev, ok := after.Keys[k]; ok && prev.State == EditConflict {
+			// The tenant has seen AWS's newer value (the conflict shows it): the edit now stands against it.
+			awsValue, has = aws.ToString(prev.AWSValue), !prev.AWSDeleted
+		}
 		switch {
 		case val != nil && has && awsValue == *val, val == nil && !has:
 			delete(after.Keys, k) // what AWS has: nothing to change

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/inventory"
@@ -196,4 +198,10 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+type snsTag = snstypes.Tag
+
+func testkitGet(path, token string) testkit.Request {
+	return testkit.Request{Method: http.MethodGet, Path: path, Token: token}
 }

@@ -258,7 +258,11 @@ func (s *Service) plan(ctx context.Context, m Message) error {
 		return Message{Kind: KindScan, TenantID: m.TenantID, AccountID: m.AccountID, Seq: run.Seq, Scan: name}
 	}
 	fail := func(name, reason string) {
-		run.Results[name] = RegionResult{Region: name, Status: RegionError, Reason: reason}
+		src := SourceTagging
+		if name == ExplorerScan || !ReadsTags(level) {
+			src = SourceExplorer
+		}
+		run.Results[name] = RegionResult{Region: name, Source: src, Status: RegionError, Reason: reason}
 	}
 	switch {
 	case ex.usable && (!ReadsTags(level) || ex.withTags):
