@@ -577,6 +577,9 @@ func (s *Service) commit(ctx context.Context, tenantID, accountID string, seq in
 			for _, r := range run.ScanRegions[name] {
 				committed[r] = seq
 				counts[r] = res.PerRegion[r]
+				if r == GlobalRegion && counts[r] == 0 {
+					delete(counts, r)
+				}
 			}
 		}
 		report.Calls = report.SetupCalls + report.ListingCalls

@@ -56,7 +56,7 @@ func TestSyncAndEditLocally(t *testing.T) {
 		t.Errorf("env:dev lists %v, want the one dev topic left (the edited one shows staging)", arnsOf(got))
 	}
 	_ = res
-	if wr := writes(w.env.Calls(acct)); len(wr) != 0 {
+	if wr := writes(w.env.RoleCalls(acct)); len(wr) != 0 {
 		t.Errorf("a resources_tags account was written to: %v", wr)
 	}
 

@@ -66,7 +66,7 @@ func TestWriteBack(t *testing.T) {
 	w.env.ResetCalls(acct)
 	later(time.Minute)
 	writeBack()
-	if calls := w.env.Calls(acct); calls["tag:TagResources"] != 1 || calls["tag:GetResources"] != 1 {
+	if calls := w.env.RoleCalls(acct); calls["tag:TagResources"] != 1 || calls["tag:GetResources"] != 1 {
 		t.Errorf("calls = %v, want one read of the current tags and one TagResources for the three", calls)
 	}
 	for i, arn := range topics {

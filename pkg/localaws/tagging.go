@@ -28,13 +28,14 @@ type accountEdge struct {
 	mu       sync.Mutex
 	enabled  map[string]map[string]bool // account → opt-in region → enabled (default regions are enabled unless false)
 	calls    map[string]map[string]int  // account → "service:Action" → count
+	roles    map[string]map[string]int  // the same, of role sessions only
 	faults   map[string]*ceFault        // account|region|operation
 	refusals map[string]string          // ARN → AWS error code
 }
 
 func newAccountEdge(e *Env) *accountEdge {
-	return &accountEdge{env: e, enabled: map[string]map[string]bool{}, calls: map[string]map[string]int{}, faults: map[string]*ceFault{},
-		refusals: map[string]string{}}
+	return &accountEdge{env: e, enabled: map[string]map[string]bool{}, calls: map[string]map[string]int{}, roles: map[string]map[string]int{},
+		faults: map[string]*ceFault{}, refusals: map[string]string{}}
 }
 
 // DefaultRegions are the regions every AWS account has enabled; the others must be opted in.
@@ -94,20 +95,39 @@ func (e *Env) Calls(account string) map[string]int {
 	return out
 }
 
+// RoleCalls is Calls of the role sessions in account only: what a platform did through the roles it assumed there,
+// apart from the customer's own calls.
+func (e *Env) RoleCalls(account string) map[string]int {
+	e.acct.mu.Lock()
+	defer e.acct.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range e.acct.roles[account] {
+		out[k] = v
+	}
+	return out
+}
+
 // ResetCalls forgets account's calls.
 func (e *Env) ResetCalls(account string) {
 	e.acct.mu.Lock()
 	defer e.acct.mu.Unlock()
 	delete(e.acct.calls, account)
+	delete(e.acct.roles, account)
 }
 
-func (a *accountEdge) record(account, op string) {
+func (a *accountEdge) record(account, op string, session bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.calls[account] == nil {
-		a.calls[account] = map[string]int{}
+	add := func(m map[string]map[string]int) {
+		if m[account] == nil {
+			m[account] = map[string]int{}
+		}
+		m[account][op]++
 	}
-	a.calls[account][op]++
+	add(a.calls)
+	if session {
+		add(a.roles)
+	}
 }
 
 // SetTaggingFault makes the Tagging API's operation (or "*") fail for account in region ("*" for any) with code,
@@ -167,7 +187,8 @@ func (a *accountEdge) Intercept(w http.ResponseWriter, c *Call) bool {
 		return false // the platform's own calls (its tables, queues, topics) are not a customer's
 	}
 	region := callRegion(c)
-	a.record(account, operationName(c))
+	_, session := a.env.trust.caller(c.AccessKeyID)
+	a.record(account, operationName(c), session)
 	if region != "" && c.Service != "iam" && c.Service != "sts" && c.Service != "organizations" && c.Service != "s3" && !a.regionEnabled(account, region) {
 		refuseDisabledRegion(w, c)
 		return true
