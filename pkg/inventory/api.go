@@ -546,7 +546,7 @@ func (s *Service) summarize(ctx context.Context, tenantID, accountID string) err
 		if err != nil {
 			return err
 		}
-		err = s.Store.AccountResources(ctx, tenantID, accountID, func(r Stored) error {
+		err = s.Store.AccountResources(ctx, tenantID, accountID, sortedKeys(st.Committed), func(r Stored) error {
 			committed, known := st.Committed[r.Region]
 			if !known {
 				return nil

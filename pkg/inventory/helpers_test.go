@@ -39,7 +39,7 @@ type worldOptions struct {
 	tune    func(*inventory.Service)
 }
 
-func newWorld(t *testing.T, o worldOptions) *world {
+func newWorld(t testing.TB, o worldOptions) *world {
 	t.Helper()
 	regions := o.regions
 	if regions == nil {
@@ -58,7 +58,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 
 // connect adds accountID to acme at level and connects it with a role made from its manual instructions (the
 // account's first sync runs as it connects).
-func (w *world) connect(t *testing.T, accountID string, level accounts.AccessLevel) {
+func (w *world) connect(t testing.TB, accountID string, level accounts.AccessLevel) {
 	t.Helper()
 	r := w.Do(t, testkit.Request{Method: http.MethodPost, Path: "/v1/accounts", Token: w.admin,
 		Body: map[string]any{"name": "Account " + accountID, "accountId": accountID, "type": "standalone", "region": "us-east-1", "accessLevel": string(level)}})
@@ -76,7 +76,7 @@ func (w *world) connect(t *testing.T, accountID string, level accounts.AccessLev
 	}
 }
 
-func (w *world) seed(t *testing.T, s localaws.Seed) []string {
+func (w *world) seed(t testing.TB, s localaws.Seed) []string {
 	t.Helper()
 	arns, err := w.env.SeedResources(t.Context(), s)
 	if err != nil {
@@ -86,7 +86,7 @@ func (w *world) seed(t *testing.T, s localaws.Seed) []string {
 }
 
 // sync syncs an account now through the Service (not the rate-limited API), as the worker does.
-func (w *world) sync(t *testing.T, accountID string) inventory.Status {
+func (w *world) sync(t testing.TB, accountID string) inventory.Status {
 	t.Helper()
 	if err := w.Services.Inventory.Handle(t.Context(), inventory.Message{Kind: inventory.KindPlan, TenantID: "acme", AccountID: accountID, Trigger: "on_demand"}); err != nil {
 		t.Fatalf("sync %s: %v", accountID, err)
@@ -94,7 +94,7 @@ func (w *world) sync(t *testing.T, accountID string) inventory.Status {
 	return w.status(t, accountID)
 }
 
-func (w *world) status(t *testing.T, accountID string) inventory.Status {
+func (w *world) status(t testing.TB, accountID string) inventory.Status {
 	t.Helper()
 	var st inventory.Status
 	r := w.Do(t, testkit.Request{Method: http.MethodGet, Path: "/v1/accounts/" + accountID + "/resources/sync", Token: w.viewer})
@@ -106,7 +106,7 @@ func (w *world) status(t *testing.T, accountID string) inventory.Status {
 }
 
 // list reads every page of a listing.
-func (w *world) list(t *testing.T, path string) []inventory.Resource {
+func (w *world) list(t testing.TB, path string) []inventory.Resource {
 	t.Helper()
 	var all []inventory.Resource
 	cursor := ""
@@ -151,7 +151,7 @@ func sorted(s []string) []string {
 
 func resourcePath(arn string) string { return "/v1/resources/" + url.PathEscape(arn) }
 
-func (w *world) get(t *testing.T, arn string) (inventory.Resource, string) {
+func (w *world) get(t testing.TB, arn string) (inventory.Resource, string) {
 	t.Helper()
 	r := w.Do(t, testkit.Request{Method: http.MethodGet, Path: resourcePath(arn), Token: w.viewer})
 	if r.Status != http.StatusOK {
@@ -162,7 +162,7 @@ func (w *world) get(t *testing.T, arn string) (inventory.Resource, string) {
 	return res, r.Header.Get("ETag")
 }
 
-func (w *world) patch(t *testing.T, arn, etag string, tags map[string]any) *testkit.Response {
+func (w *world) patch(t testing.TB, arn, etag string, tags map[string]any) *testkit.Response {
 	t.Helper()
 	return w.Do(t, testkit.Request{Method: http.MethodPatch, Path: resourcePath(arn), Token: w.admin, Body: map[string]any{"tags": tags},
 		Header: map[string]string{"If-Match": etag}})

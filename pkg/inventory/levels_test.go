@@ -21,7 +21,7 @@ import (
 
 // launch adds accountID to acme at level and has the customer launch the onboarding stack in it, as the CLI command
 // of its instructions does; the callback activates the account and its first sync runs on the inventory queue.
-func (w *world) launch(t *testing.T, accountID string, level accounts.AccessLevel) {
+func (w *world) launch(t testing.TB, accountID string, level accounts.AccessLevel) {
 	t.Helper()
 	r := w.Do(t, testkit.Request{Method: http.MethodPost, Path: "/v1/accounts", Token: w.admin,
 		Body: map[string]any{"name": "Stack " + accountID, "accountId": accountID, "type": "standalone", "region": "us-east-1", "accessLevel": string(level)}})
@@ -98,7 +98,7 @@ func TestAccessLevelsThroughStacks(t *testing.T) {
 	if got := w.list(t, "/v1/resources?tag=cost-center:cc-1&accountId="+acct); len(got) != 0 {
 		t.Errorf("a tag filter finds %d resources of the resources-level account", len(got))
 	}
-	_ = w.Services.Inventory.Store.AccountResources(t.Context(), "acme", acct, func(r inventory.Stored) error {
+	_ = w.Services.Inventory.Store.AccountResources(t.Context(), "acme", acct, []string{"us-east-1", inventory.GlobalRegion}, func(r inventory.Stored) error {
 		for _, v := range []*inventory.Version{r.Old, r.New} {
 			if v != nil && v.Tags != nil {
 				t.Errorf("tags stored at the resources level: %s", mustJSON(r))

@@ -82,7 +82,7 @@ type Store interface {
 
 	Stubs(ctx context.Context, tenantID, accountID string, regions []string) (map[string]Stub, error)
 	Resources(ctx context.Context, tenantID, accountID string, keys []ResourceKey) (map[string]Stored, error)
-	AccountResources(ctx context.Context, tenantID, accountID string, each func(Stored) error) error
+	AccountResources(ctx context.Context, tenantID, accountID string, regions []string, each func(Stored) error) error
 	Apply(ctx context.Context, tenantID string, w Writes) error
 	SaveSeen(ctx context.Context, tenantID, accountID string, seq int64, scan string, pass, chunk int, hashes []uint64, expires time.Time) error
 	Seen(ctx context.Context, tenantID, accountID string, seq int64, scan string, pass int) ([]uint64, error)

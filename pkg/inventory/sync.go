@@ -461,9 +461,11 @@ func (s *Service) scan(ctx context.Context, m Message) error {
 	}
 	sc := &scanner{s: s, m: m, now: s.now(), withTags: ReadsTags(run.Level), level: run.Level, committed: st.Committed,
 		types: scope.Types, res: res, seen: map[uint64]bool{}, observedEdits: map[string]Tags{}}
+	t0 := time.Now()
 	if sc.stubs, err = s.Store.Stubs(ctx, m.TenantID, m.AccountID, regions); err != nil {
 		return err
 	}
+	fmt.Println("TIMING stubs", m.Scan, len(sc.stubs), time.Since(t0))
 	if m.Chunk == 0 && m.Pass == 0 {
 		if err := sc.prune(ctx); err != nil {
 			return err
@@ -472,6 +474,7 @@ func (s *Service) scan(ctx context.Context, m Message) error {
 	if sc.edits, err = s.Store.Edits(ctx, m.TenantID, m.AccountID, regions); err != nil {
 		return err
 	}
+	fmt.Println("TIMING prune+edits", m.Scan, time.Since(t0))
 	deadline := s.budget(ctx, start)
 	token, pages := m.Token, 0
 	for {
@@ -502,9 +505,11 @@ func (s *Service) scan(ctx context.Context, m Message) error {
 			return sc.continueLater(ctx, token)
 		}
 	}
+	fmt.Println("TIMING pages", m.Scan, pages, time.Since(t0))
 	if err := sc.finish(ctx, src.perPage()); err != nil {
 		return err
 	}
+	fmt.Println("TIMING finish", m.Scan, time.Since(t0))
 	return s.finishScan(ctx, m, sc.res, "")
 }
 

@@ -39,6 +39,8 @@ type resourceItem struct {
 	GSI2SK   string `dynamodbav:"gsi2sk"`
 	GSI4PK   string `dynamodbav:"gsi4pk"`
 	GSI4SK   string `dynamodbav:"gsi4sk"`
+	GSI6PK   string `dynamodbav:"gsi6pk"`
+	GSI6SK   string `dynamodbav:"gsi6sk"`
 	OldHash  string `dynamodbav:"oh,omitempty"`
 	OldGone  bool   `dynamodbav:"og,omitempty"`
 	NewHash  string `dynamodbav:"nh,omitempty"`
@@ -48,10 +50,11 @@ type resourceItem struct {
 
 func (s Inventory) resourceItem(tenantID string, r inventory.Stored) resourceItem {
 	it := resourceItem{
-		PK: inventoryAccountPK(tenantID, r.AccountID), SK: resourceSK(r.Region, r.ARN), ItemType: itemResource,
-		GSI1PK: resourcesTenantPK(tenantID), GSI1SK: resourcesTenantSK(r.Type, r.AccountID, r.Region, r.ARN),
+		PK: resourcePK(tenantID, r.AccountID, r.Region), SK: resourceSK(r.ARN), ItemType: itemResource,
+		GSI1PK: resourcesTenantPK(tenantID), GSI1SK: resourcesTenantSK(r.AccountID, r.Region, r.Type, r.ARN),
 		GSI2PK: resourcesRegionPK(tenantID, r.Region), GSI2SK: resourcesRegionSK(r.Type, r.AccountID, r.ARN),
 		GSI4PK: resourceArnPK(tenantID, r.ARN), GSI4SK: r.AccountID + "#" + r.Region,
+		GSI6PK: resourcesTypePK(tenantID, r.Type), GSI6SK: resourcesTypeSK(r.AccountID, r.Region, r.ARN),
 		Stored: r,
 	}
 	if r.Old != nil {
@@ -64,7 +67,7 @@ func (s Inventory) resourceItem(tenantID string, r inventory.Stored) resourceIte
 }
 
 func resourceKey(tenantID, accountID, region, arn string) map[string]types.AttributeValue {
-	return key(inventoryAccountPK(tenantID, accountID), resourceSK(region, arn))
+	return key(resourcePK(tenantID, accountID, region), resourceSK(arn))
 }
 
 type tagEntryItem struct {
@@ -83,11 +86,11 @@ type tagEntryItem struct {
 }
 
 func tagEntry(tenantID string, e inventory.TagEntry, fromEdit bool) tagEntryItem {
-	sk, typ := tagEntrySK(e.Key, e.Value, e.ARN), itemTagEntry
+	pk, sk, typ := tagEntriesPK(tenantID, e.AccountID), tagEntrySK(e.Key, e.Value, e.ARN), itemTagEntry
 	if fromEdit {
-		sk, typ = editTagSK(e.Key, e.ARN), itemEditTagEntry
+		pk, sk, typ = editTagsPK(tenantID, e.AccountID), editTagSK(e.Key, e.ARN), itemEditTagEntry
 	}
-	return tagEntryItem{PK: inventoryAccountPK(tenantID, e.AccountID), SK: sk, ItemType: typ,
+	return tagEntryItem{PK: pk, SK: sk, ItemType: typ,
 		GSI3PK: tagIndexPK(tenantID, e.Key), GSI3SK: tagIndexSK(e.Value, e.AccountID, e.Region, e.Type, e.ARN),
 		ARN: e.ARN, AccountID: e.AccountID, Region: e.Region, Type: e.Type, Key: e.Key, Value: e.Value, FromEdit: fromEdit}
 }
@@ -237,23 +240,15 @@ func (s Inventory) Due(ctx context.Context, now time.Time) ([]accounts.Ref, erro
 	return out, err
 }
 
-// Stubs reads the hashes and sequence numbers of an account's stored resources in regions (every region when none
-// is named): one Query a page of each region's items, without their tags.
+// Stubs reads the hashes and sequence numbers of an account's stored resources in regions: one Query a page of
+// each region's partition (keeping only what a scan compares, not the tags).
 func (s Inventory) Stubs(ctx context.Context, tenantID, accountID string, regions []string) (map[string]inventory.Stub, error) {
-	prefixes := []string{resourcePrefix}
-	if len(regions) > 0 {
-		prefixes = nil
-		for _, r := range regions {
-			prefixes = append(prefixes, resourcePrefix+r+"#")
-		}
-	}
 	out := map[string]inventory.Stub{}
-	for _, prefix := range prefixes {
+	for _, region := range regions {
+		// No projection: DynamoDB charges a Query by the items' whole size anyway.
 		in := &dynamodb.QueryInput{TableName: s.table(), KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-			ProjectionExpression:     aws.String("arn, #region, oh, og, nh, ng, newSeq"),
-			ExpressionAttributeNames: map[string]string{"#region": "region"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(inventoryAccountPK(tenantID, accountID)),
-				":prefix": str(prefix)}}
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(resourcePK(tenantID, accountID, region)),
+				":prefix": str(resourcePrefix)}}
 		err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
 			var it struct {
 				ARN     string `dynamodbav:"arn"`
@@ -296,17 +291,23 @@ func (s Inventory) Resources(ctx context.Context, tenantID, accountID string, ke
 	return out, err
 }
 
-// AccountResources reads every stored resource of an account (one Query a page).
-func (s Inventory) AccountResources(ctx context.Context, tenantID, accountID string, each func(inventory.Stored) error) error {
-	in := &dynamodb.QueryInput{TableName: s.table(), KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(inventoryAccountPK(tenantID, accountID)), ":prefix": str(resourcePrefix)}}
-	return s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
-		var it resourceItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+// AccountResources reads every stored resource of an account in regions (one Query a page of each region's
+// partition).
+func (s Inventory) AccountResources(ctx context.Context, tenantID, accountID string, regions []string, each func(inventory.Stored) error) error {
+	for _, region := range regions {
+		in := &dynamodb.QueryInput{TableName: s.table(), KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(resourcePK(tenantID, accountID, region)), ":prefix": str(resourcePrefix)}}
+		if err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+			var it resourceItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return err
+			}
+			return each(it.Stored)
+		}); err != nil {
 			return err
 		}
-		return each(it.Stored)
-	})
+	}
+	return nil
 }
 
 // Apply writes a scan's batch (BatchWriteItem, 25 a request). These puts are unconditional, as cost sync's
@@ -333,7 +334,7 @@ func (s Inventory) Apply(ctx context.Context, tenantID string, w inventory.Write
 	}
 	for _, e := range w.DeleteEntries {
 		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{
-			Key: key(inventoryAccountPK(tenantID, e.AccountID), tagEntrySK(e.Key, e.Value, e.ARN))}})
+			Key: key(tagEntriesPK(tenantID, e.AccountID), tagEntrySK(e.Key, e.Value, e.ARN))}})
 	}
 	return s.batchWrite(ctx, s.Tables.Inventory(), reqs)
 }
@@ -382,19 +383,21 @@ func (s Inventory) Seen(ctx context.Context, tenantID, accountID string, seq int
 
 // Edits reads an account's tag edits in regions (all when none is named), keyed by ARN.
 func (s Inventory) Edits(ctx context.Context, tenantID, accountID string, regions []string) (map[string]inventory.Edit, error) {
-	prefixes := []string{editPrefix}
+	prefixes := []string{""}
 	if len(regions) > 0 {
 		prefixes = nil
 		for _, r := range regions {
-			prefixes = append(prefixes, editPrefix+r+"#")
+			prefixes = append(prefixes, r+"#")
 		}
 	}
 	out := map[string]inventory.Edit{}
 	for _, prefix := range prefixes {
-		in := &dynamodb.QueryInput{TableName: s.table(), KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-			ConsistentRead: aws.Bool(true),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(inventoryAccountPK(tenantID, accountID)),
-				":prefix": str(prefix)}}
+		in := &dynamodb.QueryInput{TableName: s.table(), KeyConditionExpression: aws.String("pk = :pk"), ConsistentRead: aws.Bool(true),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(editsPK(tenantID, accountID))}}
+		if prefix != "" {
+			in.KeyConditionExpression = aws.String("pk = :pk AND begins_with(sk, :prefix)")
+			in.ExpressionAttributeValues[":prefix"] = str(prefix)
+		}
 		err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
 			var it editItem
 			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
@@ -419,7 +422,7 @@ func (s Inventory) EditsFor(ctx context.Context, tenantID string, resources []in
 			continue
 		}
 		seen[r.ARN] = true
-		ks = append(ks, key(inventoryAccountPK(tenantID, r.AccountID), editSK(r.Region, r.ARN)))
+		ks = append(ks, key(editsPK(tenantID, r.AccountID), editSK(r.Region, r.ARN)))
 	}
 	out := map[string]inventory.Edit{}
 	err := s.batchGet(ctx, s.Tables.Inventory(), ks, true, nil, nil, func(item map[string]types.AttributeValue) error {
@@ -445,7 +448,7 @@ func (s Inventory) SaveEdit(ctx context.Context, tenantID string, before, after 
 	if ref == nil {
 		return nil
 	}
-	pk := inventoryAccountPK(tenantID, ref.AccountID)
+	pk := editsPK(tenantID, ref.AccountID)
 	var items []types.TransactWriteItem
 	beforeVersion := int64(0)
 	if before != nil {
@@ -499,7 +502,7 @@ func (s Inventory) SaveEdit(ctx context.Context, tenantID string, before, after 
 	}
 	for _, k := range sortedKeys(was) {
 		if _, ok := now[k]; !ok {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: s.table(), Key: key(pk, editTagSK(k, ref.ARN))}})
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: s.table(), Key: key(editTagsPK(tenantID, ref.AccountID), editTagSK(k, ref.ARN))}})
 		}
 	}
 	guarded := 0
@@ -561,15 +564,15 @@ func (s Inventory) Find(ctx context.Context, tenantID, arn string) (inventory.St
 	}
 	pk, _ := out.Items[0][tables.PK].(*types.AttributeValueMemberS)
 	sk, _ := out.Items[0][tables.SK].(*types.AttributeValueMemberS)
-	if pk == nil || sk == nil {
+	where, _ := out.Items[0][tables.GSI4SK].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil || where == nil {
 		return inventory.Stored{}, nil, false, nil
 	}
-	region := strings.TrimPrefix(sk.Value, resourcePrefix)
-	region = region[:strings.IndexByte(region, '#')]
+	accountID, region, _ := strings.Cut(where.Value, "#")
 	var res inventory.Stored
 	var edit *inventory.Edit
 	found := false
-	err = s.batchGet(ctx, s.Tables.Inventory(), []map[string]types.AttributeValue{key(pk.Value, sk.Value), key(pk.Value, editSK(region, arn))}, true, nil, nil,
+	err = s.batchGet(ctx, s.Tables.Inventory(), []map[string]types.AttributeValue{key(pk.Value, sk.Value), key(editsPK(tenantID, accountID), editSK(region, arn))}, true, nil, nil,
 		func(item map[string]types.AttributeValue) error {
 			t, _ := item["itemType"].(*types.AttributeValueMemberS)
 			switch {
@@ -688,27 +691,25 @@ func (s Inventory) listQuery(tenantID string, q inventory.Query) (*dynamodb.Quer
 		if q.Type != "" && (q.Region == "" || q.AccountID == "" || !q.Tag.HasValue) {
 			filter("type", q.Type)
 		}
-	case q.AccountID != "" && q.Type == "":
-		pkAttr, skAttr, pk = tables.PK, tables.SK, inventoryAccountPK(tenantID, q.AccountID)
-		prefix = resourcePrefix
+	case q.AccountID != "" && q.Type != "" && q.Region == "":
+		index, pkAttr, skAttr, pk, prefix = tables.InventoryByType, tables.GSI6PK, tables.GSI6SK, resourcesTypePK(tenantID, q.Type), q.AccountID+"#"
+	case q.AccountID != "":
+		index, pkAttr, skAttr, pk, prefix = tables.InventoryByTenant, tables.GSI1PK, tables.GSI1SK, resourcesTenantPK(tenantID), q.AccountID+"#"
 		if q.Region != "" {
 			prefix += q.Region + "#"
-		}
-	case q.Type != "" && q.Region != "" && q.AccountID == "":
-		index, pkAttr, skAttr, pk, prefix = tables.InventoryByRegion, tables.GSI2PK, tables.GSI2SK, resourcesRegionPK(tenantID, q.Region), q.Type+"#"
-	case q.Region != "" && q.AccountID == "":
-		index, pkAttr, skAttr, pk = tables.InventoryByRegion, tables.GSI2PK, tables.GSI2SK, resourcesRegionPK(tenantID, q.Region)
-	default: // type (with account, and region) or nothing
-		index, pkAttr, skAttr, pk = tables.InventoryByTenant, tables.GSI1PK, tables.GSI1SK, resourcesTenantPK(tenantID)
-		if q.Type != "" {
-			prefix = q.Type + "#"
-			if q.AccountID != "" {
-				prefix += q.AccountID + "#"
-				if q.Region != "" {
-					prefix += q.Region + "#"
-				}
+			if q.Type != "" {
+				prefix += q.Type + "#"
 			}
 		}
+	case q.Region != "":
+		index, pkAttr, skAttr, pk = tables.InventoryByRegion, tables.GSI2PK, tables.GSI2SK, resourcesRegionPK(tenantID, q.Region)
+		if q.Type != "" {
+			prefix = q.Type + "#"
+		}
+	case q.Type != "":
+		index, pkAttr, skAttr, pk = tables.InventoryByType, tables.GSI6PK, tables.GSI6SK, resourcesTypePK(tenantID, q.Type)
+	default:
+		index, pkAttr, skAttr, pk = tables.InventoryByTenant, tables.GSI1PK, tables.GSI1SK, resourcesTenantPK(tenantID)
 	}
 	in.ExpressionAttributeNames["#pk"] = pkAttr
 	in.ExpressionAttributeValues[":pk"] = str(pk)

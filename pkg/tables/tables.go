@@ -62,6 +62,8 @@ const (
 	GSI4SK    = "gsi4sk"
 	GSI5PK    = "gsi5pk"
 	GSI5SK    = "gsi5sk"
+	GSI6PK    = "gsi6pk"
+	GSI6SK    = "gsi6sk"
 	ExpiresAt = "expiresAt"
 )
 
@@ -113,10 +115,12 @@ var Costs = Table{
 
 // Index names on the inventory table.
 const (
-	// InventoryByTenant: every resource of a tenant, by type, account and region (tenant-wide listings).
+	// InventoryByTenant: every resource of a tenant, by account, region and type.
 	InventoryByTenant = "byTenant"
 	// InventoryByRegion: a tenant's resources of one region, by type and account.
 	InventoryByRegion = "byRegion"
+	// InventoryByType: a tenant's resources of one type, by account and region.
+	InventoryByType = "byType"
 	// InventoryByTag: a tenant's tag entries of one key, by value, account, region and type (tag filters).
 	InventoryByTag = "byTag"
 	// InventoryByArn (keys only): finds a tenant's resource by its ARN alone (S3 and IAM ARNs name no account).
@@ -140,6 +144,7 @@ var Inventory = Table{
 		{Name: InventoryByTag, PartitionKey: Attribute{GSI3PK, String}, SortKey: Attribute{GSI3SK, String}, Projection: ProjectAll},
 		{Name: InventoryByArn, PartitionKey: Attribute{GSI4PK, String}, SortKey: Attribute{GSI4SK, String}, Projection: ProjectKeysOnly},
 		{Name: InventoryByDue, PartitionKey: Attribute{GSI5PK, String}, SortKey: Attribute{GSI5SK, String}, Projection: ProjectKeysOnly},
+		{Name: InventoryByType, PartitionKey: Attribute{GSI6PK, String}, SortKey: Attribute{GSI6SK, String}, Projection: ProjectAll},
 	},
 	TTLAttribute: ExpiresAt,
 }
