@@ -35,7 +35,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/gangplank/gangplank/pkg/crossaccount"
-	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/httpapi/spec"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
@@ -138,6 +138,7 @@ func (m *mainStack) build() error {
 	}
 	m.buildConnector()
 	m.buildCostSync()
+	m.buildRotation()
 	if err := m.buildStateMachine(); err != nil {
 		return err
 	}
@@ -261,6 +262,10 @@ var functions = []function{
 	// visibility timeout is six times this.
 	{name: "costsync-worker", description: "Syncs one payer's Cost Explorer recommendations per message (SQS)",
 		memoryMB: 512, timeoutSec: 300, reserved: 5},
+	// Daily: the tenants with an External ID warning or rotation due (one sparse index query), each checking its
+	// connected roles before a grace period ends, eight at a time.
+	{name: "rotation", description: "Daily: rotates External IDs on their tenants' schedule and warns about stacks still on an old one",
+		memoryMB: 256, timeoutSec: 900, reserved: 1, async: true},
 }
 
 // Functions lists the names of the functions the stack deploys.
@@ -471,7 +476,7 @@ type Route struct {
 
 // Routes reads the operations of the OpenAPI document the handler serves.
 func Routes() ([]Route, error) {
-	doc, err := httpapi.LoadOpenAPI()
+	doc, err := spec.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -541,7 +546,25 @@ func (m *mainStack) buildAlarms() {
 	}
 	m.alarm("Api5xx", m.api.MetricServerError(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}),
 		"the API answered 5xx")
+	// The callback counts the messages it rejects (embedded metric format, in its log lines). A few are ordinary (a
+	// customer launching a replaced link); a burst is someone publishing forged messages to the callback topic.
+	rejected := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(onboarding.MetricNamespace), MetricName: jsii.String(onboarding.RejectedMetric),
+		DimensionsMap: &map[string]*string{"Service": jsii.String(onboarding.MetricService)},
+		Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+	})
+	a := awscloudwatch.NewAlarm(m.stack, jsii.String("Alarm-CallbackRejected"), &awscloudwatch.AlarmProps{
+		Metric: rejected, Threshold: jsii.Number(rejectedMessagesThreshold), EvaluationPeriods: jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription: jsii.String("Gangplank: the onboarding callback rejected more messages than customers' mistakes explain " +
+			"(forged requests or notifications?): read the callback's logs for rejection"),
+	})
+	a.AddAlarmAction(awscloudwatchactions.NewSnsAction(m.alarms))
 }
+
+// rejectedMessagesThreshold is how many rejected callback messages in five minutes raise the alarm.
+const rejectedMessagesThreshold = 20
 
 // alarm fires when metric's sum exceeds zero in a period, notifying the alarm topic.
 func (m *mainStack) alarm(id string, metric awscloudwatch.IMetric, what string) {
@@ -601,6 +624,17 @@ func (m *mainStack) buildCostSync() {
 		Description: jsii.String("Daily Cost Explorer recommendations sync (06:00 UTC, after Cost Explorer's daily refresh)"),
 		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("6")}),
 		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["costsync-scheduler"], &awsschedulertargets.ScheduleTargetBaseProps{
+			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
+		}),
+	})
+}
+
+// buildRotation runs the External ID schedule daily at 04:00 UTC, before discovery reads organizations.
+func (m *mainStack) buildRotation() {
+	awsscheduler.NewSchedule(m.stack, jsii.String("DailyExternalIdRotation"), &awsscheduler.ScheduleProps{
+		Description: jsii.String("Daily External ID schedule: warnings, rotations due, grace periods ending (04:00 UTC)"),
+		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("4")}),
+		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["rotation"], &awsschedulertargets.ScheduleTargetBaseProps{
 			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
 		}),
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/gangplank/gangplank/infra/stack"
+	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
 )
@@ -393,9 +394,16 @@ func TestAlarms(t *testing.T) {
 		}
 		metrics = append(metrics, fmt.Sprint(a["MetricName"]))
 	}
-	for _, want := range []string{"Errors", "Throttles", "5xx", "ApproximateNumberOfMessagesVisible"} {
+	for _, want := range []string{"Errors", "Throttles", "5xx", "ApproximateNumberOfMessagesVisible", onboarding.RejectedMetric} {
 		if !slices.Contains(metrics, want) {
 			t.Errorf("no alarm on %s (alarms on %v)", want, metrics)
+		}
+	}
+	// The callback's rejected messages: the metric its log lines carry (namespace, dimension), summed.
+	for id, a := range alarms {
+		if a["MetricName"] == onboarding.RejectedMetric && (a["Namespace"] != onboarding.MetricNamespace || a["Statistic"] != "Sum" ||
+			js(a["Dimensions"]) != `[{"Name":"Service","Value":"`+onboarding.MetricService+`"}]`) {
+			t.Errorf("alarm %s watches %v %v %v", id, a["Namespace"], a["Statistic"], a["Dimensions"])
 		}
 	}
 	if n := len(stack.Functions()); len(alarms) < 2*n+2 {
@@ -499,8 +507,9 @@ func TestConfigValidation(t *testing.T) {
 func TestCostSyncWiring(t *testing.T) {
 	s := synth(t)
 	schedules := s.main.resources("AWS::Scheduler::Schedule")
-	if len(schedules) != 2 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
-		!strings.Contains(js(schedules), "cron(0 5") || !strings.Contains(js(schedules), "Fndiscovery") {
+	if len(schedules) != 3 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
+		!strings.Contains(js(schedules), "cron(0 5") || !strings.Contains(js(schedules), "Fndiscovery") ||
+		!strings.Contains(js(schedules), "cron(0 4") || !strings.Contains(js(schedules), "Fnrotation") {
 		t.Errorf("schedules = %s", js(schedules))
 	}
 	mappings := s.main.resources("AWS::Lambda::EventSourceMapping")
@@ -642,23 +651,25 @@ func TestFunctionPolicies(t *testing.T) {
 	s := synth(t)
 	common := []string{"kms:Decrypt,kms:DescribeKey,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "xray:PutTelemetryRecords,xray:PutTraceSegments on *"}
 	want := map[string][]string{
-		"api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants",
+		"api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue on CursorKey",
 			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync", "states:StartExecution on :stateMachine:gangplank-bulk-activation",
 			"states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
 			"states:StopExecution on :execution:gangplank-bulk-activation:*", "sts:AssumeRole on :role/gangplank-platform-connector"},
-		"callback": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants",
+		"callback": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync",
 			"sqs:SendMessage on DeadLetterscallback", "states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
 			"sts:AssumeRole on :role/gangplank-platform-connector"},
-		"discovery": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants",
+		"discovery": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"sqs:SendMessage on DeadLettersdiscovery", "states:StartExecution on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
-		"activation": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants",
+		"activation": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
 		"costsync-scheduler": {"dynamodb:read on TableAccounts TableAccounts /index/*", "kms:Decrypt,kms:DescribeKey on DataKey",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync",
 			"sqs:SendMessage on DeadLetterscostsyncscheduler"},
-		"costsync-worker": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants",
+		"rotation": {"dynamodb:read on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
+			"kms:Decrypt,kms:DescribeKey on DataKey", "sqs:SendMessage on DeadLettersrotation", "sts:AssumeRole on :role/gangplank-platform-connector"},
+		"costsync-worker": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt on DataKey", "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on CostSync",
 			"sts:AssumeRole on :role/gangplank-platform-connector"},
 	}

@@ -107,6 +107,9 @@ type Verified struct {
 	// Identity is the assumed session's ARN.
 	Identity string
 	Attempts int
+	// Session acts as the verified session (15 minutes), for checks that belong to the verification itself (what
+	// the role grants); everything else enters the account through the Door.
+	Session aws.Config
 }
 
 // Target is what to verify: the role, the account it must belong to, and what the customer must have configured.
@@ -193,7 +196,7 @@ func (c *Connector) try(ctx context.Context, t Target) (Verified, error) {
 				Reason: fmt.Sprintf("assuming %s gave the identity %s in account %s, not the role in account %s",
 					t.RoleARN, aws.ToString(id.Arn), aws.ToString(id.Account), t.AccountID)}
 		}
-		return Verified{ExternalID: externalID, Identity: aws.ToString(id.Arn)}, nil
+		return Verified{ExternalID: externalID, Identity: aws.ToString(id.Arn), Session: session}, nil
 	}
 	return Verified{}, &VerifyError{Failure: Denied, Cause: lastDenied, Reason: fmt.Sprintf(
 		"Gangplank cannot assume %s. Check that the role exists in account %s, that its trust policy allows %s "+

@@ -109,7 +109,8 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 			ConsoleURL:           env.ConsoleURL(),
 			LocalConsole:         true,
 			LinkTTL:              onboarding.DefaultLinkTTL,
-			ResponseURLPrefixes:  []string{env.Endpoint + "/"},
+			// The local AWS serves CloudFormation's response buckets path-style on its edge, as S3 does.
+			ResponseEndpoint: env.Endpoint,
 		},
 	}
 	return p, nil

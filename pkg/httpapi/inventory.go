@@ -114,11 +114,15 @@ func (a *API) patchResourceTags(w http.ResponseWriter, r *http.Request, p auth.P
 	if err != nil {
 		return err
 	}
+	tags, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	var req PatchTagsRequest
 	if err := decodeJSON(w, r, &req, "application/merge-patch+json"); err != nil {
 		return err
 	}
-	res, err := a.cfg.Inventory.PatchTags(r.Context(), p.TenantID, arn, ifMatch(r), inventory.TagPatch(req.Tags), p.Subject)
+	res, err := a.cfg.Inventory.PatchTags(r.Context(), p.TenantID, arn, tags, inventory.TagPatch(req.Tags), p.Subject)
 	if err != nil {
 		return err
 	}

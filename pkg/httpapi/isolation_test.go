@@ -28,6 +28,8 @@ func TestTenantIsolation(t *testing.T) {
 		{name: "GET account", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111"}, status: 404},
 		{name: "PATCH account", req: testkit.Request{Method: "PATCH", Path: "/v1/accounts/111111111111",
 			Body: map[string]any{"name": "Hijacked"}, Header: map[string]string{"If-Match": "*"}}, status: 404},
+		{name: "PUT acme's integration settings", req: testkit.Request{Method: "PUT", Path: "/v1/accounts/111111111111/integration",
+			Body: map[string]any{"integrationName": "hijacked", "owners": []string{"evil@example.com"}}, Header: map[string]string{"If-Match": "*"}}, status: 404},
 		{name: "DELETE account", req: testkit.Request{Method: "DELETE", Path: "/v1/accounts/222222222222?confirm=Dev"}, status: 404},
 		{name: "list accounts", req: testkit.Request{Method: "GET", Path: "/v1/accounts"}, status: 200,
 			check: func(t *testing.T, r *testkit.Response) { wantNoItems(t, r) }},

@@ -59,7 +59,7 @@ func TestOnboardingInstructions(t *testing.T) {
 			frag.Get("param_ExternalId") != externalID || u.Query().Get("region") != "eu-west-1" {
 			t.Errorf("quick-create URL %s does not carry the parameters", ins.QuickCreateURL)
 		}
-		for _, want := range []string{"aws cloudformation create-stack", "--region eu-west-1", "CAPABILITY_NAMED_IAM", p["ActivationToken"]} {
+		for _, want := range []string{"aws cloudformation create-stack", "REGION=eu-west-1", "CAPABILITY_NAMED_IAM", p["ActivationToken"]} {
 			if !strings.Contains(ins.CLICommand, want) {
 				t.Errorf("CLI command lacks %q: %s", want, ins.CLICommand)
 			}

@@ -92,6 +92,7 @@ func problemFor(err error) Problem {
 		limited *costsync.RateLimitedError
 		denied  *costsync.AccessDeniedError
 		invRate *inventory.RateLimitedError
+		taken   *accounts.IntegrationNameTakenError
 	)
 	switch {
 	case errors.As(err, &se):
@@ -121,6 +122,10 @@ func problemFor(err error) Problem {
 		return p
 	case errors.Is(err, accounts.ErrAlreadyLinked), errors.Is(err, accounts.ErrClaimedElsewhere):
 		return problem(http.StatusConflict, "account-taken", "The AWS account is already linked", err.Error())
+	case errors.As(err, &taken):
+		p := problem(http.StatusConflict, "integration-name-taken", "The integration name is already used", err.Error())
+		p.Errors = []validation.FieldError{{Field: taken.Field, Message: err.Error()}}
+		return p
 	case errors.Is(err, accounts.ErrNameTaken):
 		p := problem(http.StatusConflict, "name-taken", "The name is already used", err.Error())
 		p.Errors = []validation.FieldError{{Field: "name", Message: err.Error()}}

@@ -32,10 +32,16 @@ type patchTenantRequest struct {
 		Recommendations *tenants.RecommendationSettings `json:"recommendations"`
 		// Inventory replaces the inventory's schedule.
 		Inventory *tenants.InventorySettings `json:"inventory"`
+		// CredentialRotationDays rotates the External ID on a schedule (0: off).
+		CredentialRotationDays *int `json:"credentialRotationDays"`
 	} `json:"settings"`
 }
 
 func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	tags, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	var req patchTenantRequest
 	if err := decodeJSON(w, r, &req, "application/merge-patch+json"); err != nil {
 		return err
@@ -43,9 +49,10 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Princip
 	var patch tenants.SettingsPatch
 	if req.Settings != nil {
 		patch = tenants.SettingsPatch{DefaultRegion: req.Settings.DefaultRegion, CostSyncDefault: req.Settings.CostSyncDefault,
-			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations, Inventory: req.Settings.Inventory}
+			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations,
+			Inventory: req.Settings.Inventory, CredentialRotationDays: req.Settings.CredentialRotationDays}
 	}
-	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, ifMatch(r), patch)
+	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, tags, patch)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/gangplank/gangplank/pkg/awsid"
 )
 
 // cfnEmulator gives moto's CloudFormation what it lacks for Gangplank: custom resources whose ServiceToken is an SNS
@@ -104,7 +106,9 @@ type CustomResourceResponse struct {
 }
 
 type pendingRequest struct {
-	req       CustomResourceRequest
+	req CustomResourceRequest
+	// signature is the presigned ResponseURL's; S3 refuses a PUT without it.
+	signature string
 	answered  chan struct{}
 	once      sync.Once
 	responses []CustomResourceResponse
@@ -112,8 +116,24 @@ type pendingRequest struct {
 
 func newCFNEmulator(e *Env) *cfnEmulator {
 	c := &cfnEmulator{env: e, stacks: map[string]*emulatedStack{}, byName: map[string]string{}, requests: map[string]*pendingRequest{}}
-	e.Handle("PUT /_localaws/cfn-response/{id}", http.HandlerFunc(c.respond))
+	// CloudFormation's response bucket of each region, path-style on the edge as S3 serves it (the cloud's URLs are
+	// virtual-hosted: https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/<key>?<signature>).
+	for _, region := range awsid.Regions() {
+		e.Handle("PUT /"+ResponseBucket(region)+"/{key...}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c.respond(w, r, region)
+		}))
+	}
 	return c
+}
+
+// ResponseBucket is CloudFormation's custom resource response bucket of a region.
+func ResponseBucket(region string) string {
+	return "cloudformation-custom-resource-response-" + strings.ReplaceAll(region, "-", "")
+}
+
+// snsInvalidTopic is SNS's refusal of a topic outside the caller's region, as CloudFormation reports it.
+func snsInvalidTopic() string {
+	return fmt.Sprintf("Invalid parameter: TopicArn (Service: AmazonSNS; Status Code: 400; Error Code: InvalidParameter; Request ID: %s; Proxy: null)", newUUID())
 }
 
 // SetCustomResourceTimeoutCap caps every custom resource's ServiceTimeout (0: no cap) and returns a function
@@ -195,6 +215,13 @@ func (c *cfnEmulator) createStack(w http.ResponseWriter, call *Call) bool {
 		return false // moto serves it alone.
 	}
 	account, region := c.env.callerAccount(call), requestRegion(call.Request)
+	for _, topic := range formList(call, "NotificationARNs.member") {
+		// CloudFormation publishes stack events with SNS in the stack's region, which refuses a topic of another.
+		if topicRegion, _, ok := topicParts(topic); !ok || topicRegion != region {
+			WriteQueryError(w, http.StatusBadRequest, "ValidationError", snsInvalidTopic())
+			return true
+		}
+	}
 	s := &emulatedStack{
 		Name: call.Form("StackName"), Account: account, Region: region, Template: tpl,
 		Parameters: formParameters(call, nil), NotificationARNs: formList(call, "NotificationARNs.member"),
@@ -339,13 +366,22 @@ func (c *cfnEmulator) invoke(ctx context.Context, s *emulatedStack, cr customRes
 		timeout = c.timeoutCap
 	}
 	c.mu.Unlock()
+	if topicRegion, _, ok := topicParts(token); ok && topicRegion != s.Region {
+		// AWS requires the ServiceToken in the stack's own region: SNS refuses the publish, and the resource fails
+		// without its request ever reaching the topic.
+		return CustomResourceResponse{}, snsInvalidTopic()
+	}
 	id := newUUID()
+	signature := newUUID()
+	// The key is CloudFormation's: <stack id>|<logical id>|<request id>, URL-encoded, presigned.
+	key := url.PathEscape(s.ID + "|" + cr.Logical + "|" + id)
 	req := CustomResourceRequest{
-		RequestType: requestType, ServiceToken: token, ResponseURL: c.env.Endpoint + "/_localaws/cfn-response/" + id,
-		StackID: s.ID, RequestID: id, LogicalResourceID: cr.Logical, ResourceType: cr.Type,
+		RequestType: requestType, ServiceToken: token,
+		ResponseURL: c.env.Endpoint + "/" + ResponseBucket(s.Region) + "/" + key + "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&X-Amz-Signature=" + signature,
+		StackID:     s.ID, RequestID: id, LogicalResourceID: cr.Logical, ResourceType: cr.Type,
 		PhysicalResourceID: physical, ResourceProperties: props, OldResourceProperties: old,
 	}
-	p := &pendingRequest{req: req, answered: make(chan struct{})}
+	p := &pendingRequest{req: req, signature: signature, answered: make(chan struct{})}
 	c.mu.Lock()
 	c.requests[id] = p
 	c.order = append(c.order, id)
@@ -372,13 +408,16 @@ func (c *cfnEmulator) invoke(ctx context.Context, s *emulatedStack, cr customRes
 	return resp, ""
 }
 
-// respond is the ResponseURL: S3 accepts any PUT; CloudFormation then reads the first answer and judges it.
-func (c *cfnEmulator) respond(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+// respond is the ResponseURL, an object of the region's response bucket: S3 accepts a PUT with the URL's presigned
+// signature (and refuses anything else, as it refuses an unsigned or expired URL); CloudFormation then reads the
+// first answer and judges it.
+func (c *cfnEmulator) respond(w http.ResponseWriter, r *http.Request, region string) {
+	key, _ := url.PathUnescape(r.PathValue("key"))
+	id := key[strings.LastIndexByte(key, '|')+1:]
 	c.mu.Lock()
 	p, ok := c.requests[id]
 	c.mu.Unlock()
-	if !ok {
+	if !ok || r.URL.Query().Get("X-Amz-Signature") != p.signature || ResponseBucket(regionOf(p.req.StackID)) != ResponseBucket(region) {
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>`)
@@ -813,6 +852,14 @@ func requestRegion(r *http.Request) string {
 		}
 	}
 	return Region
+}
+
+// regionOf reads the region of an ARN.
+func regionOf(arn string) string {
+	if p := strings.Split(arn, ":"); len(p) > 3 {
+		return p[3]
+	}
+	return ""
 }
 
 func firstResource(t template, custom []customResource) (string, string) {

@@ -31,6 +31,9 @@ type consoleCreate struct {
 	StackName   string            `json:"stackName"`
 	TemplateURL string            `json:"templateURL"`
 	Parameters  map[string]string `json:"parameters"`
+	// StackID, when set, updates that stack (the update page's link): parameters the link leaves out keep their
+	// current values, as the console's update wizard shows them.
+	StackID string `json:"stackId"`
 }
 
 func (e *Env) consoleCreateStack(w http.ResponseWriter, r *http.Request) {
@@ -43,8 +46,35 @@ func (e *Env) consoleCreateStack(w http.ResponseWriter, r *http.Request) {
 	for k, v := range in.Parameters {
 		params = append(params, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(v)})
 	}
+	if in.StackID != "" {
+		e.consoleUpdateStack(w, r, in, params)
+		return
+	}
 	out, err := e.consoleClient(in.Account, in.Region).CreateStack(r.Context(), &cloudformation.CreateStackInput{
 		StackName: aws.String(in.StackName), TemplateURL: aws.String(in.TemplateURL), Parameters: params,
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
+	})
+	if err != nil {
+		consoleJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	consoleJSON(w, http.StatusOK, map[string]string{"stackId": aws.ToString(out.StackId)})
+}
+
+func (e *Env) consoleUpdateStack(w http.ResponseWriter, r *http.Request, in consoleCreate, params []cfntypes.Parameter) {
+	client := e.consoleClient(in.Account, in.Region)
+	current, err := client.DescribeStacks(r.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(in.StackID)})
+	if err != nil || len(current.Stacks) == 0 {
+		consoleJSON(w, http.StatusNotFound, map[string]string{"error": "no such stack"})
+		return
+	}
+	for _, p := range current.Stacks[0].Parameters {
+		if _, given := in.Parameters[aws.ToString(p.ParameterKey)]; !given {
+			params = append(params, cfntypes.Parameter{ParameterKey: p.ParameterKey, UsePreviousValue: aws.Bool(true)})
+		}
+	}
+	out, err := client.UpdateStack(r.Context(), &cloudformation.UpdateStackInput{
+		StackName: aws.String(in.StackID), TemplateURL: aws.String(in.TemplateURL), Parameters: params,
 		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
 	})
 	if err != nil {
@@ -88,8 +118,9 @@ func consoleJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// consolePage reads the quick-create link's fragment (#/stacks/create/review?templateURL=...&param_X=...) in the
-// browser, as the AWS console does.
+// consolePage reads the quick-create link's fragment (#/stacks/create/review?templateURL=...&param_X=...), or the
+// update link's (#/stacks/update/template?stackId=...&templateURL=...&param_X=...), in the browser, as the AWS
+// console does.
 const consolePage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Local CloudFormation console (Gangplank)</title>
 <style>
@@ -98,7 +129,7 @@ h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}td,th{border-botto
 button{background:#ec7211;color:#fff;border:0;padding:.6rem 1.2rem;font-size:1rem;border-radius:2px;cursor:pointer}
 .note{color:#555;font-size:.9rem}#status{font-weight:bold;margin:1rem 0}
 </style></head><body>
-<h1>Quick create stack <span class="note">(local AWS, emulating the CloudFormation console)</span></h1>
+<h1><span id="title">Quick create stack</span> <span class="note">(local AWS, emulating the CloudFormation console)</span></h1>
 <p class="note">Signed in to account <b id="account"></b> in <b id="region"></b>. Stack name <b id="stackName"></b>.</p>
 <p class="note">Template: <span id="templateURL"></span></p>
 <table id="params"><tr><th>Parameter</th><th>Value</th></tr></table>
@@ -110,7 +141,9 @@ button{background:#ec7211;color:#fff;border:0;padding:.6rem 1.2rem;font-size:1re
 const page = new URLSearchParams(location.search);
 const frag = new URLSearchParams((location.hash.split("?")[1]) || "");
 const account = page.get("account") || "", region = page.get("region") || "us-east-1";
-const stackName = frag.get("stackName") || "Gangplank-Onboarding", templateURL = frag.get("templateURL") || "";
+const stackId = location.hash.startsWith("#/stacks/update/") ? (frag.get("stackId") || "") : "";
+const stackName = stackId ? stackId.split("/")[1] : (frag.get("stackName") || "Gangplank-Onboarding"), templateURL = frag.get("templateURL") || "";
+if (stackId) { document.getElementById("title").textContent = "Update stack"; document.getElementById("create").textContent = "Update stack"; }
 const params = {};
 for (const [k, v] of frag) if (k.startsWith("param_")) params[k.slice(6)] = v;
 const text = (id, v) => document.getElementById(id).textContent = v;
@@ -123,7 +156,7 @@ for (const k of Object.keys(params).sort()) {
 document.getElementById("create").onclick = async () => {
   if (!document.getElementById("ack").checked) { text("status", "Acknowledge the IAM capability first."); return; }
   const r = await fetch("/console/cloudformation/stacks", {method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({account, region, stackName, templateURL, parameters: params})});
+    body: JSON.stringify({account, region, stackName, templateURL, parameters: params, stackId})});
   const body = await r.json();
   if (!r.ok) { text("status", body.error); return; }
   poll(body.stackId);

@@ -233,7 +233,7 @@ func writeREError(w http.ResponseWriter, status int, code, message string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "Message": message, "message": message})
 }
 
-func notFound(what string) *reError {
+func reNotFound(what string) *reError {
 	return &reError{http.StatusNotFound, "ResourceNotFoundException", what}
 }
 
@@ -255,7 +255,7 @@ func (x *resourceExplorer) updateIndexType(account, region, arn, typ string) (an
 	a := x.account(account)
 	ix := a.indexes[region]
 	if ix == nil || ix.ARN != arn {
-		return nil, notFound("No index " + arn)
+		return nil, reNotFound("No index " + arn)
 	}
 	if typ == "AGGREGATOR" {
 		for _, other := range a.indexes {
@@ -274,7 +274,7 @@ func (x *resourceExplorer) deleteIndex(account, region string) (any, *reError) {
 	a := x.account(account)
 	ix := a.indexes[region]
 	if ix == nil {
-		return nil, notFound("No index in " + region)
+		return nil, reNotFound("No index in " + region)
 	}
 	delete(a.indexes, region)
 	return map[string]any{"Arn": ix.ARN, "State": "DELETED"}, nil
@@ -285,7 +285,7 @@ func (x *resourceExplorer) getIndex(account, region string) (any, *reError) {
 	defer x.mu.Unlock()
 	ix := x.account(account).indexes[region]
 	if ix == nil {
-		return nil, notFound("Resource Explorer is not turned on in " + region)
+		return nil, reNotFound("Resource Explorer is not turned on in " + region)
 	}
 	return map[string]any{"Arn": ix.ARN, "Type": ix.Type, "State": "ACTIVE", "CreatedAt": ix.Created.Format(time.RFC3339)}, nil
 }
@@ -382,7 +382,7 @@ func (x *resourceExplorer) getView(account, arn string) (any, *reError) {
 	defer x.mu.Unlock()
 	v := x.account(account).views[arn]
 	if v == nil {
-		return nil, notFound("The view " + arn + " does not exist")
+		return nil, reNotFound("The view " + arn + " does not exist")
 	}
 	return map[string]any{"View": viewJSON(v), "Tags": map[string]string{}}, nil
 }
@@ -392,7 +392,7 @@ func (x *resourceExplorer) deleteView(account, arn string) (any, *reError) {
 	defer x.mu.Unlock()
 	a := x.account(account)
 	if a.views[arn] == nil {
-		return nil, notFound("The view " + arn + " does not exist")
+		return nil, reNotFound("The view " + arn + " does not exist")
 	}
 	delete(a.views, arn)
 	for r, d := range a.defaults {
@@ -422,7 +422,7 @@ func (x *resourceExplorer) associateDefault(account, region, arn string) (any, *
 	a := x.account(account)
 	v := a.views[arn]
 	if v == nil || v.Region != region {
-		return nil, notFound("The view " + arn + " does not exist in " + region)
+		return nil, reNotFound("The view " + arn + " does not exist in " + region)
 	}
 	a.defaults[region] = arn
 	return map[string]any{"ViewArn": arn}, nil
@@ -472,7 +472,7 @@ func (x *resourceExplorer) listResources(ctx context.Context, account, region st
 	v := a.views[arn]
 	if v == nil {
 		x.mu.Unlock()
-		return nil, notFound("The view " + arn + " does not exist")
+		return nil, reNotFound("The view " + arn + " does not exist")
 	}
 	if v.Region != region {
 		x.mu.Unlock()

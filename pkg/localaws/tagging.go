@@ -182,13 +182,13 @@ func (a *accountEdge) Intercept(w http.ResponseWriter, c *Call) bool {
 	if c.Service == "" || c.Service == "dynamodb" {
 		return false
 	}
-	account := a.env.callerAccount(c)
-	if account == PlatformAccountID {
+	p, _ := a.env.resolvePrincipal(c)
+	account := p.account
+	if account == "" || account == PlatformAccountID {
 		return false // the platform's own calls (its tables, queues, topics) are not a customer's
 	}
 	region := callRegion(c)
-	_, session := a.env.trust.caller(c.AccessKeyID)
-	a.record(account, operationName(c), session)
+	a.record(account, operationName(c), p.kind == kindSession)
 	if region != "" && c.Service != "iam" && c.Service != "sts" && c.Service != "organizations" && c.Service != "s3" && !a.regionEnabled(account, region) {
 		refuseDisabledRegion(w, c)
 		return true

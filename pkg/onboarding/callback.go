@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -74,15 +75,23 @@ type errAnswered struct{ body string }
 
 func (e *errAnswered) Error() string { return "request already answered" }
 
-// HandleCustomResource answers one request and delivers the answer. It returns an error only when the answer could
-// not be delivered for a reason that may pass (so that the invocation is retried; the recorded answer makes the
-// retry send the same body without a second transition).
-func (s *Service) HandleCustomResource(ctx context.Context, req CustomResourceRequest) error {
+// HandleCustomResource answers one request that arrived through the callback topic topicARN and delivers the
+// answer. It returns an error only when the answer could not be delivered for a reason that may pass (so that the
+// invocation is retried; the recorded answer makes the retry send the same body without a second transition).
+func (s *Service) HandleCustomResource(ctx context.Context, topicARN string, req CustomResourceRequest) error {
 	ctx = audit.WithActor(ctx, callbackActor)
-	log := slog.With("requestId", req.RequestID, "stackId", req.StackID, "requestType", req.RequestType)
-	if !s.cfg.responseURLAllowed(req.ResponseURL) {
+	log := slog.With("requestId", reported(req.RequestID, 100), "stackId", reported(req.StackID, 300), "requestType", reported(req.RequestType, 20))
+	if !s.cfg.responseURLAllowed(req.ResponseURL, req.StackID) {
 		// There is nobody safe to answer: the request did not come from CloudFormation.
-		log.WarnContext(ctx, "custom resource request with a ResponseURL outside CloudFormation's; ignored", "responseUrl", req.ResponseURL)
+		reject(ctx, rejectResponseURL, "custom resource request with a ResponseURL outside CloudFormation's response bucket of its stack's region; ignored",
+			"requestId", reported(req.RequestID, 100), "stackId", reported(req.StackID, 300), "responseUrl", reported(req.ResponseURL, 300))
+		return nil
+	}
+	if req.ServiceToken != topicARN || !sameRegion(topicARN, req.StackID) {
+		// CloudFormation publishes a request to its ServiceToken, which AWS requires in the stack's own region.
+		reject(ctx, rejectRegion, "custom resource request that CloudFormation did not send through this topic; ignored",
+			"requestId", reported(req.RequestID, 100), "stackId", reported(req.StackID, 300), "topicArn", topicARN,
+			"serviceToken", reported(req.ServiceToken, 300))
 		return nil
 	}
 	settled := &[]accounts.Account{}
@@ -107,6 +116,14 @@ func (s *Service) HandleCustomResource(ctx context.Context, req CustomResourceRe
 	return nil
 }
 
+// sameRegion reports whether a topic and a stack are in the same region (and partition).
+func sameRegion(topicARN, stackID string) bool {
+	topic, err1 := awsid.ParseARN(topicARN)
+	stack, err2 := awsid.ParseARN(stackID)
+	return err1 == nil && err2 == nil && topic.Service == "sns" && stack.Service == "cloudformation" &&
+		topic.Partition == stack.Partition && topic.Region == stack.Region && topic.Region != ""
+}
+
 // answer decides the response body to a request, making at most one transition of the account.
 func (s *Service) answer(ctx context.Context, req CustomResourceRequest) []byte {
 	p := readProperties(req.ResourceProperties)
@@ -124,20 +141,36 @@ func (s *Service) answer(ctx context.Context, req CustomResourceRequest) []byte 
 	case "Create", "Update":
 		return encode(s.connectFromStack(ctx, req, p, reply))
 	}
-	return encode(reply("FAILED", fmt.Sprintf("Gangplank does not handle %q requests.", req.RequestType), nil))
+	reject(ctx, rejectMalformed, "custom resource request of an unknown type", "requestType", reported(req.RequestType, 20))
+	return encode(reply("FAILED", "Gangplank handles only Create, Update and Delete requests.", nil))
 }
 
 type replyFunc func(status, reason string, data map[string]string) CustomResourceResponse
 
-// connectFromStack answers Create and Update: the token, the accounts in the stack and the role, then the role.
+// authenticate is the one check every request type passes before it may change an account: the activation token
+// in the request's properties must be bound to the account, and to the stack. The stack that connected the account
+// proves itself with the token it carries (Update, Delete); any other stack with the account's current link
+// (Create, or an Update with a new link). A StackId alone proves nothing: any viewer of the tenant can read it.
+func authenticate(a accounts.Account, req CustomResourceRequest, p properties, now time.Time) tokenVerdict {
+	if connectedStackToken(a, p.Token, req.StackID) {
+		return tokenConnectedStack
+	}
+	return checkToken(a.Link, p.Token, accounts.Type(p.AccountType), req.StackID, now)
+}
+
+// connectFromStack answers Create and Update: the request's shape, the account, the token, the region, then the
+// role.
 func (s *Service) connectFromStack(ctx context.Context, req CustomResourceRequest, p properties, reply replyFunc) CustomResourceResponse {
 	if reason := checkRequest(req, p); reason != "" {
+		reject(ctx, rejectMalformed, "custom resource request that is not the onboarding template's", "stackId", reported(req.StackID, 300),
+			"reason", reported(reason, 300))
 		return reply("FAILED", reason, nil)
 	}
 	a, err := s.accounts.Get(ctx, p.TenantID, p.AccountID)
 	if errors.Is(err, accounts.ErrNotFound) {
-		return reply("FAILED", fmt.Sprintf("Gangplank has no account %s in this tenant: add it in Gangplank first, then launch "+
-			"the stack from the link Gangplank shows for it.", p.AccountID), nil)
+		// The same answer as a token that proves nothing: it must not tell which accounts the tenant holds.
+		reject(ctx, rejectToken, "custom resource request for an account the tenant does not hold", "stackId", reported(req.StackID, 300))
+		return reply("FAILED", unknownTokenReason, nil)
 	}
 	if err != nil {
 		return s.internalFailure(ctx, req, reply, err)
@@ -147,21 +180,22 @@ func (s *Service) connectFromStack(ctx context.Context, req CustomResourceReques
 	}
 
 	claimedType := accounts.Type(p.AccountType)
-	verdict := tokenValid
-	stackBound := req.RequestType == "Update" && a.StackID == req.StackID &&
-		readProperties(req.OldResourceProperties).Token == p.Token
-	if !stackBound {
-		verdict = checkToken(a.Link, p.Token, claimedType, req.StackID, s.now())
-	}
-	if verdict != tokenValid && verdict != tokenUsedBySameStack {
+	verdict := authenticate(a, req, p, s.now())
+	if !verdict.connects() {
 		resp := reply("FAILED", tokenReason(verdict, a.Link, claimedType), nil)
 		if !verdict.authentic() {
 			// The token proves nothing: answer, but leave the account as it is.
+			reject(ctx, rejectToken, "custom resource request whose token is not bound to the account and stack",
+				"stackId", reported(req.StackID, 300), "accountId", a.AccountID)
 			return resp
 		}
-		return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) {
-			a.Status, a.StatusReason = accounts.Failed, resp.Reason
-		})
+		return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) { a.Fail(resp.Reason, now) })
+	}
+	if stack, _ := awsid.ParseARN(req.StackID); req.StackID != a.StackID && stack.Region != a.Region {
+		// A new stack must run where Gangplank expects it (and where its update instructions will point).
+		resp := reply("FAILED", fmt.Sprintf("This link is for a stack in %s, where Gangplank expects account %s's onboarding stack, "+
+			"but this stack runs in %s. Delete this stack and launch the link in %s.", a.Region, a.AccountID, stack.Region, a.Region), nil)
+		return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) { a.Fail(resp.Reason, now) })
 	}
 
 	tenant, err := s.tenants.Get(ctx, p.TenantID)
@@ -170,28 +204,24 @@ func (s *Service) connectFromStack(ctx context.Context, req CustomResourceReques
 	}
 	v, err := s.verifier.Verify(ctx, s.target(a, p.RoleARN, tenant), s.retryBudget(ctx))
 	if err != nil {
-		reason := "Gangplank could not verify the role: " + err.Error()
-		resp := reply("FAILED", reason, nil)
-		return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) {
-			a.Status, a.StatusReason = accounts.Failed, reason
-			a.Health = accounts.Health{Status: accounts.Unhealthy, Reason: err.Error(), CheckedAt: &now}
-		})
+		resp := reply("FAILED", "Gangplank could not verify the role: "+err.Error(), nil)
+		return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) { a.Fail(resp.Reason, now) })
 	}
+	// The stack says which access level its role grants; the role itself has the last word.
+	granted := s.grantedLevel(ctx, a.Region, p.RoleARN, v, accounts.AccessLevel(p.AccessLevel))
 	resp := reply("SUCCESS", "", map[string]string{"RoleArn": p.RoleARN, "AccountStatus": string(accounts.Active)})
 	return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) {
-		if a.Status != accounts.Active || a.StackID != req.StackID {
-			a.ActivatedAt = &now
-		}
-		a.Status, a.StatusReason = accounts.Active, ""
-		a.RoleARN, a.StackID, a.TemplateVersion = p.RoleARN, req.StackID, p.TemplateVersion
-		a.GrantedAccessLevel = accounts.AccessLevel(p.AccessLevel)
-		a.LastVerifiedAt = &now
-		a.Health = s.health(*a, v, tenant, now)
-		if a.Link != nil && a.Link.UsedAt == nil && !stackBound {
+		a.Activate(accounts.Connection{RoleARN: p.RoleARN, StackID: req.StackID, StackTokenHash: hashToken(p.Token),
+			TemplateVersion: p.TemplateVersion, GrantedAccessLevel: granted.Level,
+			Health: s.health(a.AccessLevel, granted, v, tenant, now)}, now)
+		if verdict == tokenValid {
 			a.Link.UsedAt, a.Link.UsedByStack = &now, req.StackID
 		}
 	})
 }
+
+// templateVersionPattern is what the template's TemplateVersion looks like (it is stored and shown).
+var templateVersionPattern = regexp.MustCompile(`^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$`)
 
 // checkRequest checks what the request says before anything is looked up: the fields the answer needs, and that
 // the stack, the role and the claimed account are one and the same account.
@@ -201,6 +231,8 @@ func checkRequest(req CustomResourceRequest, p properties) string {
 		return "The stack's TenantId is missing or malformed: launch the stack from the link Gangplank shows, without editing parameters."
 	case p.Token == "":
 		return "The stack carries no ActivationToken: launch it from the link Gangplank shows for this account."
+	case !templateVersionPattern.MatchString(p.TemplateVersion):
+		return "The stack's TemplateVersion is not a template version: use Gangplank's template unchanged."
 	}
 	if _, err := awsid.ParseAccountID(p.AccountID); err != nil {
 		return "The stack's AccountId is not an AWS account ID: use Gangplank's template unchanged."
@@ -222,27 +254,26 @@ func checkRequest(req CustomResourceRequest, p properties) string {
 	if _, err := accounts.ParseType(p.AccountType); err != nil {
 		return "The stack's AccountType " + err.Error() + "."
 	}
-	if p.AccessLevel != "" {
-		if _, err := accounts.ParseAccessLevel(p.AccessLevel); err != nil {
-			return "The stack's AccessLevel " + err.Error() + "."
-		}
+	if _, err := accounts.ParseAccessLevel(p.AccessLevel); err != nil {
+		return "The stack's AccessLevel " + err.Error() + "."
 	}
 	return ""
 }
 
-// delete answers a Delete: the account becomes disconnected if (and only if) this stack is the one that connected
-// it. The answer is always SUCCESS: Gangplank never stands in the way of a customer deleting a stack.
+// delete answers a Delete: the account becomes disconnected if (and only if) the stack that connected it is
+// deleted, which it proves with the token it carries. The answer is always SUCCESS: Gangplank never stands in the
+// way of a customer deleting a stack.
 func (s *Service) delete(ctx context.Context, req CustomResourceRequest, p properties, reply replyFunc) CustomResourceResponse {
 	resp := reply("SUCCESS", "", nil)
-	if !auth.ValidTenantID(p.TenantID) {
-		return resp
-	}
-	if _, err := awsid.ParseAccountID(p.AccountID); err != nil {
+	if _, err := awsid.ParseAccountID(p.AccountID); err != nil || !auth.ValidTenantID(p.TenantID) {
+		reject(ctx, rejectMalformed, "delete request that is not the onboarding template's", "stackId", reported(req.StackID, 300))
 		return resp
 	}
 	a, err := s.accounts.Get(ctx, p.TenantID, p.AccountID)
 	if err != nil {
-		if !errors.Is(err, accounts.ErrNotFound) {
+		if errors.Is(err, accounts.ErrNotFound) {
+			reject(ctx, rejectToken, "delete request for an account the tenant does not hold", "stackId", reported(req.StackID, 300))
+		} else {
 			slog.ErrorContext(ctx, "delete request: could not read the account; answering SUCCESS", "error", err.Error())
 		}
 		return resp
@@ -250,18 +281,22 @@ func (s *Service) delete(ctx context.Context, req CustomResourceRequest, p prope
 	if body, ok := a.Answer(req.RequestID); ok {
 		return decodeAnswer(body, req)
 	}
-	if a.StackID != req.StackID || a.Status != accounts.Active {
-		// Another stack connected the account, or this stack never did (a rollback after a failed create).
+	switch verdict := authenticate(a, req, p, s.now()); {
+	case verdict == tokenUnknown:
+		reject(ctx, rejectToken, "delete request whose token is not bound to the account and stack", "stackId", reported(req.StackID, 300),
+			"accountId", a.AccountID)
+		return resp
+	case verdict != tokenConnectedStack:
+		// A stack that never connected the account (the rollback of a failed create, an older stack): nothing to
+		// record.
 		return resp
 	}
 	return s.settle(ctx, req, p, resp, func(a *accounts.Account, now time.Time) {
-		if a.StackID != req.StackID || a.Status != accounts.Active {
+		if !connectedStackToken(*a, p.Token, req.StackID) {
 			return
 		}
-		reason := fmt.Sprintf("The onboarding stack %s was deleted on %s, which removed Gangplank's role. Issue a new link in "+
-			"Gangplank and launch the stack again to reconnect.", stackName(req.StackID), now.Format("2006-01-02 15:04 UTC"))
-		a.Status, a.StatusReason = accounts.Disconnected, reason
-		a.Health = accounts.Health{Status: accounts.Unhealthy, Reason: reason, CheckedAt: &now}
+		a.StackDeleted(fmt.Sprintf("The onboarding stack %s was deleted on %s, which removed Gangplank's role. Issue a new link in "+
+			"Gangplank and launch the stack again to reconnect.", stackName(req.StackID), now.Format("2006-01-02 15:04 UTC")), now)
 	})
 }
 

@@ -68,7 +68,7 @@ func (w *world) launch(t *testing.T, inAccount string, ins onboarding.Instructio
 	}
 	cfn := w.cfn(inAccount, ins.Region)
 	out, err := cfn.CreateStack(t.Context(), &cloudformation.CreateStackInput{
-		StackName: aws.String(testkit.UniqueName(onboarding.StackName)), TemplateURL: aws.String(ins.TemplateURL), Parameters: list,
+		StackName: aws.String(ins.StackName), TemplateURL: aws.String(ins.TemplateURL), Parameters: list,
 		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam}, NotificationARNs: []string{params["CallbackTopicArn"]},
 	})
 	if err != nil {
@@ -158,7 +158,7 @@ func TestStackFailures(t *testing.T) {
 			change: func(*testing.T, onboarding.Instructions) map[string]string {
 				return map[string]string{"ActivationToken": "gpa_forged-token-that-gangplank-never-issued-00000"}
 			},
-			reason: "not valid for this account", status: accounts.Pending},
+			reason: "not valid for the account this stack runs in", status: accounts.Pending},
 		{name: "replaced token", account: "210000000002",
 			change: func(t *testing.T, ins onboarding.Instructions) map[string]string {
 				w.Do(t, testkit.Request{Method: http.MethodGet, Path: "/v1/accounts/210000000002/onboarding", Token: w.admin})
@@ -171,9 +171,10 @@ func TestStackFailures(t *testing.T) {
 				theirs := w.addAccount(t, "globex", "310000000003", "standalone")
 				return map[string]string{"ActivationToken": theirs.Parameters["ActivationToken"]}
 			},
-			reason: "not valid for this account", status: accounts.Pending},
+			reason: "not valid for the account this stack runs in", status: accounts.Pending},
+		// The same answer as a forged token: it must not tell which accounts the tenant holds.
 		{name: "stack launched in another account", account: "210000000004", inAccount: "310000000004",
-			reason: "Gangplank has no account 310000000004", status: accounts.Pending},
+			reason: "not valid for the account this stack runs in", status: accounts.Pending},
 		{name: "wrong External ID", account: "210000000005",
 			change: func(*testing.T, onboarding.Instructions) map[string]string {
 				return map[string]string{"ExternalId": "someone-elses-external-id"}

@@ -41,9 +41,9 @@ func TestCheckToken(t *testing.T) {
 		reason string
 	}{
 		{"valid", link(nil), token, accounts.Management, "s1", tokenValid, ""},
-		{"forged", link(nil), "gpa_forged", accounts.Management, "s1", tokenUnknown, "not issued by Gangplank"},
-		{"no link issued", nil, token, accounts.Management, "s1", tokenUnknown, "not issued by Gangplank"},
-		{"empty token", link(nil), "", accounts.Management, "s1", tokenUnknown, "not issued by Gangplank"},
+		{"forged", link(nil), "gpa_forged", accounts.Management, "s1", tokenUnknown, "Gangplank did not issue it"},
+		{"no link issued", nil, token, accounts.Management, "s1", tokenUnknown, "Gangplank did not issue it"},
+		{"empty token", link(nil), "", accounts.Management, "s1", tokenUnknown, "Gangplank did not issue it"},
 		{"the link it replaced", link(nil), oldToken, accounts.Management, "s1", tokenReplaced, "replaced by a newer one on 2026-11-22 09:00 UTC"},
 		{"expired", link(func(l *accounts.ActivationLink) { l.ExpiresAt = now.Add(-time.Second) }), token, accounts.Management, "s1",
 			tokenExpired, "expired on 2026-11-22 09:59 UTC; create a new one in Gangplank"},
@@ -89,8 +89,9 @@ var testConfig = Config{
 
 func instructionsFor(t *testing.T, typ accounts.Type, level accounts.AccessLevel, bulk bool) Instructions {
 	t.Helper()
+	name, _ := linkStackName("gpa_token'with quote")
 	ins, err := testConfig.build(linkInput{
-		TenantID: "acme", ExternalID: "gp-0123456789abcdef0123456789abcdef", Token: "gpa_token'with quote",
+		TenantID: "acme", ExternalID: "gp-0123456789abcdef0123456789abcdef", Token: "gpa_token'with quote", StackName: name,
 		Account:   accounts.Account{AccountID: "111111111111", Type: typ, AccessLevel: level, Region: "eu-west-1"},
 		ExpiresAt: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC), BulkActivation: bulk,
 	})
@@ -118,7 +119,7 @@ func TestQuickCreateURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"templateURL": testConfig.TemplateURL, "stackName": StackName,
+		"templateURL": testConfig.TemplateURL, "stackName": ins.StackName,
 		"param_ExternalId": "gp-0123456789abcdef0123456789abcdef", "param_ActivationToken": "gpa_token'with quote",
 		"param_CallbackTopicArn": "arn:aws:sns:eu-west-1:999999999999:gangplank-onboarding", "param_TenantId": "acme",
 		"param_AccountType": "management", "param_AccessLevel": "resources_tags", "param_BulkActivation": "enabled",
@@ -132,6 +133,76 @@ func TestQuickCreateURL(t *testing.T) {
 	}
 	if len(q) != len(want) {
 		t.Errorf("link carries %d values, want %d: %v", len(q), len(want), q)
+	}
+	if ins.Action != ActionCreate || ins.ConsoleURL != ins.QuickCreateURL || ins.StackID != "" {
+		t.Errorf("a new account's launch: action %q console %q stack %q", ins.Action, ins.ConsoleURL, ins.StackID)
+	}
+	if _, ok := stackNameSuffix(ins.StackName); !ok {
+		t.Errorf("stack name %q has no link suffix", ins.StackName)
+	}
+}
+
+// TestLinkStackName: every link names its own stack, with a suffix only the token's holder can compute, and only
+// the suffix's hash is kept.
+func TestLinkStackName(t *testing.T) {
+	a, _ := newToken()
+	b, _ := newToken()
+	nameA, hashA := linkStackName(a)
+	nameB, _ := linkStackName(b)
+	if nameA == nameB || len(nameA) > 128 || !strings.HasPrefix(nameA, StackName+"-") {
+		t.Errorf("names %q %q", nameA, nameB)
+	}
+	again, _ := linkStackName(a)
+	suffix, ok := stackNameSuffix(nameA)
+	if again != nameA || !ok || hashToken(suffix) != hashA || strings.Contains(hashA, suffix) {
+		t.Errorf("name %q suffix %q (%v) hash %q", nameA, suffix, ok, hashA)
+	}
+	for _, bad := range []string{StackName, StackName + "-", StackName + "-ABCDEFGHIJKLMNOP", StackName + "-abcdefghijklmno1", nameA + "x", "Other-" + suffix} {
+		if _, ok := stackNameSuffix(bad); ok {
+			t.Errorf("%q read as a link's stack name", bad)
+		}
+	}
+}
+
+// TestUpdateInstructions: for an account a stack already connects, the launch material updates that stack (in its
+// region, keeping its role name) instead of creating another, which would fail with AlreadyExists.
+func TestUpdateInstructions(t *testing.T) {
+	stackID := "arn:aws:cloudformation:eu-west-1:111111111111:stack/Gangplank-Onboarding-abcdefghijklmnop/4f1e-9c"
+	name, _ := linkStackName("gpa_new")
+	ins, err := testConfig.build(linkInput{TenantID: "acme", ExternalID: "gp-x", Token: "gpa_new", StackName: name,
+		Account: accounts.Account{AccountID: "111111111111", Type: accounts.Standalone, AccessLevel: accounts.ResourcesTags, Region: "eu-west-1",
+			Status: accounts.Active, StackID: stackID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ins.Action != ActionUpdate || ins.StackID != stackID || ins.StackName != "Gangplank-Onboarding-abcdefghijklmnop" || ins.QuickCreateURL != "" {
+		t.Errorf("action %q stack %q name %q quick-create %q", ins.Action, ins.StackID, ins.StackName, ins.QuickCreateURL)
+	}
+	u, err := url.Parse(ins.ConsoleURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	route, query, _ := strings.Cut(u.Fragment, "?")
+	q, _ := url.ParseQuery(query)
+	if u.Host != "eu-west-1.console.aws.amazon.com" || route != "/stacks/update/template" || q.Get("stackId") != stackID ||
+		q.Get("templateURL") != testConfig.TemplateURL || q.Get("param_ActivationToken") != "gpa_new" || q.Get("param_AccessLevel") != "resources_tags" {
+		t.Errorf("console update link = %s", ins.ConsoleURL)
+	}
+	if _, ok := ins.Parameters["RoleName"]; ok {
+		t.Error("an update renames the role")
+	}
+	for _, want := range []string{
+		"aws cloudformation update-stack --region eu-west-1 --stack-name '" + stackID + "'",
+		"--template-url '" + testConfig.TemplateURL + "'",
+		"'ParameterKey=ActivationToken,ParameterValue=gpa_new'",
+		"'ParameterKey=RoleName,UsePreviousValue=true'",
+	} {
+		if !strings.Contains(ins.CLICommand, want) {
+			t.Errorf("update command lacks %q:\n%s", want, ins.CLICommand)
+		}
+	}
+	if strings.Contains(ins.CLICommand, "create-stack") {
+		t.Errorf("update command creates a stack:\n%s", ins.CLICommand)
 	}
 }
 
@@ -192,10 +263,10 @@ func contains(list []string, s string) bool {
 func TestCLICommand(t *testing.T) {
 	ins := instructionsFor(t, accounts.Standalone, accounts.Resources, false)
 	for _, want := range []string{
-		"aws cloudformation create-stack --region eu-west-1 --stack-name Gangplank-Onboarding",
+		"REGION=eu-west-1\naws cloudformation create-stack --region \"$REGION\" --stack-name " + ins.StackName + " ",
 		"--template-url '" + testConfig.TemplateURL + "'",
 		"--capabilities CAPABILITY_NAMED_IAM",
-		"--notification-arns '" + ins.Parameters["CallbackTopicArn"] + "'",
+		"--notification-arns 'arn:aws:sns:'\"$REGION\"':999999999999:gangplank-onboarding'",
 		`'ParameterKey=ActivationToken,ParameterValue=gpa_token'"'"'with quote'`, // the quote survives the shell
 		"'ParameterKey=TenantId,ParameterValue=acme'",
 	} {
@@ -330,7 +401,7 @@ func TestParseStackEvent(t *testing.T) {
 	if !ok || e.LogicalResourceID != "GangplankRole" || e.ResourceStatus != "CREATE_FAILED" || e.StackName != "Gangplank-Onboarding" {
 		t.Fatalf("%+v %v", e, ok)
 	}
-	if r := stackFailure(e); r != "CloudFormation could not create GangplankRole (AWS::IAM::Role) in the onboarding stack: GangplankAccess already exists in stack arn:aws:cloudformation:x" {
+	if r := stackFailure(e); r != "The onboarding stack failed before Gangplank could answer it. CloudFormation reported for GangplankRole (AWS::IAM::Role): “GangplankAccess already exists in stack arn:aws:cloudformation:x”" {
 		t.Errorf("reason = %q", r)
 	}
 	cancelled := e
@@ -339,7 +410,7 @@ func TestParseStackEvent(t *testing.T) {
 		t.Error("a cancelled resource is not the failure's cause")
 	}
 	stack := StackEvent{ResourceType: "AWS::CloudFormation::Stack", ResourceStatus: "ROLLBACK_IN_PROGRESS", ResourceStatusReason: "The following resource(s) failed to create: [GangplankRole]."}
-	if r := stackFailure(stack); !strings.HasPrefix(r, "The onboarding stack failed: The following") {
+	if r := stackFailure(stack); !strings.HasPrefix(r, "The onboarding stack failed before Gangplank could answer it. CloudFormation reported: “The following") {
 		t.Errorf("stack reason = %q", r)
 	}
 	if stackFailure(StackEvent{ResourceType: "AWS::CloudFormation::Stack", ResourceStatus: "CREATE_COMPLETE"}) != "" {
@@ -350,23 +421,90 @@ func TestParseStackEvent(t *testing.T) {
 	}
 }
 
+// TestResponseURLAllowed: the callback PUTs only to CloudFormation's response bucket of the stack's partition and
+// region, on the hosts CloudFormation uses for its presigned URLs (or, locally, that bucket path-style on the local
+// AWS), never to a look-alike bucket, another region's bucket, another host or an unsigned URL.
 func TestResponseURLAllowed(t *testing.T) {
-	c := Config{ResponseURLPrefixes: []string{"http://127.0.0.1:4566/"}}
-	for raw, want := range map[string]bool{
-		"https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3A...?X-Amz-Signature=x": true,
-		"https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/x":                 true,
-		"http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x":                            false,
-		"https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example/x":              false,
-		"https://evil.example/cloudformation-custom-resource-response-":                                        false,
-		"https://user@cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x":                      false,
-		"http://127.0.0.1:4566/cloudformation-custom-resource-response/abc":                                    true,
-		"http://127.0.0.1:9999/x": false,
-		"http://169.254.169.254/latest/meta-data/iam/security-credentials/":                                          false,
-		"https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com:443/arn?X-Amz-Algorithm=AWS4-HMAC": true,
-	} {
-		if got := c.responseURLAllowed(raw); got != want {
-			t.Errorf("responseURLAllowed(%q) = %v, want %v", raw, got, want)
+	const (
+		useast1 = "arn:aws:cloudformation:us-east-1:111111111111:stack/s/1"
+		euwest1 = "arn:aws:cloudformation:eu-west-1:111111111111:stack/s/1"
+		cn      = "arn:aws-cn:cloudformation:cn-north-1:111111111111:stack/s/1"
+		gov     = "arn:aws-us-gov:cloudformation:us-gov-west-1:111111111111:stack/s/1"
+		signed  = "/arn%3Aaws%3Acloudformation%3Aus-east-1%3A111111111111%3Astack/s/1%7CGangplankConnection%7Cr?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=ab12"
+	)
+	cloud := Config{}
+	local := Config{ResponseEndpoint: "http://127.0.0.1:4566"}
+	tests := []struct {
+		c     Config
+		url   string
+		stack string
+		want  bool
+	}{
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com" + signed, useast1, true},
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3.us-east-1.amazonaws.com" + signed, useast1, true},
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3-us-east-1.amazonaws.com" + signed, useast1, true},
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com:443" + signed, useast1, true},
+		{cloud, "https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com" + signed, euwest1, true},
+		{cloud, "https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/k?AWSAccessKeyId=A&Expires=1&Signature=s", euwest1, true},
+		{cloud, "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn" + signed, cn, true},
+		{cloud, "https://cloudformation-custom-resource-response-usgovwest1.s3-us-gov-west-1.amazonaws.com" + signed, gov, true},
+		// Another region's bucket than the stack's.
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com" + signed, euwest1, false},
+		{cloud, "https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com" + signed, euwest1, false},
+		{cloud, "https://cloudformation-custom-resource-response-euwest1.s3-us-east-1.amazonaws.com" + signed, euwest1, false},
+		// Look-alike buckets anyone might register, other hosts, partitions and schemes.
+		{cloud, "https://cloudformation-custom-resource-response-evil.s3.amazonaws.com" + signed, useast1, false},
+		{cloud, "https://cloudformation-custom-resource-response-useast1x.s3.amazonaws.com" + signed, useast1, false},
+		{cloud, "https://cloudformation-custom-resource-response-useast1.amazonaws.com" + signed, useast1, false},
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example" + signed, useast1, false},
+		{cloud, "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com" + signed, cn, false},
+		{cloud, "http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com" + signed, useast1, false},
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com:8443" + signed, useast1, false},
+		{cloud, "https://user@cloudformation-custom-resource-response-useast1.s3.amazonaws.com" + signed, useast1, false},
+		{cloud, "https://evil.example/cloudformation-custom-resource-response-useast1" + signed, useast1, false},
+		{cloud, "http://169.254.169.254/latest/meta-data/iam/security-credentials/", useast1, false},
+		// Not presigned, no object, no stack.
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/key", useast1, false},
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/?X-Amz-Signature=a", useast1, false},
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com" + signed, "not-a-stack", false},
+		{cloud, "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com" + signed, "arn:aws:sns:us-east-1:111111111111:t", false},
+		// Locally: the response bucket of the stack's region, path-style on the local AWS, and nothing else there.
+		{local, "http://127.0.0.1:4566/cloudformation-custom-resource-response-euwest1/k%7Cr?X-Amz-Signature=s", euwest1, true},
+		{local, "http://127.0.0.1:4566/cloudformation-custom-resource-response-useast1/k", euwest1, false},
+		{local, "http://127.0.0.1:4566/cloudformation-custom-resource-response-euwest1/", euwest1, false},
+		{local, "http://127.0.0.1:4566/gangplank-templates/onboarding/1.1.0/onboarding.yaml", euwest1, false},
+		{local, "http://127.0.0.1:4566/_localaws/cfn-response/abc", euwest1, false},
+		{local, "http://127.0.0.1:4566/x/cloudformation-custom-resource-response-euwest1/k", euwest1, false},
+		{local, "http://127.0.0.1:9999/cloudformation-custom-resource-response-euwest1/k", euwest1, false},
+		{local, "https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com" + signed, euwest1, false},
+	}
+	for _, tt := range tests {
+		if got := tt.c.responseURLAllowed(tt.url, tt.stack); got != tt.want {
+			t.Errorf("responseURLAllowed(%q, %q) = %v, want %v", tt.url, tt.stack, got, tt.want)
 		}
+	}
+}
+
+// TestReported: text a stack reported is bounded, loses control and format characters, and keeps the rest.
+func TestReported(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"Role GangplankAccess already exists", 100, "Role GangplankAccess already exists"},
+		{"a\x00b\x1b[31mc\u202ed\r\n\te", 100, "a b [31mc d e"},
+		{"  spaced   out  ", 100, "spaced out"},
+		{"bad \xff utf-8", 100, "bad \uFFFD utf-8"},
+		{strings.Repeat("é", 20), 11, strings.Repeat("é", 4) + "…"},
+	}
+	for _, tt := range tests {
+		if got := reported(tt.in, tt.max); got != tt.want {
+			t.Errorf("reported(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
+		}
+	}
+	if got := reported(strings.Repeat("x", 10000), maxReportedBytes); len(got) > maxReportedBytes {
+		t.Errorf("%d bytes", len(got))
 	}
 }
 

@@ -20,9 +20,12 @@ type HTTPResponder struct {
 	Backoff  time.Duration
 }
 
-// NewHTTPResponder returns a responder with a 10-second timeout per attempt and 4 attempts.
+// NewHTTPResponder returns a responder with a 10-second timeout per attempt and 4 attempts. It never follows a
+// redirect: the answer goes to the allowed ResponseURL or nowhere.
 func NewHTTPResponder() *HTTPResponder {
-	return &HTTPResponder{Client: &http.Client{Timeout: 10 * time.Second}, Attempts: 4, Backoff: 500 * time.Millisecond}
+	return &HTTPResponder{Client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}, Attempts: 4, Backoff: 500 * time.Millisecond}
 }
 
 // Respond delivers body. A 4xx answer is final (ErrResponseRejected); other failures are retried, then returned.
@@ -44,6 +47,8 @@ func (h *HTTPResponder) Respond(ctx context.Context, responseURL string, body []
 			switch {
 			case resp.StatusCode < 300:
 				return nil
+			case resp.StatusCode < 400:
+				return fmt.Errorf("%w: %s (redirects are not followed)", ErrResponseRejected, resp.Status)
 			case resp.StatusCode < 500:
 				return fmt.Errorf("%w: %s", ErrResponseRejected, resp.Status)
 			}

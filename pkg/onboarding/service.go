@@ -24,14 +24,15 @@ type Tenants interface {
 	Get(ctx context.Context, tenantID string) (tenants.Tenant, error)
 }
 
-// Verifier assumes a customer's role to prove it works.
+// Verifier assumes a customer's role to prove it works (its verified session then probes what the role grants).
 type Verifier interface {
 	Verify(ctx context.Context, t crossaccount.Target, retryFor time.Duration) (crossaccount.Verified, error)
 }
 
-// Owners finds the tenant that holds an AWS account ID (stack notifications name only the stack).
-type Owners interface {
-	Owner(ctx context.Context, accountID string) (tenantID string, err error)
+// Claims finds the tenant that holds an AWS account ID and what the account waits for, in one read (stack
+// notifications name only the stack).
+type Claims interface {
+	Claim(ctx context.Context, accountID string) (accounts.Claim, error)
 }
 
 // Observer hears of every account the callback activates or fails (bulk activation waits on them).
@@ -45,7 +46,7 @@ type Service struct {
 	accounts  Accounts
 	tenants   Tenants
 	verifier  Verifier
-	owners    Owners
+	claims    Claims
 	responder Responder
 	now       func() time.Time
 	observers []Observer
@@ -64,11 +65,11 @@ type Responder interface {
 }
 
 // NewService returns onboarding over its dependencies.
-func NewService(cfg Config, a Accounts, t Tenants, v Verifier, o Owners, r Responder, now func() time.Time) *Service {
+func NewService(cfg Config, a Accounts, t Tenants, v Verifier, c Claims, r Responder, now func() time.Time) *Service {
 	if cfg.LinkTTL == 0 {
 		cfg.LinkTTL = DefaultLinkTTL
 	}
-	return &Service{cfg: cfg, accounts: a, tenants: t, verifier: v, owners: o, responder: r, now: now,
+	return &Service{cfg: cfg, accounts: a, tenants: t, verifier: v, claims: c, responder: r, now: now,
 		ConnectRetry: DefaultConnectRetry, CallbackBudget: DefaultCallbackBudget}
 }
 
@@ -104,13 +105,16 @@ func (s *Service) CreateAccount(ctx context.Context, tenantID string, in account
 		return Created{}, err
 	}
 	token, hash := newToken()
+	stackName, suffixHash := linkStackName(token)
 	now := s.now().UTC()
-	in.Link = &accounts.ActivationLink{TokenHash: hash, AccountType: accounts.Type(in.Type), IssuedAt: now, ExpiresAt: now.Add(s.cfg.LinkTTL)}
+	in.Link = &accounts.ActivationLink{TokenHash: hash, StackSuffixHash: suffixHash, AccountType: accounts.Type(in.Type),
+		IssuedAt: now, ExpiresAt: now.Add(s.cfg.LinkTTL)}
 	a, err := s.accounts.Create(ctx, tenantID, in)
 	if err != nil {
 		return Created{}, err
 	}
-	ins, err := s.cfg.build(linkInput{TenantID: tenantID, ExternalID: tenant.ExternalID, Account: a, Token: token, ExpiresAt: in.Link.ExpiresAt})
+	ins, err := s.cfg.build(linkInput{TenantID: tenantID, ExternalID: tenant.ExternalID, Account: a, Token: token, StackName: stackName,
+		ExpiresAt: in.Link.ExpiresAt})
 	return Created{Account: a, Instructions: ins}, err
 }
 
@@ -122,9 +126,11 @@ func (s *Service) IssueLink(ctx context.Context, tenantID, accountID string) (In
 		return Instructions{}, err
 	}
 	token, hash := newToken()
+	stackName, suffixHash := linkStackName(token)
 	now := s.now().UTC()
 	a, err := s.accounts.Mutate(ctx, tenantID, accountID, "account.link_issued", func(a *accounts.Account) error {
-		link := &accounts.ActivationLink{TokenHash: hash, AccountType: a.Type, IssuedAt: now, ExpiresAt: now.Add(s.cfg.LinkTTL)}
+		link := &accounts.ActivationLink{TokenHash: hash, StackSuffixHash: suffixHash, AccountType: a.Type, IssuedAt: now,
+			ExpiresAt: now.Add(s.cfg.LinkTTL)}
 		if a.Link != nil {
 			link.ReplacedHash, link.ReplacedAt = a.Link.TokenHash, &now
 		}
@@ -134,11 +140,14 @@ func (s *Service) IssueLink(ctx context.Context, tenantID, accountID string) (In
 	if err != nil {
 		return Instructions{}, err
 	}
-	return s.cfg.build(linkInput{TenantID: tenantID, ExternalID: tenant.ExternalID, Account: a, Token: token, ExpiresAt: a.Link.ExpiresAt})
+	return s.cfg.build(linkInput{TenantID: tenantID, ExternalID: tenant.ExternalID, Account: a, Token: token, StackName: stackName,
+		ExpiresAt: a.Link.ExpiresAt})
 }
 
 // Connect verifies a role the customer created by hand and, if it works, makes the account active with it.
-// A role that does not work changes nothing: the account keeps whatever connection it had.
+// A role that does not work changes nothing: the account keeps whatever connection it had. Pasting the role of the
+// stack that connected the account verifies that same connection again: the stack stays the account's, so deleting
+// it still disconnects the account.
 func (s *Service) Connect(ctx context.Context, tenantID, accountID, roleARN string) (accounts.Account, error) {
 	a, err := s.accounts.Get(ctx, tenantID, accountID)
 	if err != nil {
@@ -152,17 +161,16 @@ func (s *Service) Connect(ctx context.Context, tenantID, accountID, roleARN stri
 	if err != nil {
 		return accounts.Account{}, roleFailure(err)
 	}
+	granted := s.grantedLevel(ctx, a.Region, roleARN, v, higher(a.AccessLevel, s.previousGrant(a, roleARN)))
 	now := s.now().UTC()
 	connected, err := s.accounts.Mutate(ctx, tenantID, accountID, "account.connected", func(a *accounts.Account) error {
-		if a.Status != accounts.Active || a.RoleARN != roleARN {
-			a.ActivatedAt = &now
+		c := accounts.Connection{RoleARN: roleARN, TemplateVersion: accounts.ManualTemplateVersion, GrantedAccessLevel: granted.Level,
+			Health: s.health(a.AccessLevel, granted, v, tenant, now)}
+		if a.StackID != "" && a.RoleARN == roleARN {
+			// The stack's own role: the connection is still the stack's.
+			c.StackID, c.StackTokenHash, c.TemplateVersion = a.StackID, a.StackTokenHash, a.TemplateVersion
 		}
-		a.Status, a.StatusReason = accounts.Active, ""
-		a.RoleARN, a.StackID, a.TemplateVersion = roleARN, "", "manual"
-		// Gangplank cannot know what a hand-made role was granted; the health check reports what it finds.
-		a.GrantedAccessLevel = ""
-		a.LastVerifiedAt = &now
-		a.Health = s.health(*a, v, tenant, now)
+		a.Activate(c, now)
 		return nil
 	})
 	if err == nil {
@@ -173,8 +181,18 @@ func (s *Service) Connect(ctx context.Context, tenantID, accountID, roleARN stri
 	return connected, err
 }
 
-// Verify checks the account's role again and records the outcome: health, lastVerifiedAt, and the status when
-// the role stopped (or started again) working. A verification that could not reach AWS changes nothing.
+// previousGrant is the access level the account's current connection was verified to grant, if roleARN is its role.
+func (s *Service) previousGrant(a accounts.Account, roleARN string) accounts.AccessLevel {
+	if a.RoleARN != roleARN {
+		return ""
+	}
+	return a.GrantedAccessLevel
+}
+
+// Verify checks the account's role again and records the outcome: health, lastVerifiedAt, the access level the role
+// grants (probed up to the higher of the chosen level and the one granted before, so a role that grants more than
+// chosen is reported too), and the status when the role stopped (or started again) working. A verification that
+// could not reach AWS changes nothing.
 func (s *Service) Verify(ctx context.Context, tenantID, accountID string) (accounts.Account, error) {
 	a, err := s.accounts.Get(ctx, tenantID, accountID)
 	if err != nil {
@@ -193,24 +211,21 @@ func (s *Service) Verify(ctx context.Context, tenantID, accountID string) (accou
 		slog.WarnContext(ctx, "verification could not reach STS", "accountId", accountID, "error", verr.Error())
 		return accounts.Account{}, ErrUnreachable
 	}
+	var granted grant
+	if verr == nil {
+		granted = s.grantedLevel(ctx, a.Region, a.RoleARN, v, higher(a.AccessLevel, a.GrantedAccessLevel))
+	}
 	now := s.now().UTC()
 	return s.accounts.Mutate(ctx, tenantID, accountID, "account.verified", func(cur *accounts.Account) error {
 		if cur.RoleARN != a.RoleARN {
 			return fmt.Errorf("%w: the account's role changed during verification", accounts.ErrVersionMismatch)
 		}
-		cur.LastVerifiedAt = &now
 		if verr != nil {
-			reason := verr.Error()
-			cur.Health = accounts.Health{Status: accounts.Unhealthy, Reason: reason, CheckedAt: &now}
-			if cur.Status == accounts.Active {
-				cur.Status, cur.StatusReason = accounts.Disconnected, "The role stopped working: "+reason
-			}
+			cur.Disconnect("The role stopped working: "+verr.Error(), now)
+			cur.LastVerifiedAt = &now
 			return nil
 		}
-		cur.Health = s.health(*cur, v, tenant, now)
-		if cur.Status == accounts.Disconnected || cur.Status == accounts.Failed {
-			cur.Status, cur.StatusReason = accounts.Active, ""
-		}
+		cur.Reverify(granted.Level, s.health(cur.AccessLevel, granted, v, tenant, now), now)
 		return nil
 	})
 }
@@ -221,7 +236,7 @@ func (s *Service) target(a accounts.Account, roleARN string, t tenants.Tenant) c
 }
 
 // health describes a working role: healthy, or degraded with what the customer should do.
-func (s *Service) health(a accounts.Account, v crossaccount.Verified, t tenants.Tenant, now time.Time) accounts.Health {
+func (s *Service) health(chosen accounts.AccessLevel, g grant, v crossaccount.Verified, t tenants.Tenant, now time.Time) accounts.Health {
 	h := accounts.Health{Status: accounts.Healthy, Reason: "Gangplank assumed the role and confirmed its identity.", CheckedAt: &now}
 	if v.ExternalID != t.ExternalID {
 		until := "soon"
@@ -233,8 +248,13 @@ func (s *Service) health(a accounts.Account, v crossaccount.Verified, t tenants.
 			"Update the stack with a new link from Gangplank (it carries the current External ID).", until)
 		return h
 	}
-	if a.GrantedAccessLevel != "" && a.GrantedAccessLevel != a.AccessLevel {
-		return accounts.AccessLevelMismatch(a, now)
+	if g.Missing != "" && g.Level != chosen {
+		h.Status = accounts.Degraded
+		h.Reason = g.Missing + " Update the stack with a new link from Gangplank (or fix the role) to grant it."
+		return h
+	}
+	if g.Level != "" && g.Level != chosen {
+		return accounts.AccessLevelMismatch(accounts.Account{GrantedAccessLevel: g.Level, AccessLevel: chosen}, now)
 	}
 	return h
 }

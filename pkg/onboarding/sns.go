@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -21,18 +20,18 @@ func (s *Service) HandleSNS(ctx context.Context, e events.SNSEvent) error {
 		case strings.HasPrefix(strings.TrimSpace(msg), "{"):
 			var req CustomResourceRequest
 			if err := json.Unmarshal([]byte(msg), &req); err != nil || req.RequestType == "" {
-				slog.WarnContext(ctx, "SNS message is JSON but not a custom resource request; ignored", "messageId", r.SNS.MessageID)
+				reject(ctx, rejectMalformed, "SNS message is JSON but not a custom resource request; ignored", "messageId", r.SNS.MessageID)
 				continue
 			}
-			errs = append(errs, s.HandleCustomResource(ctx, req))
+			errs = append(errs, s.HandleCustomResource(ctx, r.SNS.TopicArn, req))
 		default:
 			ev, ok := ParseStackEvent(msg)
 			if !ok {
-				slog.WarnContext(ctx, "SNS message is neither a custom resource request nor a stack notification; ignored",
-					"messageId", r.SNS.MessageID, "subject", r.SNS.Subject)
+				reject(ctx, rejectMalformed, "SNS message is neither a custom resource request nor a stack notification; ignored",
+					"messageId", r.SNS.MessageID, "subject", reported(r.SNS.Subject, 100))
 				continue
 			}
-			errs = append(errs, s.HandleStackEvent(ctx, ev))
+			errs = append(errs, s.HandleStackEvent(ctx, r.SNS.TopicArn, ev))
 		}
 	}
 	return errors.Join(errs...)

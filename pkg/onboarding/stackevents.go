@@ -2,11 +2,11 @@ package onboarding
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/audit"
@@ -49,6 +49,7 @@ const ConnectionResource = "GangplankConnection"
 // stackFailure is the reason to record for a failure event, or "" when the event is not a failure worth recording.
 // Failures of the custom resource that Gangplank answered itself are skipped, and so is the stack's summary of them:
 // the answer already recorded the outcome (or, for a token that proves nothing, deliberately left the account alone).
+// The reason quotes what CloudFormation reported as its word, bounded and without control characters.
 func stackFailure(e StackEvent) string {
 	stackLevel := e.ResourceType == "AWS::CloudFormation::Stack"
 	switch {
@@ -58,10 +59,11 @@ func stackFailure(e StackEvent) string {
 		return ""
 	case !stackLevel && strings.HasSuffix(e.ResourceStatus, "_FAILED") && e.ResourceStatusReason != "" &&
 		!strings.Contains(e.ResourceStatusReason, "Resource creation cancelled"):
-		return fmt.Sprintf("CloudFormation could not create %s (%s) in the onboarding stack: %s",
-			e.LogicalResourceID, e.ResourceType, e.ResourceStatusReason)
+		return fmt.Sprintf("The onboarding stack failed before Gangplank could answer it. CloudFormation reported for %s (%s): “%s”",
+			reported(e.LogicalResourceID, 64), reported(e.ResourceType, 64), reported(e.ResourceStatusReason, maxReportedBytes))
 	case stackLevel && (e.ResourceStatus == "ROLLBACK_IN_PROGRESS" || e.ResourceStatus == "CREATE_FAILED") && e.ResourceStatusReason != "":
-		return "The onboarding stack failed: " + e.ResourceStatusReason
+		return "The onboarding stack failed before Gangplank could answer it. CloudFormation reported: “" +
+			reported(e.ResourceStatusReason, maxReportedBytes) + "”"
 	}
 	return ""
 }
@@ -69,37 +71,49 @@ func stackFailure(e StackEvent) string {
 var stackEventActor = audit.Actor{Type: audit.System, ID: "stack-notifications"}
 
 // HandleStackEvent marks an account failed when an onboarding stack in it fails before its custom resource could
-// answer (the role's creation failed, the answer never came, the stack was rolled back). Only stacks Gangplank is
-// waiting for are considered, while the account is activating or pending: the stack Gangplank launched itself
-// (recorded on the account), or an onboarding stack (by its name) the customer launched after the current link was
-// issued. Only the account's owner can run a stack in it, so this cannot be used against anyone else's account.
-// The first failure wins, so the precise resource error is kept over the stack's summary that follows it.
-func (s *Service) HandleStackEvent(ctx context.Context, e StackEvent) error {
+// answer (the role's creation failed, the answer never came, the stack was rolled back). A notification names only
+// a stack, and anyone can publish one, so it counts only if it is about a stack the account waits for, by something
+// its sender cannot guess: the stack name of the account's unused activation link (whose suffix only the link's
+// holder knows), or the exact StackId Gangplank got back when it created the stack itself (bulk activation). An
+// active account waits for nothing. The first failure wins, so the precise resource error is kept over the stack's
+// summary that follows it. A notification that proves nothing costs one read (the account's claim) and changes
+// nothing.
+func (s *Service) HandleStackEvent(ctx context.Context, topicARN string, e StackEvent) error {
 	reason := stackFailure(e)
 	if reason == "" {
 		return nil
 	}
 	stack, err := awsid.ParseARN(e.StackID)
-	if err != nil {
+	if err != nil || stack.Service != "cloudformation" {
+		reject(ctx, rejectMalformed, "stack notification without a stack ARN", "stackId", reported(e.StackID, 300))
 		return nil
 	}
-	tenantID, err := s.owners.Owner(ctx, stack.AccountID)
-	if errors.Is(err, accounts.ErrNotFound) {
+	if !sameRegion(topicARN, e.StackID) {
+		// CloudFormation notifies topics of the stack's own region only.
+		reject(ctx, rejectRegion, "stack notification not delivered through the topic of its stack's region", "stackId", reported(e.StackID, 300),
+			"topicArn", topicARN)
 		return nil
 	}
-	if err != nil {
+	suffix, named := stackNameSuffix(stackName(e.StackID))
+	claim, err := s.claims.Claim(ctx, stack.AccountID)
+	switch {
+	case errors.Is(err, accounts.ErrNotFound):
+		reject(ctx, rejectNotification, "stack notification about an account nobody holds", "stackId", reported(e.StackID, 300))
+		return nil
+	case err != nil:
 		return err
+	case !waitsFor(claim.Awaiting, e.StackID, suffix, named):
+		reject(ctx, rejectNotification, "stack notification about a stack no account waits for", "stackId", reported(e.StackID, 300))
+		return nil
 	}
 	ctx = audit.WithActor(ctx, stackEventActor)
 	var changed bool
-	a, err := s.accounts.Mutate(ctx, tenantID, stack.AccountID, "account.stack_failed", func(a *accounts.Account) error {
+	a, err := s.accounts.Mutate(ctx, claim.TenantID, stack.AccountID, "account.stack_failed", func(a *accounts.Account) error {
 		changed = false
-		if (a.Status != accounts.Activating && a.Status != accounts.Pending) || !awaited(*a, e) {
+		if !waitsFor(a.StackWait(), e.StackID, suffix, named) {
 			return accounts.ErrNoChange
 		}
-		now := s.now().UTC()
-		a.Status, a.StatusReason = accounts.Failed, reason
-		a.Health = accounts.Health{Status: accounts.Unhealthy, Reason: reason, CheckedAt: &now}
+		a.StackFailed(e.StackID, reason, s.now().UTC())
 		changed = true
 		return nil
 	})
@@ -118,14 +132,15 @@ func (s *Service) HandleStackEvent(ctx context.Context, e StackEvent) error {
 	return nil
 }
 
-// awaited reports whether the event is about a stack the account is waiting for.
-func awaited(a accounts.Account, e StackEvent) bool {
-	if a.StackID != "" && a.StackID == e.StackID {
-		return true
-	}
-	if !strings.HasPrefix(e.StackName, StackName) || a.Link == nil {
+// waitsFor reports whether an account waiting for w waits for the stack stackID (whose name has the given suffix,
+// if named): the very stack Gangplank created, or a stack named after the account's unused link, unless that
+// stack's failure was recorded already.
+func waitsFor(w accounts.StackWait, stackID, suffix string, named bool) bool {
+	if w.Reported == stackID {
 		return false
 	}
-	at, err := time.Parse("2006-01-02T15:04:05.000Z", e.Timestamp)
-	return err == nil && !at.Before(a.Link.IssuedAt.Truncate(time.Millisecond))
+	if w.StackID != "" && subtle.ConstantTimeCompare([]byte(w.StackID), []byte(stackID)) == 1 {
+		return true
+	}
+	return named && w.NameSuffixHash != "" && sameHash(hashToken(suffix), w.NameSuffixHash)
 }

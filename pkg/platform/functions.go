@@ -122,6 +122,11 @@ var (
 	CostSyncScheduler = Function{Name: "costsync-scheduler", Needs: Needs{
 		Tables: map[string]Access{tables.Accounts.ID: Read}, Queues: map[string]Access{CostSyncQueue.ID: Send},
 	}}
+	// Rotation is the daily External ID schedule: it rotates tenants' External IDs when due and, beforehand, checks
+	// which External ID each connected role accepts (so it verifies roles, and needs the platform principal).
+	Rotation = Function{Name: "rotation", Needs: Needs{
+		Tables: map[string]Access{tables.Tenants.ID: ReadWrite, tables.Accounts.ID: Read}, Customers: true, Onboarding: true,
+	}}
 	// CostSyncWorker syncs one payer per message.
 	CostSyncWorker = Function{Name: "costsync-worker", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), Customers: true, Queues: map[string]Access{CostSyncQueue.ID: Consume},
@@ -142,7 +147,7 @@ var (
 // Functions lists every function; a test checks it names exactly the folders under functions/, and the CDK app
 // deploys and grants each from it.
 func Functions() []Function {
-	return []Function{API, Callback, Discovery, Activation, CostSyncScheduler, CostSyncWorker, InventoryScheduler, InventoryWorker}
+	return []Function{API, Callback, Discovery, Activation, CostSyncScheduler, CostSyncWorker, Rotation, InventoryScheduler, InventoryWorker}
 }
 
 // Everything is what one process running the whole platform needs (the local server, the tests).

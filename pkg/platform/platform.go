@@ -23,8 +23,10 @@ import (
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
+	"github.com/gangplank/gangplank/pkg/rotation"
 	"github.com/gangplank/gangplank/pkg/store"
 	"github.com/gangplank/gangplank/pkg/tenants"
 )
@@ -55,6 +57,7 @@ type Builder struct {
 	discovery  *discovery.Service
 	activation *activation.Service
 	inventory  *inventory.Service
+	rotation   *rotation.Service
 
 	tuners []func(Parts)
 }
@@ -67,13 +70,15 @@ type Parts struct {
 	Discovery  *discovery.Service
 	Activation *activation.Service
 	Inventory  *inventory.Service
+	Rotation   *rotation.Service
 }
 
 // Tune adjusts each part as it is built, and the parts already built: the tests shorten retries and deadlines.
 func (b *Builder) Tune(f func(Parts)) {
 	b.tuners = append(b.tuners, f)
 	for _, p := range []Parts{{Connector: b.connector}, {Onboarding: b.onboarding}, {CostSync: b.costSync},
-		{Discovery: b.discovery}, {Activation: b.activation}, {Inventory: b.inventory}} {
+		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation},
+		{Inventory: b.inventory}} {
 		if p != (Parts{}) {
 			f(p)
 		}
@@ -131,12 +136,24 @@ func (b *Builder) Tenants() *tenants.Service {
 	return b.tenants
 }
 
-// Accounts is the accounts service.
+// Accounts is the accounts service. Where the function may enter customers' accounts, a management account's SSO
+// region is checked against the organization through the door.
 func (b *Builder) Accounts() *accounts.Service {
 	if b.accounts == nil {
 		b.accounts = accounts.NewService(store.Accounts{DB: b.DB()}, b.Tenants(), b.now)
+		b.accounts.Reserve(b.cfg.PlatformAccounts()...)
+		if b.needs.Customers {
+			b.accounts.CheckSSORegionsWith(&identitycenter.Checker{Door: lazyDoor{b}, Now: b.now})
+		}
 	}
 	return b.accounts
+}
+
+// lazyDoor is the door, built on first use: the accounts service needs a door that needs the accounts service.
+type lazyDoor struct{ b *Builder }
+
+func (d lazyDoor) Enter(ctx context.Context, tenantID, accountID, purpose string, require ...func(accounts.Account) error) (crossaccount.Session, error) {
+	return d.b.Door().Enter(ctx, tenantID, accountID, purpose, require...)
 }
 
 // Audit is the audit trail's reader.
@@ -176,6 +193,10 @@ func (b *Builder) Onboarding() *onboarding.Service {
 			}
 			if _, err := b.Discovery().Discover(ctx, a.TenantID, a.AccountID); err != nil {
 				slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
+			}
+			// The role can now read IAM Identity Center: look for it in the ssoRegion set before the account was connected.
+			if _, err := b.Accounts().RecheckSSORegion(ctx, a.TenantID, a.AccountID); err != nil {
+				slog.WarnContext(ctx, "SSO region check after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
 			}
 		})
 		// A payer that becomes active with cost sync on has its first recommendations synced now, not at the next
@@ -297,6 +318,17 @@ func (t tenantSchedules) InventoryInterval(ctx context.Context, tenantID string)
 // account's own settings (resourceTypes, regions) narrow it.
 func inventoryScope(a accounts.Account) inventory.Scope { return inventory.Scope{} }
 
+// Rotation runs tenants' External ID schedules.
+func (b *Builder) Rotation() *rotation.Service {
+	if b.rotation == nil {
+		b.require("the External ID schedule", b.needs.Onboarding, "Onboarding")
+		b.rotation = &rotation.Service{Tenants: b.Tenants(), Due: store.Tenants{DB: b.DB()}, Accounts: b.Accounts(), Verifier: b.Connector(),
+			PlatformPrincipal: b.cfg.Onboarding.PlatformPrincipal, Now: b.now}
+		b.built(Parts{Rotation: b.rotation})
+	}
+	return b.rotation
+}
+
 // Services are every part, for a process that runs the whole platform (the local server, the tests).
 type Services struct {
 	// Builder built them; the HTTP API is built over it (pkg/platform/web).
@@ -312,6 +344,7 @@ type Services struct {
 	Discovery  *discovery.Service
 	Activation *activation.Service
 	Inventory  *inventory.Service
+	Rotation   *rotation.Service
 }
 
 // NewServices builds every part over cfg, as one process running the whole platform needs them. now is the clock.
@@ -327,6 +360,7 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (s *Servic
 	}
 	return &Services{
 		Builder: b, DB: b.DB(), Tenants: b.Tenants(), Accounts: b.Accounts(), Audit: b.Audit(), Connector: b.Connector(), Door: b.Door(),
-		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(), Inventory: b.Inventory(),
+		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(), Rotation: b.Rotation(),
+		Inventory: b.Inventory(),
 	}, nil
 }

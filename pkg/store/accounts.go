@@ -84,7 +84,13 @@ type claimItem struct {
 	TenantID  string    `dynamodbav:"tenantId"`
 	AccountID string    `dynamodbav:"accountId"`
 	ClaimedAt time.Time `dynamodbav:"claimedAt"`
+	// Awaiting mirrors the account's StackWait, written in the same transaction as every change of it, so a stack
+	// notification (which names only the stack) is judged with this one read.
+	Awaiting accounts.StackWait `dynamodbav:"awaiting"`
 }
+
+// claimAwaitingAttr is claimItem.Awaiting's attribute.
+const claimAwaitingAttr = "awaiting"
 
 // Accounts stores accounts with their name reservations and global claims.
 type Accounts struct{ DB }
@@ -126,7 +132,8 @@ func (s Accounts) Create(ctx context.Context, a accounts.Account, entry audit.En
 	var items []types.TransactWriteItem
 	for _, v := range []any{
 		newAccountItem(a),
-		claimItem{PK: claimPK(a.AccountID), SK: claimSK, ItemType: itemClaim, TenantID: a.TenantID, AccountID: a.AccountID, ClaimedAt: a.CreatedAt},
+		claimItem{PK: claimPK(a.AccountID), SK: claimSK, ItemType: itemClaim, TenantID: a.TenantID, AccountID: a.AccountID, ClaimedAt: a.CreatedAt,
+			Awaiting: a.StackWait()},
 		s.nameItem(a),
 	} {
 		put, err := s.putNew(v)
@@ -139,6 +146,12 @@ func (s Accounts) Create(ctx context.Context, a accounts.Account, entry audit.En
 	if a.ManagementAccountID != "" {
 		items = append(items, s.adjustLinked(a.TenantID, a.ManagementAccountID, 1))
 	}
+	integration, integrationAt, err := s.integrationReservations(a.TenantID, a.AccountID, "", a.Integration.Name)
+	if err != nil {
+		return err
+	}
+	integrationAt = offset(integrationAt, len(items))
+	items = append(items, integration...)
 	log, err := s.auditPut(entry)
 	if err != nil {
 		return err
@@ -159,6 +172,8 @@ func (s Accounts) Create(ctx context.Context, a accounts.Account, entry audit.En
 		return accounts.ErrNameTaken
 	case a.ManagementAccountID != "" && c.failed(managementAt):
 		return accounts.ErrManagementMissing
+	case integrationAt >= 0 && c.failed(integrationAt):
+		return accounts.ErrIntegrationNameTaken
 	}
 	return err
 }
@@ -287,6 +302,22 @@ func (s Accounts) Replace(ctx context.Context, before, after accounts.Account, e
 			ExpressionAttributeValues: map[string]types.AttributeValue{":name": str(after.Name), ":id": str(after.AccountID)},
 		}})
 	}
+	integration, integrationAt, err := s.integrationReservations(after.TenantID, after.AccountID, before.Integration.Name, after.Integration.Name)
+	if err != nil {
+		return err
+	}
+	integrationFirst := len(items)
+	integrationAt = offset(integrationAt, integrationFirst)
+	items = append(items, integration...)
+	claimAt := -1
+	if before.StackWait() != after.StackWait() {
+		mirror, err := s.mirrorAwaiting(after)
+		if err != nil {
+			return err
+		}
+		claimAt = len(items)
+		items = append(items, mirror)
+	}
 	log, err := s.auditPut(entry)
 	if err != nil {
 		return err
@@ -297,10 +328,15 @@ func (s Accounts) Replace(ctx context.Context, before, after accounts.Account, e
 		return err
 	}
 	switch {
-	case c.failed(accountAt) || c.conflicted(accountAt):
+	case c.failed(accountAt) || c.conflicted(accountAt) || (claimAt >= 0 && c.conflicted(claimAt)):
 		return accounts.ErrVersionMismatch
 	case renamed && c.failed(newNameAt):
 		return accounts.ErrNameTaken
+	case integrationAt >= 0 && c.failed(integrationAt):
+		return accounts.ErrIntegrationNameTaken
+	case c.failedIn(integrationFirst, integrationFirst+len(integration)):
+		// The reservation of the integration name we read is gone: the settings changed in between.
+		return accounts.ErrVersionMismatch
 	case c.failed(oldNameAt):
 		// The reservation of the name we read is gone: someone renamed the account in between.
 		return accounts.ErrVersionMismatch
@@ -357,6 +393,21 @@ func (s Accounts) updateFrom(before, after accounts.Account) (types.TransactWrit
 	}}, nil
 }
 
+// mirrorAwaiting writes what the account waits for onto its claim (which must still be this tenant's).
+func (s Accounts) mirrorAwaiting(a accounts.Account) (types.TransactWriteItem, error) {
+	w, err := attributevalue.Marshal(a.StackWait())
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: s.table(), Key: key(claimPK(a.AccountID), claimSK),
+		UpdateExpression:          aws.String("SET #awaiting = :w"),
+		ConditionExpression:       aws.String("tenantId = :tenant"),
+		ExpressionAttributeNames:  map[string]string{"#awaiting": claimAwaitingAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":w": w, ":tenant": str(a.TenantID)},
+	}}, nil
+}
+
 func (s Accounts) deleteName(a accounts.Account) types.TransactWriteItem {
 	return types.TransactWriteItem{Delete: &types.Delete{
 		TableName: s.table(), Key: key(tenantPK(a.TenantID), nameSK(a.Name)),
@@ -394,6 +445,11 @@ func (s Accounts) Delete(ctx context.Context, a accounts.Account, entry audit.En
 	if a.ManagementAccountID != "" {
 		items = append(items, s.adjustLinked(a.TenantID, a.ManagementAccountID, -1))
 	}
+	release, _, err := s.integrationReservations(a.TenantID, a.AccountID, a.Integration.Name, "")
+	if err != nil {
+		return err
+	}
+	items = append(items, release...)
 	log, err := s.auditPut(entry)
 	if err != nil {
 		return err
@@ -438,22 +494,23 @@ func (s Accounts) LinkedCount(ctx context.Context, tenantID, managementID string
 	return *it.LinkedCount, nil
 }
 
-// Owner returns the tenant that holds an AWS account ID, from its global claim.
-func (s Accounts) Owner(ctx context.Context, accountID string) (string, error) {
+// Claim returns the tenant that holds an AWS account ID and what the account waits for, from its global claim: one
+// read.
+func (s Accounts) Claim(ctx context.Context, accountID string) (accounts.Claim, error) {
 	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: s.table(), Key: key(claimPK(accountID), claimSK), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return "", err
+		return accounts.Claim{}, err
 	}
 	if out.Item == nil {
-		return "", accounts.ErrNotFound
+		return accounts.Claim{}, accounts.ErrNotFound
 	}
 	var c claimItem
 	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
-		return "", fmt.Errorf("unmarshal claim: %w", err)
+		return accounts.Claim{}, fmt.Errorf("unmarshal claim: %w", err)
 	}
-	return c.TenantID, nil
+	return accounts.Claim{TenantID: c.TenantID, Awaiting: c.Awaiting}, nil
 }
 
 // ActiveManagementAccounts lists every active management account, across tenants (the daily discovery's work).

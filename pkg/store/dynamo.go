@@ -81,6 +81,16 @@ func (e *cancelledError) failed(i int) bool {
 	return i < len(e.codes) && e.codes[i] == "ConditionalCheckFailed"
 }
 
+// failedIn reports whether any item in [from, to) failed its condition.
+func (e *cancelledError) failedIn(from, to int) bool {
+	for i := from; i < to; i++ {
+		if e.failed(i) {
+			return true
+		}
+	}
+	return false
+}
+
 // conflicted reports whether item i lost to a concurrent transaction.
 func (e *cancelledError) conflicted(i int) bool {
 	return i < len(e.codes) && e.codes[i] == "TransactionConflict"

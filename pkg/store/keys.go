@@ -16,6 +16,8 @@ const (
 	itemAccount = "account"
 	itemName    = "accountName"
 	itemClaim   = "accountClaim"
+	// itemIntegrationName reserves an account's integration name in its tenant.
+	itemIntegrationName = "integrationName"
 )
 
 const (
@@ -39,6 +41,9 @@ func accountSK(accountID string) string { return accountPrefix + accountID }
 
 // nameSK reserves a case-folded account name within a tenant.
 func nameSK(name string) string { return namePrefix + accounts.NameKey(name) }
+
+// integrationSK reserves an integration name within a tenant, compared ignoring case.
+func integrationSK(name string) string { return "INTEGRATION#" + accounts.IntegrationNameKey(name) }
 
 // claimPK is the one global item per AWS account ID that says which tenant holds it.
 func claimPK(accountID string) string { return claimPrefix + accountID }
@@ -200,3 +205,12 @@ func seenSK(scan string, pass, chunk, part int) string {
 func tagKeysPK(tenantID string) string        { return tenantPK(tenantID) + "#TAGKEYS" }
 func tagKeySK(key, accountID string) string   { return key + "#" + accountID }
 func tagValuesPK(tenantID, key string) string { return tenantPK(tenantID) + "#TAGVALS#" + key }
+
+// byRotation index (sparse, tenants table): tenants whose External ID schedule has a warning or a rotation pending,
+// sorted by when it is due, so the daily function reads only those due with one Query a page.
+const rotationPK = "ROTATION"
+
+// rotationSK sorts by time (fixed-width UTC, so strings sort as times) and keeps tenants due at once apart.
+func rotationSK(at time.Time, tenantID string) string {
+	return at.UTC().Format("2006-01-02T15:04:05Z") + "#" + tenantID
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/gangplank/gangplank/pkg/audit"
+	"github.com/gangplank/gangplank/pkg/tables"
 	"github.com/gangplank/gangplank/pkg/tenants"
 )
 
@@ -18,7 +21,36 @@ type tenantItem struct {
 	PK       string `dynamodbav:"pk"`
 	SK       string `dynamodbav:"sk"`
 	ItemType string `dynamodbav:"itemType"`
+	// GSI1PK/GSI1SK place the tenant in the sparse byRotation index while its External ID schedule has work pending.
+	GSI1PK string `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK string `dynamodbav:"gsi1sk,omitempty"`
 	tenants.Tenant
+}
+
+func newTenantItem(t tenants.Tenant) tenantItem {
+	it := tenantItem{PK: tenantPK(t.TenantID), SK: profileSK, ItemType: itemTenant, Tenant: t}
+	if at := t.NextRotationCheck(); at != nil {
+		it.GSI1PK, it.GSI1SK = rotationPK, rotationSK(*at, t.TenantID)
+	}
+	return it
+}
+
+// RotationsDue lists the tenants whose External ID schedule needs attention at or before now, from the sparse
+// byRotation index: one Query a page, whatever the number of tenants without a schedule.
+func (s Tenants) RotationsDue(ctx context.Context, now time.Time) ([]string, error) {
+	in := &dynamodb.QueryInput{TableName: aws.String(s.Tables.Tenants()), IndexName: aws.String(tables.TenantsByRotation),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk <= :bound"),
+		ExpressionAttributeNames: map[string]string{"#pk": tables.GSI1PK, "#sk": tables.GSI1SK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(rotationPK),
+			":bound": str(rotationSK(now, "") + "~")}} // "~" sorts after every tenant ID character
+	var ids []string
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+		if pk, ok := item[tables.PK].(*types.AttributeValueMemberS); ok {
+			ids = append(ids, strings.TrimPrefix(pk.Value, tenantPrefix))
+		}
+		return nil
+	})
+	return ids, err
 }
 
 // Tenants stores tenant profiles: one item per tenant, read and written by key.
@@ -47,7 +79,7 @@ func (s Tenants) Get(ctx context.Context, tenantID string) (tenants.Tenant, erro
 }
 
 func (s Tenants) put(t tenants.Tenant, condition string, values map[string]types.AttributeValue) (types.TransactWriteItem, error) {
-	item, err := attributevalue.MarshalMap(tenantItem{PK: tenantPK(t.TenantID), SK: profileSK, ItemType: itemTenant, Tenant: t})
+	item, err := attributevalue.MarshalMap(newTenantItem(t))
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("marshal tenant: %w", err)
 	}

@@ -78,12 +78,19 @@ const (
 	AccountsByActiveManagement = "byActiveManagement"
 )
 
+// TenantsByRotation is sparse: only tenants whose External ID schedule has a warning or rotation pending, sorted
+// by when (the daily rotation function).
+const TenantsByRotation = "byRotation"
+
 // Tenants holds tenant profiles and each tenant's audit trail.
 var Tenants = Table{
 	ID:           "tenants",
 	EnvVar:       "TENANTS_TABLE",
 	PartitionKey: Attribute{PK, String},
 	SortKey:      Attribute{SK, String},
+	Indexes: []Index{
+		{Name: TenantsByRotation, PartitionKey: Attribute{GSI1PK, String}, SortKey: Attribute{GSI1SK, String}, Projection: ProjectKeysOnly},
+	},
 	TTLAttribute: ExpiresAt,
 }
 

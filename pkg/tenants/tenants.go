@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,7 +30,18 @@ type Tenant struct {
 	// PreviousExternalIDs still work until their ValidUntil, so rotating never breaks a connected account at once.
 	PreviousExternalIDs []RetiredExternalID `json:"previousExternalIds" dynamodbav:"previousExternalIds"`
 	Settings            Settings            `json:"settings" dynamodbav:"settings"`
-	Version             int64               `json:"version" dynamodbav:"version"`
+	// Rotation is the External ID's rotation schedule (rotation.go).
+	Rotation ExternalIDRotation `json:"externalIdRotation" dynamodbav:"externalIdRotation"`
+	Version  int64              `json:"version" dynamodbav:"version"`
+}
+
+// MarshalJSON shows a tenant that never rotated its External ID with an empty list of previous ones.
+func (t Tenant) MarshalJSON() ([]byte, error) {
+	type plain Tenant
+	if t.PreviousExternalIDs == nil {
+		t.PreviousExternalIDs = []RetiredExternalID{}
+	}
+	return json.Marshal(plain(t))
 }
 
 // RetiredExternalID is a rotated-out External ID in its grace period.
@@ -72,6 +85,8 @@ type Settings struct {
 	Recommendations RecommendationSettings `json:"recommendations" dynamodbav:"recommendations"`
 	// Inventory is when the inventory syncs each account on its own.
 	Inventory InventorySettings `json:"inventory" dynamodbav:"inventory"`
+	// CredentialRotationDays rotates the External ID every so many days (0: only when asked), warning beforehand.
+	CredentialRotationDays int `json:"credentialRotationDays" dynamodbav:"credentialRotationDays,omitempty"`
 }
 
 // InventorySettings schedule the inventory's syncs.
@@ -206,6 +221,8 @@ type SettingsPatch struct {
 	ExternalIDGraceDays *int
 	Recommendations     *RecommendationSettings
 	Inventory           *InventorySettings
+	// CredentialRotationDays: 0 turns the schedule off.
+	CredentialRotationDays *int
 }
 
 // MarshalJSON shows unset lists as empty ones (the defaults apply).
@@ -220,24 +237,43 @@ func (r RecommendationSettings) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(r))
 }
 
-func validRecommendationSettings(r RecommendationSettings) error {
-	for _, t := range r.Terms {
-		if t != "ONE_YEAR" && t != "THREE_YEARS" {
-			return validation.Field("settings.recommendations.terms", "%q is not a term: use ONE_YEAR or THREE_YEARS", t)
+// Recommendation terms and payment options, as Cost Explorer names them.
+var (
+	Terms          = []string{"ONE_YEAR", "THREE_YEARS"}
+	PaymentOptions = []string{"NO_UPFRONT", "PARTIAL_UPFRONT", "ALL_UPFRONT"}
+)
+
+func oneOf(allowed []string) func(string) error {
+	return func(s string) error {
+		if !slices.Contains(allowed, s) {
+			return fmt.Errorf("use %s", strings.Join(allowed, ", "))
 		}
+		return nil
 	}
-	for _, p := range r.PaymentOptions {
-		if p != "NO_UPFRONT" && p != "PARTIAL_UPFRONT" && p != "ALL_UPFRONT" {
-			return validation.Field("settings.recommendations.paymentOptions", "%q is not a payment option: use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT", p)
-		}
-	}
+}
+
+// check adds every problem with the recommendation settings to c, each under its own field.
+func (r RecommendationSettings) check(c *validation.Collector) {
+	c.List("settings.recommendations.terms", r.Terms, len(Terms), oneOf(Terms))
+	c.List("settings.recommendations.paymentOptions", r.PaymentOptions, len(PaymentOptions), oneOf(PaymentOptions))
 	if d := r.LookbackDays; d != 0 && d != 7 && d != 30 && d != 60 {
-		return validation.Field("settings.recommendations.lookbackDays", "Cost Explorer looks back 7, 30 or 60 days")
+		c.Add("settings.recommendations.lookbackDays", "Cost Explorer looks back 7, 30 or 60 days (0 for the default, 30)")
 	}
-	if len(r.Terms) > 2 || len(r.PaymentOptions) > 3 {
-		return validation.Field("settings.recommendations", "name each term and payment option once")
+}
+
+// validate reports every problem with the patch at once, each under its field's name in the request.
+func (p SettingsPatch) validate() error {
+	var c validation.Collector
+	if r := p.DefaultRegion; r != nil && *r != "" && !awsid.IsRegion(*r) {
+		c.Add("settings.defaultRegion", "%q is not an AWS region Gangplank supports, such as us-east-1 or eu-west-1", *r)
 	}
-	return nil
+	if d := p.ExternalIDGraceDays; d != nil && (*d < 0 || *d > MaxExternalIDGraceDays) {
+		c.Add("settings.externalIdGraceDays", "must be between 0 and %d days", MaxExternalIDGraceDays)
+	}
+	if p.Recommendations != nil {
+		p.Recommendations.check(&c)
+	}
+	return c.Err()
 }
 
 // UpdateSettings applies patch if the tenant's ETag is one of ifMatch ("*" matches any).
@@ -252,27 +288,20 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 	if !slices.Contains(ifMatch, "*") && !slices.Contains(ifMatch, before.ETag()) {
 		return Tenant{}, ErrVersionMismatch
 	}
+	if err := p.validate(); err != nil {
+		return Tenant{}, err
+	}
 	after := before
 	if p.DefaultRegion != nil {
-		if *p.DefaultRegion != "" && !awsid.IsRegion(*p.DefaultRegion) {
-			return Tenant{}, validation.Field("settings.defaultRegion",
-				"%q is not an AWS region Gangplank supports, such as us-east-1 or eu-west-1", *p.DefaultRegion)
-		}
 		after.Settings.DefaultRegion = *p.DefaultRegion
 	}
 	if p.CostSyncDefault != nil {
 		after.Settings.CostSyncDefault = *p.CostSyncDefault
 	}
 	if p.ExternalIDGraceDays != nil {
-		if d := *p.ExternalIDGraceDays; d < 0 || d > MaxExternalIDGraceDays {
-			return Tenant{}, validation.Field("settings.externalIdGraceDays", "must be between 0 and %d days", MaxExternalIDGraceDays)
-		}
 		after.Settings.ExternalIDGraceDays = *p.ExternalIDGraceDays
 	}
 	if p.Recommendations != nil {
-		if err := validRecommendationSettings(*p.Recommendations); err != nil {
-			return Tenant{}, err
-		}
 		r := *p.Recommendations
 		if r.Terms == nil {
 			r.Terms = []string{}
@@ -288,6 +317,13 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 		}
 		after.Settings.Inventory = *p.Inventory
 	}
+	if p.CredentialRotationDays != nil {
+		if d := *p.CredentialRotationDays; d != 0 && (d < MinCredentialRotationDays || d > MaxCredentialRotationDays) {
+			return Tenant{}, validation.Field("settings.credentialRotationDays",
+				"must be between %d and %d days, or 0 to rotate only when asked", MinCredentialRotationDays, MaxCredentialRotationDays)
+		}
+		after.Settings.CredentialRotationDays = *p.CredentialRotationDays
+	}
 	changes := audit.Diff(&before.Settings, &after.Settings)
 	if len(changes) == 0 {
 		return before, nil
@@ -296,6 +332,10 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 		changes[i].Field = "settings." + changes[i].Field
 	}
 	now := s.now().UTC()
+	if after.Settings.CredentialRotationDays != before.Settings.CredentialRotationDays {
+		after.scheduleRotation(now)
+		changes = append(changes, rotationChange(before, after)...)
+	}
 	after.UpdatedAt, after.Version = now, before.Version+1
 	if err := s.store.Replace(ctx, before, after, audit.New(ctx, tenantID, now, "tenant.updated", "tenant", changes)); err != nil {
 		return Tenant{}, err
@@ -310,6 +350,12 @@ const maxRetired = 10
 // connected accounts go on working while their stacks are updated; onboarding material uses the new one at once.
 // With ifMatch empty the rotation applies to whatever version is current.
 func (s *Service) RotateExternalID(ctx context.Context, tenantID string, ifMatch []string) (Tenant, error) {
+	return s.rotate(ctx, tenantID, ifMatch, nil)
+}
+
+// rotate rotates the External ID, if should (when given) agrees on the tenant as read; the schedule restarts from
+// the rotation.
+func (s *Service) rotate(ctx context.Context, tenantID string, ifMatch []string, should func(t Tenant, now time.Time) bool) (Tenant, error) {
 	for attempt := 1; ; attempt++ {
 		before, err := s.Get(ctx, tenantID)
 		if err != nil {
@@ -319,6 +365,9 @@ func (s *Service) RotateExternalID(ctx context.Context, tenantID string, ifMatch
 			return Tenant{}, ErrVersionMismatch
 		}
 		now := s.now().UTC()
+		if should != nil && !should(before, now) {
+			return before, nil
+		}
 		// A grace of 0 days retires the old ID at once: for a tenant that believes it leaked.
 		grace := before.Settings.ExternalIDGraceDays
 		after := before
@@ -329,10 +378,11 @@ func (s *Service) RotateExternalID(ctx context.Context, tenantID string, ifMatch
 			after.PreviousExternalIDs = after.PreviousExternalIDs[n-maxRetired:]
 		}
 		after.UpdatedAt, after.Version = now, before.Version+1
+		after.scheduleRotation(now)
 		// The IDs themselves stay out of the trail; the change and the old one's end of grace go in.
 		until, _ := json.Marshal(now.AddDate(0, 0, grace))
 		entry := audit.New(ctx, tenantID, now, "tenant.external_id_rotated", "tenant",
-			[]audit.Change{{Field: "previousExternalIdValidUntil", To: until}})
+			append([]audit.Change{{Field: "previousExternalIdValidUntil", To: until}}, rotationChange(before, after)...))
 		err = s.store.Replace(ctx, before, after, entry)
 		if errors.Is(err, ErrVersionMismatch) && len(ifMatch) == 0 && attempt < 3 {
 			continue
@@ -354,3 +404,20 @@ func (s *Service) AccountDefaults(ctx context.Context, tenantID string) (account
 }
 
 var _ accounts.DefaultsSource = (*Service)(nil)
+
+// rotationChange records a change of the next scheduled rotation in the audit trail.
+func rotationChange(before, after Tenant) []audit.Change {
+	b, _ := json.Marshal(before.Rotation.NextRotationAt)
+	a, _ := json.Marshal(after.Rotation.NextRotationAt)
+	if string(a) == string(b) {
+		return nil
+	}
+	c := audit.Change{Field: "externalIdRotation.nextRotationAt", From: b, To: a}
+	if before.Rotation.NextRotationAt == nil {
+		c.From = nil
+	}
+	if after.Rotation.NextRotationAt == nil {
+		c.To = nil
+	}
+	return []audit.Change{c}
+}
