@@ -37,7 +37,7 @@ func (m *mainStack) grant(fn awslambda.Function, n platform.Needs) {
 		m.cursorKey.GrantRead(fn, nil)
 	}
 	for _, q := range platform.Queues() {
-		if n.Queues[q.ID] == platform.Send {
+		if n.Sends(q) {
 			m.queues[q.ID].GrantSendMessages(fn)
 		}
 	}

@@ -132,13 +132,14 @@ func (m *mainStack) build() error {
 	if m.cfg.AlarmEmail != "" {
 		m.alarms.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(m.cfg.AlarmEmail), nil))
 	}
-	m.queues = map[string]awssqs.Queue{platform.CostSyncQueue.ID: m.buildCostQueue()}
+	m.queues = map[string]awssqs.Queue{platform.CostSyncQueue.ID: m.buildCostQueue(), platform.InventoryQueue.ID: m.buildInventoryQueue()}
 	if err := m.buildFunctions(); err != nil {
 		return err
 	}
 	m.buildConnector()
 	m.buildCostSync()
 	m.buildRotation()
+	m.buildInventory()
 	if err := m.buildStateMachine(); err != nil {
 		return err
 	}
@@ -266,6 +267,13 @@ var functions = []function{
 	// connected roles before a grace period ends, eight at a time.
 	{name: "rotation", description: "Daily: rotates External IDs on their tenants' schedule and warns about stacks still on an old one",
 		memoryMB: 256, timeoutSec: 900, reserved: 1, async: true},
+	// Hourly: the accounts whose scheduled inventory sync is due (one sparse index query), one message each.
+	{name: "inventory-scheduler", description: "Hourly: starts the inventory sync of every account whose scheduled sync is due",
+		memoryMB: 256, timeoutSec: 120, async: true},
+	// One unit of inventory work per message: a sync's plan, a region's scan (continued in a new message a minute
+	// before the timeout), tag summaries, a tag write-back. A scan holds at most a region's ARN hashes and a page.
+	{name: "inventory-worker", description: "Inventory: plans syncs, scans regions, summarizes tags and writes tag edits back (SQS)",
+		memoryMB: 1024, timeoutSec: 900, reserved: 20},
 }
 
 // Functions lists the names of the functions the stack deploys.
@@ -339,7 +347,7 @@ func (m *mainStack) environment(n platform.Needs) *map[string]*string {
 		env["PLATFORM_PRINCIPAL_ARN"] = jsii.String(m.connectorARN())
 	}
 	for _, q := range platform.Queues() {
-		if n.Queues[q.ID] == platform.Send {
+		if n.Sends(q) {
 			env[q.EnvVar] = m.queues[q.ID].QueueUrl()
 		}
 	}
@@ -635,6 +643,39 @@ func (m *mainStack) buildRotation() {
 		Description: jsii.String("Daily External ID schedule: warnings, rotations due, grace periods ending (04:00 UTC)"),
 		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("4")}),
 		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["rotation"], &awsschedulertargets.ScheduleTargetBaseProps{
+			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
+		}),
+	})
+}
+
+// buildInventoryQueue is the inventory's work queue: plans, scans (each continuing itself), summaries and
+// write-backs; a message whose work fails five times lands in the dead-letter queue (alarmed). Its visibility
+// timeout covers the worker's 15 minutes.
+func (m *mainStack) buildInventoryQueue() awssqs.Queue {
+	dlq := awssqs.NewQueue(m.stack, jsii.String("InventoryDeadLetters"), &awssqs.QueueProps{
+		QueueName: jsii.String(m.cfg.Prefix + "-inventory-dlq"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
+		EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	m.alarm("InventoryDeadLetters", dlq.MetricApproximateNumberOfMessagesVisible(nil),
+		"inventory work failed five times: read it from "+m.cfg.Prefix+"-inventory-dlq")
+	return awssqs.NewQueue(m.stack, jsii.String("Inventory"), &awssqs.QueueProps{
+		QueueName: jsii.String(m.cfg.Prefix + "-inventory"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
+		EnforceSSL: jsii.Bool(true), VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * 900)),
+		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(5)},
+	})
+}
+
+// buildInventory wires the hourly schedule (each tenant chooses its interval; the scheduler reads the accounts
+// due) and the worker on its queue, one message at a time, at most 20 at once (customers' Tagging API quotas are
+// per account and region, and scans of one account run side by side).
+func (m *mainStack) buildInventory() {
+	m.Functions["inventory-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.queues[platform.InventoryQueue.ID], &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(20),
+	}))
+	awsscheduler.NewSchedule(m.stack, jsii.String("HourlyInventory"), &awsscheduler.ScheduleProps{
+		Description: jsii.String("Hourly: starts the inventory syncs that are due (each tenant chooses how often; daily by default)"),
+		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("15")}),
+		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["inventory-scheduler"], &awsschedulertargets.ScheduleTargetBaseProps{
 			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
 		}),
 	})

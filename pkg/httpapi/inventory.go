@@ -11,23 +11,24 @@ import (
 
 func (a *API) inventoryRoutes() []route {
 	return []route{
-		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/resources", handle: a.listAccountResources},
-		{method: http.MethodGet, pattern: "/v1/resources", handle: a.listResources},
+		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/resources", query: listingParams, handle: a.listAccountResources},
+		{method: http.MethodGet, pattern: "/v1/resources", query: append([]string{"accountId"}, listingParams...), handle: a.listResources},
 		{method: http.MethodGet, pattern: "/v1/resources/{resourceArn}", handle: a.getResource},
 		{method: http.MethodPatch, pattern: "/v1/resources/{resourceArn}", write: true, handle: a.patchResourceTags},
 		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/resources/sync", handle: a.inventoryStatus},
 		{method: http.MethodPost, pattern: "/v1/accounts/{accountId}/resources/sync", write: true, handle: a.syncInventory},
-		{method: http.MethodGet, pattern: "/v1/tags", handle: a.tagKeys},
-		{method: http.MethodGet, pattern: "/v1/tags/{key}", handle: a.tagValues},
+		{method: http.MethodGet, pattern: "/v1/tags", query: []string{"accountId"}, handle: a.tagKeys},
+		{method: http.MethodGet, pattern: "/v1/tags/{key}", query: []string{"accountId"}, handle: a.tagValues},
 	}
 }
 
-// inventoryQuery reads a listing's filters; a malformed one is a 400 naming it, as for every listing.
-func inventoryQuery(r *http.Request, accountID string, extra ...string) (inventory.Query, error) {
-	params, err := queryParams(r, append([]string{"region", "type", "tag", "limit", "cursor"}, extra...)...)
-	if err != nil {
-		return inventory.Query{}, err
-	}
+// listingParams are the filters and paging of the resource listings (tenant-wide ones also take accountId).
+var listingParams = []string{"region", "type", "tag", "limit", "cursor"}
+
+// inventoryQuery reads a listing's filters (the router has refused unknown parameters); a malformed one is a 400
+// naming it, as for every listing.
+func inventoryQuery(r *http.Request, accountID string) (inventory.Query, error) {
+	params := query(r)
 	q := inventory.Query{AccountID: accountID, Region: params["region"], Type: params["type"], Cursor: params["cursor"]}
 	if id, ok := params["accountId"]; ok {
 		q.AccountID = id
@@ -70,7 +71,7 @@ func (a *API) listAccountResources(w http.ResponseWriter, r *http.Request, p aut
 }
 
 func (a *API) listResources(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	q, err := inventoryQuery(r, "", "accountId")
+	q, err := inventoryQuery(r, "")
 	if err != nil {
 		return err
 	}
@@ -155,10 +156,7 @@ func (a *API) syncInventory(w http.ResponseWriter, r *http.Request, p auth.Princ
 }
 
 func (a *API) tagKeys(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	params, err := queryParams(r, "accountId")
-	if err != nil {
-		return err
-	}
+	params := query(r)
 	keys, err := a.cfg.Inventory.TagKeys(r.Context(), p.TenantID, params["accountId"])
 	if err != nil {
 		return err
@@ -167,10 +165,7 @@ func (a *API) tagKeys(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 }
 
 func (a *API) tagValues(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	params, err := queryParams(r, "accountId")
-	if err != nil {
-		return err
-	}
+	params := query(r)
 	vals, err := a.cfg.Inventory.TagValues(r.Context(), p.TenantID, r.PathValue("key"), params["accountId"])
 	if err != nil {
 		return err

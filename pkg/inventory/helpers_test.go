@@ -47,7 +47,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	}
 	p := testkit.NewPlatform(t, testkit.PlatformOptions{Tune: func(parts platform.Parts) {
 		if parts.Inventory != nil {
-			parts.Inventory.ScopeOf = func(accounts.Account) inventory.Scope { return inventory.Scope{Regions: regions} }
+			parts.Inventory.DefaultRegions = regions
 			if o.tune != nil {
 				o.tune(parts.Inventory)
 			}

@@ -35,8 +35,8 @@ type Schedules interface {
 	InventoryInterval(ctx context.Context, tenantID string) (time.Duration, error)
 }
 
-// Scope is what an account's inventory covers; nil lists mean everything (every resource type, every enabled
-// region).
+// Scope is what an account's inventory covers, from its integration settings (resourceTypes, regions); nil lists
+// mean everything (every resource type, every enabled region).
 type Scope struct {
 	Types   []string
 	Regions []string
@@ -53,8 +53,9 @@ type Service struct {
 	Schedules Schedules
 	Queue     Queue
 	Now       func() time.Time
-	// ScopeOf is an account's inventory scope (resource types, regions); nil: everything.
-	ScopeOf func(accounts.Account) Scope
+	// DefaultRegions are the regions read in an account whose integration settings name none; nil: every region
+	// enabled in the account (the product's default). Test platforms read fewer.
+	DefaultRegions []string
 	// NewClients builds the AWS clients of a customer session (default: the SDK's, retrying throttling).
 	NewClients func(cfg aws.Config, maxBackoff time.Duration) Clients
 	// MaxBackoff bounds the wait between retries of throttled calls (default 20 s).
@@ -82,11 +83,13 @@ func (s *Service) clients(cfg aws.Config) Clients {
 	return sdkClients{cfg: cfg, maxBackoff: backoff}
 }
 
+// scopeOf is what the account's integration settings ask the inventory to cover.
 func (s *Service) scopeOf(a accounts.Account) Scope {
-	if s.ScopeOf == nil {
-		return Scope{}
+	sc := Scope{Types: a.Integration.ResourceTypes, Regions: a.Integration.Regions}
+	if len(sc.Regions) == 0 {
+		sc.Regions = s.DefaultRegions
 	}
-	return s.ScopeOf(a)
+	return sc
 }
 
 func (s *Service) interval(ctx context.Context, tenantID string) time.Duration {
@@ -461,11 +464,9 @@ func (s *Service) scan(ctx context.Context, m Message) error {
 	}
 	sc := &scanner{s: s, m: m, now: s.now(), withTags: ReadsTags(run.Level), level: run.Level, committed: st.Committed,
 		types: scope.Types, res: res, seen: map[uint64]bool{}, observedEdits: map[string]Tags{}}
-	t0 := time.Now()
 	if sc.stubs, err = s.Store.Stubs(ctx, m.TenantID, m.AccountID, regions); err != nil {
 		return err
 	}
-	fmt.Println("TIMING stubs", m.Scan, len(sc.stubs), time.Since(t0))
 	if m.Chunk == 0 && m.Pass == 0 {
 		if err := sc.prune(ctx); err != nil {
 			return err
@@ -474,7 +475,6 @@ func (s *Service) scan(ctx context.Context, m Message) error {
 	if sc.edits, err = s.Store.Edits(ctx, m.TenantID, m.AccountID, regions); err != nil {
 		return err
 	}
-	fmt.Println("TIMING prune+edits", m.Scan, time.Since(t0))
 	deadline := s.budget(ctx, start)
 	token, pages := m.Token, 0
 	for {
@@ -505,11 +505,9 @@ func (s *Service) scan(ctx context.Context, m Message) error {
 			return sc.continueLater(ctx, token)
 		}
 	}
-	fmt.Println("TIMING pages", m.Scan, pages, time.Since(t0))
 	if err := sc.finish(ctx, src.perPage()); err != nil {
 		return err
 	}
-	fmt.Println("TIMING finish", m.Scan, time.Since(t0))
 	return s.finishScan(ctx, m, sc.res, "")
 }
 

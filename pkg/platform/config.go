@@ -99,7 +99,7 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 		}
 	}
 	for _, q := range Queues() {
-		if needs.sends(q) {
+		if needs.Sends(q) {
 			if cfg.QueueURLs == nil {
 				cfg.QueueURLs = map[string]string{}
 			}
@@ -167,7 +167,7 @@ func (c Config) For(n Needs) Config {
 		out.Onboarding = c.Onboarding
 	}
 	for _, q := range Queues() {
-		if url, ok := c.QueueURLs[q.ID]; ok && n.sends(q) {
+		if url, ok := c.QueueURLs[q.ID]; ok && n.Sends(q) {
 			if out.QueueURLs == nil {
 				out.QueueURLs = map[string]string{}
 			}

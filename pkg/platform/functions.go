@@ -62,8 +62,8 @@ var InventoryQueue = Queue{ID: "inventory", EnvVar: "INVENTORY_QUEUE_URL"}
 // Queues lists every queue.
 func Queues() []Queue { return []Queue{CostSyncQueue, InventoryQueue} }
 
-// sends reports whether the function sends to the queue (so it is given the queue's URL).
-func (n Needs) sends(q Queue) bool {
+// Sends reports whether the function sends to the queue (so it is given the queue's URL, and may send to it).
+func (n Needs) Sends(q Queue) bool {
 	a := n.queue(q)
 	return a == Send || a == ConsumeAndSend
 }

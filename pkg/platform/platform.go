@@ -283,8 +283,7 @@ func (b *Builder) Activation() *activation.Service {
 // Inventory reads customers' resources and tags and writes tag edits back.
 func (b *Builder) Inventory() *inventory.Service {
 	if b.inventory == nil {
-		s := &inventory.Service{Store: store.Inventory{DB: b.DB()}, Accounts: b.Accounts(), Schedules: tenantSchedules{b}, Now: b.now,
-			ScopeOf: inventoryScope}
+		s := &inventory.Service{Store: store.Inventory{DB: b.DB()}, Accounts: b.Accounts(), Schedules: tenantSchedules{b}, Now: b.now}
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}
@@ -313,10 +312,6 @@ func (t tenantSchedules) InventoryInterval(ctx context.Context, tenantID string)
 	}
 	return time.Duration(tn.Settings.Inventory.SyncIntervalHours) * time.Hour, nil
 }
-
-// inventoryScope is what an account's inventory covers: every resource type and every enabled region, until the
-// account's own settings (resourceTypes, regions) narrow it.
-func inventoryScope(a accounts.Account) inventory.Scope { return inventory.Scope{} }
 
 // Rotation runs tenants' External ID schedules.
 func (b *Builder) Rotation() *rotation.Service {

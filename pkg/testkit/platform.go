@@ -19,7 +19,6 @@ import (
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/devserver"
 	"github.com/gangplank/gangplank/pkg/httpapi"
-	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/platform/web"
@@ -114,7 +113,7 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 			}
 			if p.Inventory != nil {
 				p.Inventory.MaxBackoff = 10 * time.Millisecond
-				p.Inventory.ScopeOf = func(accounts.Account) inventory.Scope { return inventory.Scope{Regions: InventoryRegions} }
+				p.Inventory.DefaultRegions = InventoryRegions
 			}
 		})
 		if o.Tune != nil {
