@@ -352,6 +352,19 @@ func (r Run) Calls() (listing, retries int) {
 	return listing, retries
 }
 
+// covers reports whether the run scanned region, or tried to and reported why it could not.
+func (r Run) covers(region string) bool {
+	if _, tried := r.Results[region]; tried {
+		return true
+	}
+	for _, regions := range r.ScanRegions {
+		if slices.Contains(regions, region) {
+			return true
+		}
+	}
+	return false
+}
+
 // SyncReport is a finished sync: its calls against their lower bound.
 type SyncReport struct {
 	Seq        int64                `json:"seq" dynamodbav:"seq"`

@@ -456,8 +456,13 @@ func (s *Service) scan(ctx context.Context, m Message) error {
 	} else {
 		var filters []string
 		for _, t := range scope.Types {
+			// A type outside the catalogue is filtered by its own name (the Tagging API takes service:type).
+			filter := t
 			if rt, ok := LookupType(t); ok {
-				filters = append(filters, rt.Filter)
+				filter = rt.Filter
+			}
+			if !slices.Contains(filters, filter) {
+				filters = append(filters, filter)
 			}
 		}
 		src = taggingSource{client: c.Tagging(m.Scan), region: m.Scan, filters: filters}
@@ -583,6 +588,14 @@ func (s *Service) commit(ctx context.Context, tenantID, accountID string, seq in
 				if r == GlobalRegion && counts[r] == 0 {
 					delete(counts, r)
 				}
+			}
+		}
+		// A region the run did not cover at all has left the account's scope (its integration settings, or its
+		// enabled regions): it stops being listed. One that failed keeps what its last sync read.
+		for r := range committed {
+			if !run.covers(r) {
+				delete(committed, r)
+				delete(counts, r)
 			}
 		}
 		report.Calls = report.SetupCalls + report.ListingCalls
