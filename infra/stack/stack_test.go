@@ -651,14 +651,15 @@ func TestFunctionPolicies(t *testing.T) {
 	s := synth(t)
 	common := []string{"kms:Decrypt,kms:DescribeKey,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "xray:PutTelemetryRecords,xray:PutTraceSegments on *"}
 	want := map[string][]string{
-		"api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
+		"api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableInventory TableInventory /index/*",
+			"dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue on CursorKey",
-			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync", "states:StartExecution on :stateMachine:gangplank-bulk-activation",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory", "states:StartExecution on :stateMachine:gangplank-bulk-activation",
 			"states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
 			"states:StopExecution on :execution:gangplank-bulk-activation:*", "sts:AssumeRole on :role/gangplank-platform-connector"},
 		"callback": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync",
-			"sqs:SendMessage on DeadLetterscallback", "states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory", "sqs:SendMessage on DeadLetterscallback", "states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
 			"sts:AssumeRole on :role/gangplank-platform-connector"},
 		"discovery": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"sqs:SendMessage on DeadLettersdiscovery", "states:StartExecution on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
@@ -672,6 +673,13 @@ func TestFunctionPolicies(t *testing.T) {
 		"costsync-worker": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt on DataKey", "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on CostSync",
 			"sts:AssumeRole on :role/gangplank-platform-connector"},
+		"inventory-scheduler": {"dynamodb:read on TableInventory TableInventory /index/*", "kms:Decrypt,kms:DescribeKey on DataKey",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory",
+			"sqs:SendMessage on DeadLettersinventoryscheduler"},
+		"inventory-worker": {"dynamodb:read on TableAccounts TableAccounts /index/*", "dynamodb:read on TableTenants TableTenants /index/*",
+			"dynamodb:read-write on TableInventory TableInventory /index/*", "kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey",
+			"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on Inventory",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory", "sts:AssumeRole on :role/gangplank-platform-connector"},
 	}
 	for _, f := range stack.Functions() {
 		w, ok := want[f]
@@ -679,7 +687,7 @@ func TestFunctionPolicies(t *testing.T) {
 			t.Errorf("%s: no pinned policy; add it to this test after reviewing what it may do", f)
 			continue
 		}
-		if f != "costsync-scheduler" {
+		if f != "costsync-scheduler" && f != "inventory-scheduler" {
 			w = append(w, common...)
 		} else {
 			w = append(w, common[1])

@@ -99,6 +99,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	demo, err := SeedDemo(ctx, env)
+	if err != nil {
+		return err
+	}
 	cfg := prov.Config
 	cfg.CursorKey, cfg.Claims = cursorKey, auth.DefaultClaims
 	services, err := platform.NewServices(awsCfg, cfg, time.Now)
@@ -128,7 +132,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	printBanner(o.Out, baseURL, env.Endpoint, names.Tenants(), names.Accounts(), token)
+	printBanner(o.Out, baseURL, env.Endpoint, names.Tenants(), names.Accounts(), token, demo)
 	if o.Ready != nil {
 		o.Ready(baseURL)
 	}
@@ -145,7 +149,7 @@ func Run(ctx context.Context, o Options) error {
 	return srv.Shutdown(shutdown)
 }
 
-func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable, token string) {
+func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable, token string, demo Demo) {
 	lines := []string{
 		"Gangplank is running locally.",
 		"",
@@ -168,6 +172,11 @@ func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable,
 		"(create IAM users and their keys with it); see docs/onboarding.md, \"Locally\".",
 		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=local \\",
 		"       aws sts get-caller-identity --region us-east-1",
+		"",
+		fmt.Sprintf("A demo organization is ready: management account %s, members %s, with %d tagged resources in %s",
+			demo.Accounts[0], strings.Join(demo.Accounts[1:], " and "), demo.Resources, strings.Join(DemoRegions, ", ")),
+		"(Resource Explorer is on in the management account). Add and connect one of them: its inventory appears at once",
+		"  curl -s -H \"Authorization: Bearer $TOKEN\" " + baseURL + "/v1/resources",
 		"",
 		"State lives in memory: stopping (Ctrl-C) forgets it.",
 	}

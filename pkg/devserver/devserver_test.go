@@ -10,6 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	taggingtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
+
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/devserver"
 )
@@ -56,6 +61,27 @@ func TestRun(t *testing.T) {
 		var body map[string]any
 		_ = json.NewDecoder(resp.Body).Decode(&body)
 		return resp.StatusCode, body
+	}
+	// The demo organization's resources are in the local AWS, for the inventory to find.
+	awsEndpoint := ""
+	for _, line := range strings.Split(banner.String(), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Local AWS"); ok {
+			awsEndpoint = strings.Fields(v)[0]
+		}
+	}
+	tagging := resourcegroupstaggingapi.NewFromConfig(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(awsEndpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(devserver.DemoManagementAccount, "local", "")})
+	listed := 0
+	for p := resourcegroupstaggingapi.NewGetResourcesPaginator(tagging, &resourcegroupstaggingapi.GetResourcesInput{
+		TagFilters: []taggingtypes.TagFilter{{Key: aws.String("team")}}}); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("the demo's resources: %v", err)
+		}
+		listed += len(page.ResourceTagMappingList)
+	}
+	if listed < 10 || !strings.Contains(banner.String(), "A demo organization is ready: management account "+devserver.DemoManagementAccount) {
+		t.Errorf("the demo management account lists %d tagged resources in eu-west-1; banner:\n%s", listed, banner.String())
 	}
 	if status, _ := get("/healthz", ""); status != 200 {
 		t.Errorf("healthz = %d", status)

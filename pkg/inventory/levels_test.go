@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -178,5 +177,4 @@ func TestResourceExplorerProblems(t *testing.T) {
 	if st = w.sync(t, acct); st.Status != inventory.StatusError || !strings.Contains(st.Reason, "does not exist") || st.Resources != 3 {
 		t.Errorf("view gone: %s %q (resources still shown: %d)", st.Status, st.Reason, st.Resources)
 	}
-	_ = time.Second
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/localaws"
+	"github.com/gangplank/gangplank/pkg/testkit"
 )
 
 // signedRegion is the region in a call's SigV4 scope.
@@ -207,5 +208,49 @@ func TestContinuation(t *testing.T) {
 	}
 	if got := w.list(t, "/v1/accounts/"+acct+"/resources"); len(got) != 240 {
 		t.Errorf("lists %d", len(got))
+	}
+}
+
+// TestScopeFromIntegrationSettings: by default a sync reads every region enabled in the account and every type;
+// the account's integration settings (resourceTypes, regions) narrow the next sync, and what falls outside them
+// stops being listed; a chosen region the account has not enabled is an error naming it.
+func TestScopeFromIntegrationSettings(t *testing.T) {
+	w := newWorld(t, worldOptions{tune: func(s *inventory.Service) { s.DefaultRegions = nil }})
+	acct := "620000000006"
+	topics := w.seed(t, localaws.Seed{Account: acct, Region: "us-east-1", Type: "sns:topic", Prefix: "scope", Count: 3, Tags: map[string]string{"k": "v"}})
+	topics = append(topics, w.seed(t, localaws.Seed{Account: acct, Region: "eu-west-1", Type: "sns:topic", Prefix: "scope", Count: 2, Tags: map[string]string{"k": "v"}})...)
+	w.seed(t, localaws.Seed{Account: acct, Region: "us-east-1", Type: "sqs:queue", Prefix: "scope", Count: 1, Tags: map[string]string{"k": "v"}})
+	w.seed(t, localaws.Seed{Account: acct, Region: "us-west-2", Type: "sqs:queue", Prefix: "scope", Count: 2, Tags: map[string]string{"k": "v"}})
+	w.connect(t, acct, accounts.ResourcesTags)
+	enabled := w.env.EnabledRegions(acct)
+	st := w.status(t, acct)
+	if st.Status != inventory.StatusActive || st.Resources != 8 || len(st.Last.Regions) != len(enabled) || st.Last.Bound != len(enabled) {
+		t.Fatalf("default scope: %d resources in %d regions (bound %d), want 8 in the %d enabled regions: %s",
+			st.Resources, len(st.Last.Regions), st.Last.Bound, len(enabled), mustJSON(st))
+	}
+
+	setScope := func(types, regions []string) {
+		t.Helper()
+		r := w.Do(t, testkit.Request{Method: http.MethodGet, Path: "/v1/accounts/" + acct, Token: w.admin})
+		r = w.Do(t, testkit.Request{Method: http.MethodPut, Path: "/v1/accounts/" + acct + "/integration", Token: w.admin,
+			Header: map[string]string{"If-Match": r.Header.Get("ETag")},
+			Body:   map[string]any{"integrationName": "scoped", "owners": []string{"ops@example.com"}, "resourceTypes": types, "regions": regions}})
+		if r.Status != http.StatusOK {
+			t.Fatalf("integration settings: %d %s", r.Status, r.Body)
+		}
+	}
+	setScope([]string{"sns:topic"}, []string{"us-east-1", "eu-west-1"})
+	st = w.sync(t, acct)
+	if st.Status != inventory.StatusActive || st.Resources != 5 || len(st.Last.Regions) != 2 || st.Last.ListingCalls != 2 {
+		t.Errorf("narrowed scope: %s", mustJSON(st))
+	}
+	if got, want := arnsOf(w.list(t, "/v1/accounts/"+acct+"/resources")), sorted(topics); !slices.Equal(got, want) {
+		t.Errorf("narrowed scope lists %v, want the topics %v", got, want)
+	}
+
+	setScope(nil, []string{"us-east-1", "ap-east-1"}) // ap-east-1 is an opt-in region this account has not enabled
+	st = w.sync(t, acct)
+	if st.Status != inventory.StatusError || !strings.Contains(st.Reason, "ap-east-1") || !strings.Contains(st.Reason, "not enabled") || st.Resources != 4 {
+		t.Errorf("a region not enabled: %s", mustJSON(st))
 	}
 }
