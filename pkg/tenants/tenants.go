@@ -85,6 +85,10 @@ type Settings struct {
 	Recommendations RecommendationSettings `json:"recommendations" dynamodbav:"recommendations"`
 	// Inventory is when the inventory syncs each account on its own.
 	Inventory InventorySettings `json:"inventory" dynamodbav:"inventory"`
+	// ActivationStacksInFlight is how many onboarding stacks a bulk activation creates and waits for at once
+	// (MinActivationStacksInFlight-MaxActivationStacksInFlight; 0 until set: DefaultActivationStacksInFlight). A
+	// request may set its own.
+	ActivationStacksInFlight int `json:"activationStacksInFlight" dynamodbav:"activationStacksInFlight"`
 	// CredentialRotationDays rotates the External ID every so many days (0: only when asked), warning beforehand.
 	CredentialRotationDays int `json:"credentialRotationDays" dynamodbav:"credentialRotationDays,omitempty"`
 }
@@ -98,6 +102,15 @@ type InventorySettings struct {
 // InventoryIntervals are the sync intervals a tenant may choose, in hours: every hour, 6 hours, 12 hours, day or
 // week.
 var InventoryIntervals = []int{1, 6, 12, 24, 168}
+
+// Bounds and default of ActivationStacksInFlight. The wall time of a bulk activation is about ⌈accounts / stacks in
+// flight⌉ × the time a stack takes (docs/bulk-activation.md); the lower bound keeps 5,000 accounts within Step
+// Functions' history limit, the upper one the platform's concurrent callbacks and member-role sessions reasonable.
+const (
+	MinActivationStacksInFlight     = 10
+	MaxActivationStacksInFlight     = 500
+	DefaultActivationStacksInFlight = 100
+)
 
 // RecommendationSettings are the terms, payment options and lookback of Cost Explorer's purchase
 // recommendations. Each term and payment option multiplies the requests of a sync (at $0.01 each).
@@ -186,6 +199,9 @@ func (s *Service) Get(ctx context.Context, tenantID string) (Tenant, error) {
 	if t.PreviousExternalIDs == nil {
 		t.PreviousExternalIDs = []RetiredExternalID{}
 	}
+	if t.Settings.ActivationStacksInFlight == 0 {
+		t.Settings.ActivationStacksInFlight = DefaultActivationStacksInFlight
+	}
 	s.remember(tenantID)
 	return t, nil
 }
@@ -221,6 +237,8 @@ type SettingsPatch struct {
 	ExternalIDGraceDays *int
 	Recommendations     *RecommendationSettings
 	Inventory           *InventorySettings
+	// ActivationStacksInFlight sets Settings.ActivationStacksInFlight.
+	ActivationStacksInFlight *int
 	// CredentialRotationDays: 0 turns the schedule off.
 	CredentialRotationDays *int
 }
@@ -316,6 +334,13 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 			return Tenant{}, validation.Field("settings.inventory.syncIntervalHours", "must be 1, 6, 12, 24 or 168 hours (0: daily)")
 		}
 		after.Settings.Inventory = *p.Inventory
+	}
+	if p.ActivationStacksInFlight != nil {
+		if n := *p.ActivationStacksInFlight; n < MinActivationStacksInFlight || n > MaxActivationStacksInFlight {
+			return Tenant{}, validation.Field("settings.activationStacksInFlight", "must be between %d and %d",
+				MinActivationStacksInFlight, MaxActivationStacksInFlight)
+		}
+		after.Settings.ActivationStacksInFlight = *p.ActivationStacksInFlight
 	}
 	if p.CredentialRotationDays != nil {
 		if d := *p.CredentialRotationDays; d != 0 && (d < MinCredentialRotationDays || d > MaxCredentialRotationDays) {
