@@ -19,6 +19,7 @@ func TestBadTagsRefused(t *testing.T) {
 	acct := "620000000030"
 	arns := w.seed(t, localaws.Seed{Account: acct, Region: "us-east-1", Type: "sns:topic", Prefix: "bad", Count: 1, Tags: map[string]string{"k": "v"}})
 	w.connect(t, acct, accounts.TagsWrite)
+	w.env.ResetCalls(acct) // connecting probed the level with one harmless UntagResources
 	many := map[string]any{}
 	for i := range 50 {
 		many["key"+strings.Repeat("x", i)] = "v"
@@ -115,6 +116,7 @@ func TestInventoryCrossTenant(t *testing.T) {
 	acct := "620000000032"
 	arns := w.seed(t, localaws.Seed{Account: acct, Region: "us-east-1", Type: "sns:topic", Prefix: "iso", Count: 2, Tags: map[string]string{"env": "prod"}})
 	w.connect(t, acct, accounts.TagsWrite)
+	w.env.ResetCalls(acct) // connecting probed the level with one harmless UntagResources
 	res, etag := w.get(t, arns[0])
 	before := w.status(t, acct)
 	other := w.Token(t, "globex", auth.Admin)

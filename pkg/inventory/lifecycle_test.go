@@ -248,7 +248,7 @@ func TestScopeFromIntegrationSettings(t *testing.T) {
 		t.Errorf("narrowed scope lists %v, want the topics %v", got, want)
 	}
 
-	setScope(nil, []string{"us-east-1", "ap-east-1"}) // ap-east-1 is an opt-in region this account has not enabled
+	setScope([]string{}, []string{"us-east-1", "ap-east-1"}) // ap-east-1 is an opt-in region this account has not enabled
 	st = w.sync(t, acct)
 	if st.Status != inventory.StatusError || !strings.Contains(st.Reason, "ap-east-1") || !strings.Contains(st.Reason, "not enabled") || st.Resources != 4 {
 		t.Errorf("a region not enabled: %s", mustJSON(st))
