@@ -677,8 +677,8 @@ func TestFunctionPolicies(t *testing.T) {
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory",
 			"sqs:SendMessage on DeadLettersinventoryscheduler"},
 		"inventory-worker": {"dynamodb:read on TableAccounts TableAccounts /index/*", "dynamodb:read on TableTenants TableTenants /index/*",
-			"dynamodb:read-write on TableInventory TableInventory /index/*", "kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey",
-			"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on Inventory",
+			"dynamodb:read-write on TableInventory TableInventory /index/*", "kms:Decrypt on DataKey", "kms:Decrypt,kms:DescribeKey on DataKey",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on Inventory",
 			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory", "sts:AssumeRole on :role/gangplank-platform-connector"},
 	}
 	for _, f := range stack.Functions() {
