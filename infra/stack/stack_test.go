@@ -161,7 +161,7 @@ func envOf(t *testing.T, name string) []string {
 			env = append(env, "ONBOARDING_TEMPLATE_URL", "CALLBACK_TOPIC_ARN_PATTERN", "PLATFORM_PRINCIPAL_ARN")
 		}
 		for _, q := range platform.Queues() {
-			if n.Queues[q.ID] == platform.Send {
+			if n.Sends(q) {
 				env = append(env, q.EnvVar)
 			}
 		}
@@ -507,29 +507,37 @@ func TestConfigValidation(t *testing.T) {
 func TestCostSyncWiring(t *testing.T) {
 	s := synth(t)
 	schedules := s.main.resources("AWS::Scheduler::Schedule")
-	if len(schedules) != 3 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
+	if len(schedules) != 4 || !strings.Contains(js(schedules), "cron(15 * *") || !strings.Contains(js(schedules), "Fninventoryscheduler") ||
+		!strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
 		!strings.Contains(js(schedules), "cron(0 5") || !strings.Contains(js(schedules), "Fndiscovery") ||
 		!strings.Contains(js(schedules), "cron(0 4") || !strings.Contains(js(schedules), "Fnrotation") {
 		t.Errorf("schedules = %s", js(schedules))
 	}
 	mappings := s.main.resources("AWS::Lambda::EventSourceMapping")
-	if len(mappings) != 1 {
+	// The cost sync's worker, and the inventory's (one message at a time, at most 20 at once).
+	if len(mappings) != 2 {
 		t.Fatalf("event source mappings = %s", js(mappings))
 	}
 	for _, m := range mappings {
-		if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || js(m["ScalingConfig"]) != `{"MaximumConcurrency":5}` ||
-			!strings.Contains(js(m["FunctionName"]), "Fncostsyncworker") {
+		worker, concurrency := "Fncostsyncworker", `{"MaximumConcurrency":5}`
+		if strings.Contains(js(m["FunctionName"]), "Fninventoryworker") {
+			worker, concurrency = "Fninventoryworker", `{"MaximumConcurrency":20}`
+		}
+		if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || js(m["ScalingConfig"]) != concurrency || js(m["BatchSize"]) != "1" ||
+			!strings.Contains(js(m["FunctionName"]), worker) {
 			t.Errorf("mapping = %s", js(m))
 		}
 	}
-	var queue map[string]any
-	for _, q := range s.main.resources("AWS::SQS::Queue") {
-		if q["QueueName"] == "gangplank-costsync" {
-			queue = q
+	for _, name := range []string{"gangplank-costsync", "gangplank-inventory"} {
+		var queue map[string]any
+		for _, q := range s.main.resources("AWS::SQS::Queue") {
+			if q["QueueName"] == name {
+				queue = q
+			}
 		}
-	}
-	if queue == nil || queue["RedrivePolicy"] == nil || queue["KmsMasterKeyId"] == nil {
-		t.Errorf("cost sync queue = %v", queue)
+		if queue == nil || queue["RedrivePolicy"] == nil || queue["KmsMasterKeyId"] == nil {
+			t.Errorf("%s queue = %v", name, queue)
+		}
 	}
 }
 
