@@ -39,6 +39,8 @@ type Options struct {
 	Out io.Writer
 	// Ready, if set, receives the API's base URL once it serves.
 	Ready func(baseURL string)
+	// Demo seeds the demo organization (SeedDemo) before serving: `make local` does.
+	Demo bool
 }
 
 // Key files in the state directory.
@@ -99,9 +101,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	demo, err := SeedDemo(ctx, env)
-	if err != nil {
-		return err
+	var demo Demo
+	if o.Demo {
+		if demo, err = SeedDemo(ctx, env); err != nil {
+			return err
+		}
 	}
 	cfg := prov.Config
 	cfg.CursorKey, cfg.Claims = cursorKey, auth.DefaultClaims
@@ -173,13 +177,14 @@ func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable,
 		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=local \\",
 		"       aws sts get-caller-identity --region us-east-1",
 		"",
-		fmt.Sprintf("A demo organization is ready: management account %s, members %s, with %d tagged resources in %s",
-			demo.Accounts[0], strings.Join(demo.Accounts[1:], " and "), demo.Resources, strings.Join(DemoRegions, ", ")),
-		"(Resource Explorer is on in the management account). Add and connect one of them: its inventory appears at once",
-		"  curl -s -H \"Authorization: Bearer $TOKEN\" " + baseURL + "/v1/resources",
-		"",
-		"State lives in memory: stopping (Ctrl-C) forgets it.",
 	}
+	if len(demo.Accounts) > 0 {
+		lines = append(lines, fmt.Sprintf("A demo organization is ready: management account %s, members %s, with %d tagged resources in %s",
+			demo.Accounts[0], strings.Join(demo.Accounts[1:], " and "), demo.Resources, strings.Join(DemoRegions, ", ")),
+			"(Resource Explorer is on in the management account). Add and connect one of them: its inventory appears at once",
+			"  curl -s -H \"Authorization: Bearer $TOKEN\" "+baseURL+"/v1/resources", "")
+	}
+	lines = append(lines, "State lives in memory: stopping (Ctrl-C) forgets it.")
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
 }
 
