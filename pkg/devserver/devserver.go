@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -119,6 +120,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer stopFunctions()
+	go runSchedules(ctx, env)
 	names := prov.Tables
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	api := web.NewAPI(services.Builder, verifier)
@@ -186,6 +188,23 @@ func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable,
 	}
 	lines = append(lines, "State lives in memory: stopping (Ctrl-C) forgets it.")
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
+
+// runSchedules plays EventBridge Scheduler on the wall clock: every few seconds it fires the schedules that are due
+// (delayed deletions of offboarded IAM users), which moto stores but never fires.
+func runSchedules(ctx context.Context, env *localaws.Env) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if _, err := env.FireDueSchedules(ctx, now); err != nil && ctx.Err() == nil {
+				slog.WarnContext(ctx, "local scheduler", "error", err.Error())
+			}
+		}
+	}
 }
 
 // loadOrCreateSecret reads a secret from path, creating a random one (64 hex characters, mode 0600) if it is missing.

@@ -94,6 +94,9 @@ func problemFor(err error) Problem {
 		invRate *inventory.RateLimitedError
 		taken   *accounts.IntegrationNameTakenError
 	)
+	if p, ok := identityProblem(err); ok {
+		return p
+	}
 	switch {
 	case errors.As(err, &se):
 		return se.p
@@ -120,6 +123,8 @@ func problemFor(err error) Problem {
 		p := problem(http.StatusConflict, "has-linked-accounts", "The management account still has linked accounts", err.Error())
 		p.Extra = map[string]any{"linkedAccounts": linked.Linked, "linkedAccountCount": linked.Total}
 		return p
+	case errors.Is(err, accounts.ErrHasIdentityIntegration):
+		return problem(http.StatusConflict, "has-identity-integration", "The account still has an IAM integration", err.Error())
 	case errors.Is(err, accounts.ErrAlreadyLinked), errors.Is(err, accounts.ErrClaimedElsewhere):
 		return problem(http.StatusConflict, "account-taken", "The AWS account is already linked", err.Error())
 	case errors.As(err, &taken):
@@ -176,12 +181,18 @@ func problemFor(err error) Problem {
 		return problem(http.StatusConflict, "role-refused", "The account's role refused Gangplank", err.Error())
 	case errors.Is(err, discovery.ErrNeverDiscovered):
 		return problem(http.StatusNotFound, "never-discovered", "The organization has not been discovered yet", err.Error())
+	case errors.Is(err, discovery.ErrJobNotFound):
+		return problem(http.StatusNotFound, "not-found", "Discovery not found", err.Error())
+	case errors.Is(err, discovery.ErrQueueNotWired):
+		return problem(http.StatusServiceUnavailable, "not-configured", "Discovery is not configured", err.Error())
 	case errors.Is(err, discovery.ErrConcurrentRun):
 		return problem(http.StatusConflict, "concurrent-discovery", "Another discovery ran at the same time", err.Error())
 	case errors.Is(err, costsync.ErrNotPayer), errors.Is(err, costsync.ErrNotManagement):
 		return problem(http.StatusUnprocessableEntity, "not-a-payer", "Not a payer account", err.Error())
 	case errors.Is(err, costsync.ErrSyncOff):
 		return problem(http.StatusConflict, "cost-sync-off", "Cost sync is off for this account", err.Error())
+	case errors.Is(err, costsync.ErrCommitmentChanged):
+		return problem(http.StatusConflict, "commitment-changed", "The commitment changed concurrently", err.Error())
 	case errors.Is(err, costsync.ErrNoCommitment):
 		return problem(http.StatusNotFound, "no-commitment", "No commitment recorded", err.Error())
 	case errors.As(err, &denied):
@@ -198,7 +209,7 @@ func problemFor(err error) Problem {
 // writeProblem answers with err as problem+json, logging server-side failures with their cause.
 func writeProblem(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
-	p.Instance = r.URL.Path
+	p.Instance = loggedPath(r)
 	p.RequestID = requestid.From(ctx)
 	switch {
 	case p.Status >= 500 && errors.Is(err, context.Canceled):

@@ -151,7 +151,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	e.re = newResourceExplorer(e)
 	e.sso = newIdentityCenter(e)
 	e.serveConsole()
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), &identityEnforcer{env: e}, e.trust, e.cfn, e.ce, e.sso, e.acct, e.re))
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), &identityEnforcer{env: e}, e.trust, e.cfn, e.ce, e.sso, e.acct, e.re, newIAMEmulator(e), schedulerGuard{}))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 

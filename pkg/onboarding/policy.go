@@ -76,10 +76,62 @@ var organizationReadActions = []string{
 	"sso:ListInstances",
 }
 
+// identityReadActions are what the identity integration reads: the account's IAM users, groups and policies in a
+// few pages (GetAccountAuthorizationDetails), the credential report, virtual MFA devices and the password policy,
+// and one user's credentials when it is offboarded. Nothing here reveals a secret.
+var identityReadActions = []string{
+	"iam:GenerateCredentialReport", "iam:GetAccountAuthorizationDetails", "iam:GetAccountPasswordPolicy",
+	"iam:GetCredentialReport", "iam:GetGroup", "iam:GetLoginProfile", "iam:GetPolicy", "iam:GetUser",
+	"iam:ListAccessKeys", "iam:ListAttachedUserPolicies", "iam:ListGroups", "iam:ListGroupsForUser", "iam:ListMFADevices",
+	"iam:ListPolicies", "iam:ListSSHPublicKeys", "iam:ListServiceSpecificCredentials", "iam:ListSigningCertificates",
+	"iam:ListUserPolicies", "iam:ListUsers", "iam:ListVirtualMFADevices",
+}
+
+// identityUserActions are a user's lifecycle, allowed only on users under the path prefix: create (with a console
+// password that must be reset at first sign-in), attach and detach policies, and remove every way in before
+// deleting. Creating access keys for users and changing an existing password are left out on purpose: they would
+// let the role take over a user it did not create.
+var identityUserActions = []string{
+	"iam:AttachUserPolicy", "iam:CreateLoginProfile", "iam:CreateUser", "iam:DeactivateMFADevice",
+	"iam:DeleteAccessKey", "iam:DeleteLoginProfile", "iam:DeleteSSHPublicKey", "iam:DeleteServiceSpecificCredential",
+	"iam:DeleteSigningCertificate", "iam:DeleteUser", "iam:DeleteUserPolicy", "iam:DetachUserPolicy", "iam:TagUser",
+	"iam:UntagUser", "iam:UpdateAccessKey",
+}
+
+// identityGroupActions act on the group (IAM authorizes them against the group, not the user), so they cannot be
+// limited to users under the prefix.
+var identityGroupActions = []string{"iam:AddUserToGroup", "iam:RemoveUserFromGroup"}
+
+// IdentityPolicyName is the inline policy that grants the identity access option.
+const IdentityPolicyName = "GangplankIdentity"
+
+// IdentityPolicy is the inline policy granting an identity access option (none: nil), users' writes limited to the
+// path prefix.
+func IdentityPolicy(access accounts.IdentityAccess, prefix accounts.IAMPath) *Policy {
+	if access.Or() == accounts.IdentityNone {
+		return nil
+	}
+	p := &Policy{Version: policyVersion, Statement: []Statement{
+		{Sid: "ReadIdentities", Effect: "Allow", Action: identityReadActions, Resource: "*"},
+	}}
+	if access == accounts.IdentityReadWrite {
+		p.Statement = append(p.Statement,
+			Statement{Sid: "ManageUsersUnderPathPrefix", Effect: "Allow", Action: identityUserActions,
+				Resource: "arn:aws:iam::*:user" + string(prefix.Or()) + "*"},
+			Statement{Sid: "ManageGroupMemberships", Effect: "Allow", Action: identityGroupActions, Resource: "arn:aws:iam::*:group/*"},
+			Statement{Sid: "DeleteVirtualMFADevices", Effect: "Allow", Action: []string{"iam:DeleteVirtualMFADevice"}, Resource: "arn:aws:iam::*:mfa/*"},
+		)
+	}
+	return p
+}
+
 // RoleShape is what decides a role's permissions.
 type RoleShape struct {
 	AccessLevel accounts.AccessLevel
 	Type        accounts.Type
+	// IdentityAccess and IdentityPathPrefix grant access to the account's IAM users (GangplankIdentity).
+	IdentityAccess     accounts.IdentityAccess
+	IdentityPathPrefix accounts.IAMPath
 	// BulkActivation lets a management account's role assume MemberAccessRole in its organization's accounts.
 	BulkActivation   bool
 	MemberAccessRole string
@@ -104,6 +156,12 @@ func PermissionPolicies(s RoleShape) []NamedPolicy {
 			{Sid: "CostExplorerRecommendationsAndSpend", Effect: "Allow", Action: costExplorerActions, Resource: "*"},
 		}}})
 	}
+	if s.Type == accounts.Linked {
+		// A linked account added without its management account names it: its organization, read from the member.
+		policies = append(policies, NamedPolicy{Name: "GangplankOrganizationMembership", Document: Policy{Version: policyVersion, Statement: []Statement{
+			{Sid: "DescribeOwnOrganization", Effect: "Allow", Action: []string{"organizations:DescribeOrganization"}, Resource: "*"},
+		}}})
+	}
 	if s.Type == accounts.Management {
 		policies = append(policies, NamedPolicy{Name: "GangplankOrganization", Document: Policy{Version: policyVersion, Statement: []Statement{
 			{Sid: "ReadOrganization", Effect: "Allow", Action: organizationReadActions, Resource: "*"},
@@ -120,6 +178,9 @@ func PermissionPolicies(s RoleShape) []NamedPolicy {
 				Condition: map[string]map[string]string{"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}},
 			}}}})
 		}
+	}
+	if doc := IdentityPolicy(s.IdentityAccess, s.IdentityPathPrefix); doc != nil {
+		policies = append(policies, NamedPolicy{Name: IdentityPolicyName, Document: *doc})
 	}
 	return policies
 }

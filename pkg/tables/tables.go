@@ -156,8 +156,29 @@ var Inventory = Table{
 	TTLAttribute: ExpiresAt,
 }
 
+// Index names on the identities table.
+const (
+	// IdentitiesByIntegration is sparse: only the integration records, across tenants (the daily sync and key
+	// rotation).
+	IdentitiesByIntegration = "byIntegration"
+)
+
+// Identities holds the IAM integrations of accounts (how each enters, its key's metadata, its sync status), the
+// users and groups each sync read, onboarding and offboarding progress, self-service invitations, and the links
+// between IAM users and people.
+var Identities = Table{
+	ID:           "identities",
+	EnvVar:       "IDENTITIES_TABLE",
+	PartitionKey: Attribute{PK, String},
+	SortKey:      Attribute{SK, String},
+	Indexes: []Index{
+		{Name: IdentitiesByIntegration, PartitionKey: Attribute{GSI1PK, String}, SortKey: Attribute{GSI1SK, String}, Projection: ProjectKeysOnly},
+	},
+	TTLAttribute: ExpiresAt,
+}
+
 // All lists every table, in creation order.
-func All() []Table { return []Table{Tenants, Accounts, Costs, Inventory} }
+func All() []Table { return []Table{Tenants, Accounts, Costs, Identities, Inventory} }
 
 // Names maps a table's logical ID to its physical name in one environment.
 type Names map[string]string
@@ -173,6 +194,9 @@ func (n Names) Costs() string { return n.name(Costs) }
 
 // Inventory returns the physical name of the inventory table.
 func (n Names) Inventory() string { return n.name(Inventory) }
+
+// Identities returns the physical name of the identities table.
+func (n Names) Identities() string { return n.name(Identities) }
 
 // NotWiredError is the panic of code that reaches for a table its function's wiring does not declare: each
 // function knows only the tables it is granted (pkg/platform), so using another is a bug to fix in the wiring,
