@@ -121,7 +121,7 @@ var (
 	// starts from here.
 	Callback = Function{Name: "callback", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true,
-		Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send, InventoryQueue.ID: Send},
+		Queues:   map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send, InventoryQueue.ID: Send},
 		Workflow: []string{SendTaskSuccess},
 	}}
 	// IdentityAPI serves the IAM integration's routes (the OpenAPI operations marked x-gangplank-function:

@@ -83,9 +83,8 @@ type Parts struct {
 func (b *Builder) Tune(f func(Parts)) {
 	b.tuners = append(b.tuners, f)
 	for _, p := range []Parts{{Connector: b.connector}, {Onboarding: b.onboarding}, {CostSync: b.costSync},
-		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation},
+		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation}, {Identity: b.identity},
 		{Inventory: b.inventory}} {
-		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation}, {Identity: b.identity}} {
 		if p != (Parts{}) {
 			f(p)
 		}
@@ -234,6 +233,13 @@ func (b *Builder) Onboarding() *onboarding.Service {
 				slog.WarnContext(ctx, "first cost sync could not start; the daily sync will run it", "accountId", a.AccountID, "error", err.Error())
 			}
 		})
+		// An account that becomes active has its resources read now (its inventory is initializing until then),
+		// not at the next scheduled sync; a failure leaves it to the schedule.
+		ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
+			if err := b.Inventory().FirstSync(ctx, a); err != nil {
+				slog.WarnContext(ctx, "first inventory sync could not start; the schedule will run it", "accountId", a.AccountID, "error", err.Error())
+			}
+		})
 		// An account whose role may grant identity access has it verified (and its IAM users synced) by the identity
 		// worker.
 		if b.needs.queue(IdentityQueue) != "" {
@@ -350,6 +356,8 @@ func (t tenantSchedules) InventoryInterval(ctx context.Context, tenantID string)
 		return 0, err
 	}
 	return time.Duration(tn.Settings.Inventory.SyncIntervalHours) * time.Hour, nil
+}
+
 // Identity is the IAM integration. Its key vault, queue and scheduler are what the function's wiring allows; the
 // others refuse (identity.UnwiredVault...), so a function reaching beyond its wiring fails loudly.
 func (b *Builder) Identity() *identity.Service {
@@ -408,8 +416,8 @@ type Services struct {
 	Activation *activation.Service
 	Inventory  *inventory.Service
 
-	Identity   *identity.Service
-	Rotation   *rotation.Service
+	Identity *identity.Service
+	Rotation *rotation.Service
 }
 
 // NewServices builds every part over cfg, as one process running the whole platform needs them. now is the clock.
@@ -427,6 +435,6 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (s *Servic
 		Builder: b, DB: b.DB(), Tenants: b.Tenants(), Accounts: b.Accounts(), Audit: b.Audit(), Connector: b.Connector(), Door: b.Door(),
 		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(), Rotation: b.Rotation(),
 		Inventory: b.Inventory(),
-		Identity: b.Identity(),
+		Identity:  b.Identity(),
 	}, nil
 }

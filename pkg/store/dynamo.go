@@ -236,31 +236,3 @@ func (db DB) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func(ma
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
 }
-
-// batchWrite writes requests 25 to a BatchWriteItem, resubmitting what DynamoDB leaves unprocessed (with backoff,
-// a bounded number of times).
-func (db DB) batchWrite(ctx context.Context, table string, requests []types.WriteRequest) error {
-	for len(requests) > 0 {
-		n := min(25, len(requests))
-		pending := requests[:n]
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt > 8 {
-				return fmt.Errorf("DynamoDB left %d writes unprocessed", len(pending))
-			}
-			if attempt > 0 {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(time.Duration(1<<attempt) * 10 * time.Millisecond):
-				}
-			}
-			out, err := db.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: pending}})
-			if err != nil {
-				return err
-			}
-			pending = out.UnprocessedItems[table]
-		}
-		requests = requests[n:]
-	}
-	return nil
-}
