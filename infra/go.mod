@@ -79,6 +79,8 @@ require (
 require github.com/gangplank/gangplank v0.0.0
 
 require (
+	github.com/aws/aws-sdk-go-v2/service/ec2 v1.344.0 // indirect
+	github.com/aws/aws-sdk-go-v2/service/resourceexplorer2 v1.24.2 // indirect
 	github.com/bojanz/currency v1.4.2 // indirect
 	github.com/cockroachdb/apd/v3 v3.2.1 // indirect
 )

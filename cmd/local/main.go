@@ -21,7 +21,7 @@ func main() {
 	logging.Setup()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := devserver.Run(ctx, devserver.Options{Addr: *addr, AWSAddr: *awsAddr, StateDir: *state, Out: os.Stdout}); err != nil {
+	if err := devserver.Run(ctx, devserver.Options{Addr: *addr, AWSAddr: *awsAddr, StateDir: *state, Out: os.Stdout, Demo: true}); err != nil {
 		fmt.Fprintln(os.Stderr, "gangplank local:", err)
 		os.Exit(1)
 	}

@@ -141,6 +141,7 @@ func (m *mainStack) build() error {
 		// failed the job with the reason.
 		platform.DiscoveryQueue.ID: m.buildQueue("Discovery", "discovery", 6*900, discovery.MaxDeliveries,
 			"a discovery step failed every delivery (its job failed with the reason)"),
+		platform.InventoryQueue.ID: m.buildQueue("Inventory", "inventory", 6*900, 5, "inventory work failed five times"),
 	}
 	m.buildIdentity()
 	if err := m.buildFunctions(); err != nil {
@@ -151,6 +152,7 @@ func (m *mainStack) build() error {
 	m.buildIdentityWork()
 	m.buildDiscovery()
 	m.buildRotation()
+	m.buildInventory()
 	if err := m.buildStateMachine(); err != nil {
 		return err
 	}
@@ -293,6 +295,13 @@ var functions = []function{
 	// connected roles before a grace period ends, eight at a time.
 	{name: "rotation", description: "Daily: rotates External IDs on their tenants' schedule and warns about stacks still on an old one",
 		memoryMB: 256, timeoutSec: 900, reserved: 1, async: true},
+	// Hourly: the accounts whose scheduled inventory sync is due (one sparse index query), one message each.
+	{name: "inventory-scheduler", description: "Hourly: starts the inventory sync of every account whose scheduled sync is due",
+		memoryMB: 256, timeoutSec: 120, async: true},
+	// One unit of inventory work per message: a sync's plan, a region's scan (continued in a new message a minute
+	// before the timeout), tag summaries, a tag write-back. A scan holds at most a region's ARN hashes and a page.
+	{name: "inventory-worker", description: "Inventory: plans syncs, scans regions, summarizes tags and writes tag edits back (SQS)",
+		memoryMB: 1024, timeoutSec: 900, reserved: 20},
 }
 
 // Functions lists the names of the functions the stack deploys.
@@ -676,6 +685,22 @@ func (m *mainStack) buildRotation() {
 		Description: jsii.String("Daily External ID schedule: warnings, rotations due, grace periods ending (04:00 UTC)"),
 		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("4")}),
 		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["rotation"], &awsschedulertargets.ScheduleTargetBaseProps{
+			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
+		}),
+	})
+}
+
+// buildInventory wires the hourly schedule (each tenant chooses its interval; the scheduler reads the accounts
+// due) and the worker on its queue, one message at a time, at most 20 at once (customers' Tagging API quotas are
+// per account and region, and scans of one account run side by side).
+func (m *mainStack) buildInventory() {
+	m.Functions["inventory-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.queues[platform.InventoryQueue.ID], &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(20),
+	}))
+	awsscheduler.NewSchedule(m.stack, jsii.String("HourlyInventory"), &awsscheduler.ScheduleProps{
+		Description: jsii.String("Hourly: starts the inventory syncs that are due (each tenant chooses how often; daily by default)"),
+		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("15")}),
+		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["inventory-scheduler"], &awsschedulertargets.ScheduleTargetBaseProps{
 			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
 		}),
 	})

@@ -515,37 +515,45 @@ func TestConfigValidation(t *testing.T) {
 func TestCostSyncWiring(t *testing.T) {
 	s := synth(t)
 	schedules := s.main.resources("AWS::Scheduler::Schedule")
-	if len(schedules) != 4 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
+	if len(schedules) != 5 || !strings.Contains(js(schedules), "cron(15 * *") || !strings.Contains(js(schedules), "Fninventoryscheduler") ||
+		!strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
 		!strings.Contains(js(schedules), "cron(0 5") || !strings.Contains(js(schedules), "Fndiscovery") ||
 		!strings.Contains(js(schedules), "cron(0 4") || !strings.Contains(js(schedules), "Fnrotation") {
 		t.Errorf("schedules = %s", js(schedules))
 	}
 	mappings := s.main.resources("AWS::Lambda::EventSourceMapping")
-	if len(mappings) != 3 {
+	// The cost sync's worker, the identity worker, the discovery worker and the inventory's.
+	if len(mappings) != 4 {
 		t.Fatalf("event source mappings = %s", js(mappings))
 	}
 	found := false
 	for _, m := range mappings {
-		if !strings.Contains(js(m["FunctionName"]), "Fncostsyncworker") {
+		if !strings.Contains(js(m["FunctionName"]), "Fncostsyncworker") && !strings.Contains(js(m["FunctionName"]), "Fninventoryworker") {
 			continue
 		}
 		found = true
-		if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || js(m["ScalingConfig"]) != `{"MaximumConcurrency":5}` ||
-			!strings.Contains(js(m["EventSourceArn"]), "CostSync") {
+		worker, concurrency := "CostSync", `{"MaximumConcurrency":5}`
+		if strings.Contains(js(m["FunctionName"]), "Fninventoryworker") {
+			worker, concurrency = "Inventory", `{"MaximumConcurrency":20}`
+		}
+		if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || js(m["ScalingConfig"]) != concurrency || js(m["BatchSize"]) != "1" ||
+			!strings.Contains(js(m["EventSourceArn"]), worker) {
 			t.Errorf("mapping = %s", js(m))
 		}
 	}
 	if !found {
 		t.Errorf("no mapping for the cost sync worker: %s", js(mappings))
 	}
-	var queue map[string]any
-	for _, q := range s.main.resources("AWS::SQS::Queue") {
-		if q["QueueName"] == "gangplank-costsync" {
-			queue = q
+	for _, name := range []string{"gangplank-costsync", "gangplank-inventory"} {
+		var queue map[string]any
+		for _, q := range s.main.resources("AWS::SQS::Queue") {
+			if q["QueueName"] == name {
+				queue = q
+			}
 		}
-	}
-	if queue == nil || queue["RedrivePolicy"] == nil || queue["KmsMasterKeyId"] == nil {
-		t.Errorf("cost sync queue = %v", queue)
+		if queue == nil || queue["RedrivePolicy"] == nil || queue["KmsMasterKeyId"] == nil {
+			t.Errorf("%s queue = %v", name, queue)
+		}
 	}
 }
 
@@ -707,16 +715,19 @@ func TestFunctionPolicies(t *testing.T) {
 	s := synth(t)
 	common := []string{"kms:Decrypt,kms:DescribeKey,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "xray:PutTelemetryRecords,xray:PutTraceSegments on *"}
 	want := map[string][]string{
-		"api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
+		"api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableInventory TableInventory /index/*",
+			"dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue on CursorKey",
 			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Discovery", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Identity",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory",
 			"states:StartExecution on :stateMachine:gangplank-bulk-activation",
 			"states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
 			"states:StopExecution on :execution:gangplank-bulk-activation:*", "sts:AssumeRole on :role/gangplank-platform-connector"},
 		"callback": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync",
 			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Discovery",
-			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Identity", "sqs:SendMessage on DeadLetterscallback", "states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Identity",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory", "sqs:SendMessage on DeadLetterscallback", "states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
 			"sts:AssumeRole on :role/gangplank-platform-connector"},
 		// The daily discovery only lists management accounts and starts their jobs: no customer account, no tenant.
 		"discovery": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey",
@@ -753,6 +764,13 @@ func TestFunctionPolicies(t *testing.T) {
 		"costsync-worker": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt on DataKey", "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on CostSync",
 			"sts:AssumeRole on :role/gangplank-platform-connector"},
+		"inventory-scheduler": {"dynamodb:read on TableInventory TableInventory /index/*", "kms:Decrypt,kms:DescribeKey on DataKey",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory",
+			"sqs:SendMessage on DeadLettersinventoryscheduler"},
+		"inventory-worker": {"dynamodb:read on TableAccounts TableAccounts /index/*", "dynamodb:read on TableTenants TableTenants /index/*",
+			"dynamodb:read-write on TableInventory TableInventory /index/*", "kms:Decrypt on DataKey", "kms:Decrypt,kms:DescribeKey on DataKey",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on Inventory",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory", "sts:AssumeRole on :role/gangplank-platform-connector"},
 	}
 	for _, f := range stack.Functions() {
 		w, ok := want[f]
@@ -760,7 +778,7 @@ func TestFunctionPolicies(t *testing.T) {
 			t.Errorf("%s: no pinned policy; add it to this test after reviewing what it may do", f)
 			continue
 		}
-		if f != "costsync-scheduler" && f != "identity-scheduler" { // the schedulers read tables, and write none
+		if f != "costsync-scheduler" && f != "identity-scheduler" && f != "inventory-scheduler" { // the schedulers read tables, and write none
 			w = append(w, common...)
 		} else {
 			w = append(w, common[1])

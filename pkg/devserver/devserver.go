@@ -40,6 +40,8 @@ type Options struct {
 	Out io.Writer
 	// Ready, if set, receives the API's base URL once it serves.
 	Ready func(baseURL string)
+	// Demo seeds the demo organization (SeedDemo) before serving: `make local` does.
+	Demo bool
 }
 
 // Key files in the state directory.
@@ -100,6 +102,12 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	var demo Demo
+	if o.Demo {
+		if demo, err = SeedDemo(ctx, env); err != nil {
+			return err
+		}
+	}
 	cfg := prov.Config
 	cfg.CursorKey, cfg.Claims = cursorKey, auth.DefaultClaims
 	services, err := platform.NewServices(awsCfg, cfg, time.Now)
@@ -130,7 +138,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	printBanner(o.Out, baseURL, env.Endpoint, names.Tenants(), names.Accounts(), token)
+	printBanner(o.Out, baseURL, env.Endpoint, names.Tenants(), names.Accounts(), token, demo)
 	if o.Ready != nil {
 		o.Ready(baseURL)
 	}
@@ -147,7 +155,7 @@ func Run(ctx context.Context, o Options) error {
 	return srv.Shutdown(shutdown)
 }
 
-func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable, token string) {
+func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable, token string, demo Demo) {
 	lines := []string{
 		"Gangplank is running locally.",
 		"",
@@ -171,8 +179,14 @@ func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable,
 		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=local \\",
 		"       aws sts get-caller-identity --region us-east-1",
 		"",
-		"State lives in memory: stopping (Ctrl-C) forgets it.",
 	}
+	if len(demo.Accounts) > 0 {
+		lines = append(lines, fmt.Sprintf("A demo organization is ready: management account %s, members %s, with %d tagged resources in %s",
+			demo.Accounts[0], strings.Join(demo.Accounts[1:], " and "), demo.Resources, strings.Join(DemoRegions, ", ")),
+			"(Resource Explorer is on in the management account). Add and connect one of them: its inventory appears at once",
+			"  curl -s -H \"Authorization: Bearer $TOKEN\" "+baseURL+"/v1/resources", "")
+	}
+	lines = append(lines, "State lives in memory: stopping (Ctrl-C) forgets it.")
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
 }
 

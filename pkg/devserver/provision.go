@@ -50,6 +50,8 @@ type Provisioned struct {
 	// DiscoveryQueueURL is the queue of discovery jobs' steps, with a dead-letter queue after
 	// discovery.MaxDeliveries receives (the discovery worker consumes it: ServeFunctions). Config sends to it.
 	DiscoveryQueueURL string
+	// InventoryQueueURL is the inventory's work (plans, scans, summaries, write-backs), with a dead-letter queue.
+	InventoryQueueURL string
 }
 
 // Provision creates in the local AWS what the CDK stack creates in the cloud: the tables, the connector role (the
@@ -94,6 +96,9 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 	}
 	if p.DiscoveryQueueURL, _, err = createQueue(ctx, queues, prefix+"-discovery", discovery.MaxDeliveries); err != nil {
 		return Provisioned{}, fmt.Errorf("create the discovery queue: %w", err)
+	}
+	if p.InventoryQueueURL, _, err = createQueue(ctx, queues, prefix+"-inventory", 5); err != nil {
+		return Provisioned{}, fmt.Errorf("create the inventory queue: %w", err)
 	}
 	identityQueueARN := ""
 	if p.IdentityQueueURL, identityQueueARN, err = createQueue(ctx, queues, prefix+"-identity", 5); err != nil {
@@ -244,13 +249,13 @@ type FunctionOptions struct {
 }
 
 // ServeFunctions runs the platform's event-driven functions in-process as the CDK stack deploys them: the callback
-// subscribed to the callback topic of every region, and the cost sync, discovery and identity workers consuming their
+// subscribed to the callback topic of every region, and the cost sync, discovery, identity and inventory workers consuming their
 // queues. Each is built from its own wiring (platform.Callback, platform.CostSyncWorker, platform.DiscoveryWorker,
-// platform.IdentityWorker) over the part of cfg it is given, so a function that reaches beyond its wiring fails here
+// platform.IdentityWorker, platform.InventoryWorker) over the part of cfg it is given, so a function that reaches beyond its wiring fails here
 // as it would in the cloud. It returns what stops the consumers.
 func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p Provisioned, cfg platform.Config, name string, o FunctionOptions) (func(), error) {
 	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL, platform.IdentityQueue.ID: p.IdentityQueueURL,
-		platform.DiscoveryQueue.ID: p.DiscoveryQueueURL}
+		platform.DiscoveryQueue.ID: p.DiscoveryQueueURL, platform.InventoryQueue.ID: p.InventoryQueueURL}
 	build := func(fn platform.Function) *platform.Builder {
 		b := platform.NewBuilder(awsCfg, cfg.For(fn.Needs), fn.Needs, time.Now)
 		if o.Tune != nil {
@@ -278,5 +283,8 @@ func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p
 	}
 	stopDiscovery := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.DiscoveryQueueURL, Name: name + "-discovery-worker",
 		Handler: discoverer.HandleSQS, Timeout: timeout})
-	return func() { stopDiscovery(); stopCosts(); stopIdentity() }, nil
+	inventory := build(platform.InventoryWorker).Inventory()
+	stopInventory := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.InventoryQueueURL, Name: name + "-inventory-worker",
+		Handler: inventory.HandleSQS, Timeout: 15 * time.Minute})
+	return func() { stopInventory(); stopDiscovery(); stopCosts(); stopIdentity() }, nil
 }

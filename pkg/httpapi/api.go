@@ -22,6 +22,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/identity"
+	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/requestid"
 	"github.com/gangplank/gangplank/pkg/tenants"
@@ -41,6 +42,7 @@ type Config struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
+	Inventory  *inventory.Service
 	// Identity is the IAM integration (nil: its routes are served by another function, identity-api).
 	Identity *identity.Service
 	// Cursors signs the offsets of listings that are not DynamoDB pages.
@@ -70,7 +72,7 @@ type route struct {
 // New builds the API.
 func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
-	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes(), a.discoveryRoutes(), a.activationRoutes(), a.integrationRoutes(), a.connectionRoutes(), a.terraformRoutes())
+	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes(), a.discoveryRoutes(), a.activationRoutes(), a.integrationRoutes(), a.connectionRoutes(), a.terraformRoutes(), a.inventoryRoutes())
 	if cfg.Identity != nil {
 		a.routes = append(a.routes, a.identityRoutes()...)
 	}

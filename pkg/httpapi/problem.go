@@ -15,6 +15,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/requestid"
 	"github.com/gangplank/gangplank/pkg/tenants"
@@ -90,6 +91,7 @@ func problemFor(err error) Problem {
 		roleErr *onboarding.RoleError
 		limited *costsync.RateLimitedError
 		denied  *costsync.AccessDeniedError
+		invRate *inventory.RateLimitedError
 		taken   *accounts.IntegrationNameTakenError
 	)
 	if p, ok := identityProblem(err); ok {
@@ -149,6 +151,18 @@ func problemFor(err error) Problem {
 		p := problem(http.StatusTooManyRequests, "sync-rate-limited", "A sync was requested moments ago", err.Error())
 		p.Extra = map[string]any{"retryAfterSeconds": int(limited.RetryAfter.Seconds()) + 1}
 		return p
+	case errors.As(err, &invRate):
+		p := problem(http.StatusTooManyRequests, "sync-rate-limited", "A sync was requested moments ago", err.Error())
+		p.Extra = map[string]any{"retryAfterSeconds": int(invRate.RetryAfter.Seconds()) + 1}
+		return p
+	case errors.Is(err, inventory.ErrNotFound):
+		return problem(http.StatusNotFound, "not-found", "Resource not found", err.Error())
+	case errors.Is(err, inventory.ErrTagsUnavailable):
+		return problem(http.StatusConflict, "tags-unavailable", "Tags are not read at this account's access level", err.Error())
+	case errors.Is(err, inventory.ErrVersionMismatch):
+		return problem(http.StatusPreconditionFailed, "precondition-failed", "The resource changed", err.Error())
+	case errors.Is(err, inventory.ErrPreconditionRequired):
+		return problem(http.StatusPreconditionRequired, "precondition-required", "If-Match is required", err.Error())
 	case errors.Is(err, activation.ErrNotFound):
 		return problem(http.StatusNotFound, "not-found", "Activation not found", err.Error())
 	case errors.Is(err, activation.ErrNothingSelected):

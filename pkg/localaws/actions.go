@@ -348,7 +348,13 @@ func restOperation(c *Call, prefix, account string) (action, resource string) {
 		if resource == "" {
 			resource = in.IndexArn
 		}
-		return strings.Trim(path, "/"), resource
+		op := strings.Trim(path, "/")
+		if op == "ListResources" {
+			// ListResources is authorized as resource-explorer-2:Search, on the view (its API reference's minimum
+			// permissions).
+			op = "Search"
+		}
+		return op, resource
 	case "lambda":
 		return lambdaOperation(r.Method, path, c.Region, account)
 	case "apigateway":

@@ -651,6 +651,234 @@ def _fix_stepfunctions_executions():
     backend.start_execution = start_execution
 
 
+def _fix_dynamodb_query_cost():
+    """Query reads one partition (a table's) or the index's items, as DynamoDB does; moto collected and sorted every
+    item of the whole table for every Query page, so a page of a 100-item partition of a 200,000-item table took
+    seconds, and deep-copied each page before answering it. The items a Query considers, and its answer, are
+    unchanged."""
+    import moto.dynamodb.models.table as table_module
+
+    original = getattr(Table, "query", None)
+    if original is None or not hasattr(Table, "all_items") or getattr(table_module, "copy", None) is not copy:
+        return
+    real_copy = copy
+
+    class _ResultsNotCopied:
+        """Query deep-copies the page it answers before projecting it; the answer is only serialized, so the copy of
+        a 1 MB page (seconds on a busy machine) is skipped: the projection builds new items anyway."""
+
+        @staticmethod
+        def deepcopy(value, memo=None):
+            if isinstance(value, list):
+                return list(value)
+            return real_copy.deepcopy(value, memo)
+
+        def __getattr__(self, name):
+            return getattr(real_copy, name)
+
+    _results_not_copied = _ResultsNotCopied()
+
+    def query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward, projection_expressions,
+              index_name=None, *args, **kwargs):
+        if index_name is None and hash_key is not None:
+            partition = self.items.get(hash_key) if self.range_key_attr else None
+            if self.range_key_attr:
+                candidates = list(partition.values()) if partition else []
+            else:
+                one = self.items.get(hash_key)
+                candidates = [one] if one is not None else []
+        else:
+            candidates = []
+            for hash_set in self.items.values():
+                if self.range_key_attr:
+                    candidates.extend(hash_set.values())
+                else:
+                    candidates.append(hash_set)
+        self.all_items = lambda: candidates  # the instance's, for this call only (the edge serializes DynamoDB calls)
+        table_module.copy = _results_not_copied
+        try:
+            return original(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,
+                            projection_expressions, index_name, *args, **kwargs)
+        finally:
+            table_module.copy = real_copy
+            del self.all_items
+
+    Table.query = query
+
+
+def _fix_tagging_api():
+    """The Resource Groups Tagging API as AWS documents it.
+
+    - GetResources limits a page by ResourcesPerPage alone unless the caller sets TagsPerPage (moto always applies a
+      default of 100 tags, so pages of well-tagged resources came back small), and honours ResourceARNList (moto
+      ignored it and listed everything).
+    - An S3 bucket is listed in its own region only (moto listed every bucket in every region).
+    - TagResources and UntagResources tag what AWS lets them tag: EC2, S3, SQS, SNS, DynamoDB, CloudWatch Logs,
+      Secrets Manager and KMS too (moto answered "Service not yet supported" for these). The edge checks the caller's
+      service-level tag permissions first, as AWS does.
+    """
+    import json
+
+    from moto.resourcegroupstaggingapi import models as tg_models
+    from moto.resourcegroupstaggingapi import responses as tg_responses
+
+    response_cls = getattr(tg_responses, "ResourceGroupsTaggingAPIResponse", None)
+    backend_cls = getattr(tg_models, "ResourceGroupsTaggingAPIBackend", None)
+    if response_cls is None or backend_cls is None or not hasattr(backend_cls, "_get_resources_generator"):
+        return
+
+    def get_resources(self):
+        arns = self._get_param("ResourceARNList", [])
+        if arns:
+            wanted = set(arns)
+            found = [r for r in self.backend._get_resources_generator(tag_filters=[], resource_type_filters=[]) if r["ResourceARN"] in wanted]
+            return json.dumps({"ResourceTagMappingList": found, "PaginationToken": ""})
+        token, mapping = self.backend.get_resources(
+            pagination_token=self._get_param("PaginationToken"),
+            tag_filters=self._get_param("TagFilters", []),
+            resources_per_page=self._get_int_param("ResourcesPerPage", 50),
+            tags_per_page=self._get_int_param("TagsPerPage", 0) or 10**9,
+            resource_type_filters=self._get_param("ResourceTypeFilters", []),
+        )
+        return json.dumps({"ResourceTagMappingList": mapping, "PaginationToken": token})
+
+    response_cls.get_resources = get_resources
+
+    original_generator = backend_cls._get_resources_generator
+
+    def generator(self, tag_filters=None, resource_type_filters=None):
+        for r in original_generator(self, tag_filters=tag_filters or [], resource_type_filters=resource_type_filters):
+            arn = r["ResourceARN"]
+            if arn.startswith("arn:aws:s3:::") and "/" not in arn:
+                bucket = self.s3_backend.buckets.get(arn[len("arn:aws:s3:::"):])
+                if bucket is not None and getattr(bucket, "region_name", self.region_name) != self.region_name:
+                    continue
+            yield r
+
+    backend_cls._get_resources_generator = generator
+
+    original_tag, original_untag = backend_cls.tag_resources, backend_cls.untag_resources
+
+    def parts(arn):
+        p = arn.split(":", 5)
+        return (p[2], p[3], p[5]) if len(p) == 6 else ("", "", "")
+
+    def tag_one(self, arn, tags, remove):
+        """Tags one resource of a service moto's Tagging API leaves out; False if it is not one of those."""
+        from moto.sqs.models import sqs_backends
+        from moto.sns.models import sns_backends
+        from moto.logs.models import logs_backends
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.secretsmanager.models import secretsmanager_backends
+        from moto.kms.models import kms_backends
+
+        service, region, resource = parts(arn)
+        region = region or self.region_name
+        acct = self.account_id
+        if service == "ec2":
+            rid = resource.split("/", 1)[-1]
+            if remove:
+                self.ec2_backend.delete_tags([rid], {k: None for k in tags})
+            else:
+                self.ec2_backend.create_tags([rid], tags)
+        elif service == "s3" and "/" not in resource:
+            current = {t["Key"]: t["Value"] for t in self.s3_backend.get_bucket_tagging(resource)["Tags"]}
+            if remove:
+                for k in tags:
+                    current.pop(k, None)
+            else:
+                current.update(tags)
+            self.s3_backend.put_bucket_tagging(resource, current)
+        elif service == "sqs":
+            backend = sqs_backends[acct][region]
+            backend.untag_queue(resource, list(tags)) if remove else backend.tag_queue(resource, tags)
+        elif service == "sns":
+            backend = sns_backends[acct][region]
+            backend.untag_resource(arn, list(tags)) if remove else backend.tag_resource(arn, tags)
+        elif service == "logs":
+            backend = logs_backends[acct][region]
+            backend.untag_resource(arn, list(tags)) if remove else backend.tag_resource(arn, tags)
+        elif service == "dynamodb":
+            backend = dynamodb_backends[acct][region]
+            backend.untag_resource(arn, list(tags)) if remove else backend.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
+        elif service == "secretsmanager":
+            backend = secretsmanager_backends[acct][region]
+            backend.untag_resource(arn, list(tags)) if remove else backend.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
+        elif service == "kms":
+            backend = kms_backends[acct][region]
+            backend.untag_resource(arn, list(tags)) if remove else backend.tag_resource(arn, [{"TagKey": k, "TagValue": v} for k, v in tags.items()])
+        else:
+            return False
+        return True
+
+    def apply(self, arns, tags, remove, original):
+        failed, rest = {}, []
+        for arn in arns:
+            try:
+                if not tag_one(self, arn, tags, remove):
+                    rest.append(arn)
+            except Exception as e:  # noqa: BLE001 - the resource's own service refused: AWS reports it per resource
+                failed[arn] = {"StatusCode": 400, "ErrorCode": "InvalidParameterException", "ErrorMessage": str(e) or type(e).__name__}
+        if rest:
+            failed.update(original(self, rest, tags if not remove else list(tags)))
+        return failed
+
+    backend_cls.tag_resources = lambda self, resource_arns, tags: apply(self, resource_arns, tags, False, original_tag)
+    backend_cls.untag_resources = lambda self, resource_arn_list, tag_keys: apply(self, resource_arn_list, tag_keys, True, original_untag)
+
+
+def _add_seed_route():
+    """POST /moto-api/gangplank/seed-resources creates many tagged resources in one account and region at once, so
+    that scale tests and the local demo can fill an account in seconds instead of one API call per resource. Body:
+    {"account", "region", "type": "sns:topic"|"sqs:queue"|"logs:log-group"|"ec2:volume"|"s3:bucket", "prefix",
+    "start", "count", "tags": {key: value with {i}}, "cycle": {key: [values picked by i]}}."""
+    import json
+
+    from moto.moto_api._internal import urls as api_urls
+
+    def seed(request, full_url, headers):
+        from moto.ec2 import ec2_backends
+        from moto.logs.models import logs_backends
+        from moto.s3.models import s3_backends
+        from moto.sns.models import sns_backends
+        from moto.sqs.models import sqs_backends
+
+        body = json.loads(request.data or b"{}") if hasattr(request, "data") else json.loads(request.body or b"{}")
+        acct, region, kind = body["account"], body["region"], body["type"]
+        prefix, start, count = body.get("prefix", "r"), int(body.get("start", 0)), int(body.get("count", 0))
+        fixed, cycle = body.get("tags", {}), body.get("cycle", {})
+        arns = []
+        for i in range(start, start + count):
+            tags = {k: str(v).replace("{i}", str(i)) for k, v in fixed.items()}
+            for k, values in cycle.items():
+                if values:
+                    tags[k] = values[i % len(values)]
+            name = f"{prefix}-{i}"
+            if kind == "sns:topic":
+                arns.append(sns_backends[acct][region].create_topic(name, tags=tags).arn)
+            elif kind == "sqs:queue":
+                q = sqs_backends[acct][region].create_queue(name, tags=tags)
+                arns.append(q.queue_arn)
+            elif kind == "logs:log-group":
+                g = logs_backends[acct][region].create_log_group(name, tags)
+                arns.append(g.arn)
+            elif kind == "ec2:volume":
+                backend = ec2_backends[acct][region]
+                v = backend.create_volume(size=1, zone_name=region + "a")
+                backend.create_tags([v.id], tags)
+                arns.append(f"arn:aws:ec2:{region}:{acct}:volume/{v.id}")
+            elif kind == "s3:bucket":
+                backend = s3_backends[acct]["aws"]
+                b = backend.create_bucket(name, region)
+                backend.put_bucket_tagging(name, tags)
+                arns.append(b.arn)
+            else:
+                return 400, {}, json.dumps({"error": "unsupported type " + kind})
+        return 200, {"Content-Type": "application/json"}, json.dumps({"arns": arns})
+
+    api_urls.url_paths["{0}/moto-api/gangplank/seed-resources"] = seed
+
+
 def _fix_secretsmanager_current_version():
     """GetSecretValue without VersionId or VersionStage returns the AWSCURRENT version (AWS documents it), but moto
     returns the version created first or last put with AWSCURRENT, and never follows UpdateSecretVersionStage: after
@@ -754,6 +982,9 @@ _iam_changed = _publish_iam_changes()  # after every patch of IAM's mutating met
 _fix_cloudformation_role_updates(_iam_changed)
 _fix_organization_account_access_role(_aws_managed_policy, _iam_changed)
 _fix_stepfunctions_executions()
+_fix_dynamodb_query_cost()
+_fix_tagging_api()
+_add_seed_route()
 _fix_secretsmanager_current_version()
 _add_organization_seeding()
 

@@ -331,13 +331,13 @@ func TestPermissionPolicies(t *testing.T) {
 		shape RoleShape
 		want  []string
 	}{
-		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Linked}, []string{"GangplankTags", "GangplankOrganizationMembership"}},
-		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Standalone}, []string{"GangplankTags", "GangplankBilling"}},
-		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Management}, []string{"GangplankTags", "GangplankBilling", "GangplankOrganization"}},
+		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Linked}, []string{"GangplankTags", "GangplankInventory", "GangplankOrganizationMembership"}},
+		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Standalone}, []string{"GangplankTags", "GangplankInventory", "GangplankBilling"}},
+		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Management}, []string{"GangplankTags", "GangplankInventory", "GangplankBilling", "GangplankOrganization"}},
 		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Management, BulkActivation: true},
-			[]string{"GangplankTags", "GangplankBilling", "GangplankOrganization", "GangplankMemberActivation"}},
+			[]string{"GangplankTags", "GangplankInventory", "GangplankBilling", "GangplankOrganization", "GangplankMemberActivation"}},
 		// Bulk activation means nothing outside a management account.
-		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Standalone, BulkActivation: true}, []string{"GangplankTags", "GangplankBilling"}},
+		{RoleShape{AccessLevel: accounts.Resources, Type: accounts.Standalone, BulkActivation: true}, []string{"GangplankTags", "GangplankInventory", "GangplankBilling"}},
 	}
 	for _, tt := range tests {
 		if got := names(PermissionPolicies(tt.shape)); !reflect.DeepEqual(got, tt.want) {
@@ -360,7 +360,7 @@ func TestPermissionPolicies(t *testing.T) {
 			}
 		}
 	}
-	member := PermissionPolicies(RoleShape{Type: accounts.Management, BulkActivation: true, MemberAccessRole: "OrgAccess"})[3].Document.Statement[0]
+	member := PermissionPolicies(RoleShape{Type: accounts.Management, BulkActivation: true, MemberAccessRole: "OrgAccess"})[4].Document.Statement[0]
 	if member.Resource != "arn:aws:iam::*:role/OrgAccess" || member.Condition["StringEquals"]["aws:ResourceOrgID"] != "${aws:PrincipalOrgID}" {
 		t.Errorf("member activation statement = %+v", member)
 	}

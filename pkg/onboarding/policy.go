@@ -2,6 +2,7 @@ package onboarding
 
 import (
 	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/inventory"
 )
 
 // The role's permissions, for customers who create it by hand (the AWS DevOps Agent way) or with Terraform. They
@@ -52,35 +53,16 @@ func TrustPolicy(principal, externalID string) Policy {
 	}}}
 }
 
-var tagReadActions = []string{"tag:GetResources", "tag:GetTagKeys", "tag:GetTagValues"}
-
-// tagWriteActions are the Resource Groups Tagging API's writes plus the service-level tag actions it calls on the
-// caller's behalf. IAM's own tagging actions are left out on purpose: with attribute-based access control, writing
-// tags on IAM principals can change what they may do.
-var tagWriteActions = []string{
-	"tag:TagResources", "tag:UntagResources",
-	"acm:AddTagsToCertificate", "acm:RemoveTagsFromCertificate",
-	"cloudwatch:TagResource", "cloudwatch:UntagResource",
-	"dynamodb:TagResource", "dynamodb:UntagResource",
-	"ec2:CreateTags", "ec2:DeleteTags",
-	"ecr:TagResource", "ecr:UntagResource",
-	"ecs:TagResource", "ecs:UntagResource",
-	"eks:TagResource", "eks:UntagResource",
-	"elasticache:AddTagsToResource", "elasticache:RemoveTagsFromResource",
-	"elasticfilesystem:TagResource", "elasticfilesystem:UntagResource",
-	"elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
-	"es:AddTags", "es:RemoveTags",
-	"kinesis:AddTagsToStream", "kinesis:RemoveTagsFromStream",
-	"kms:TagResource", "kms:UntagResource",
-	"lambda:TagResource", "lambda:UntagResource",
-	"logs:TagResource", "logs:UntagResource",
-	"rds:AddTagsToResource", "rds:RemoveTagsFromResource",
-	"redshift:CreateTags", "redshift:DeleteTags",
-	"s3:GetBucketTagging", "s3:PutBucketTagging",
-	"secretsmanager:TagResource", "secretsmanager:UntagResource",
-	"sns:TagResource", "sns:UntagResource",
-	"sqs:TagQueue", "sqs:UntagQueue",
-}
+// The inventory's actions come from the inventory, which uses exactly these (pkg/inventory/types.go): the reads
+// of every level (regions, Resource Explorer), the Tagging API's read (resources_tags and up), and the tag writes
+// of tags_write (the Tagging API's and each resource type's service; never IAM's own tagging: with
+// attribute-based access control, writing tags on IAM principals can change what they may do).
+var (
+	inventoryActions = inventory.InventoryActions
+	tagReadActions   = inventory.TagReadActions
+	noTagReadActions = inventory.NoTagReadActions
+	tagWriteActions  = inventory.TagWriteActions()
+)
 
 var costExplorerActions = []string{
 	"ce:GetCostAndUsage", "ce:GetReservationPurchaseRecommendation", "ce:GetSavingsPlansPurchaseRecommendation",
@@ -160,14 +142,15 @@ func PermissionPolicies(s RoleShape) []NamedPolicy {
 	tags := Policy{Version: policyVersion}
 	if s.AccessLevel == accounts.Resources {
 		// ViewOnlyAccess may grant tag reads; at this level Gangplank promises not to read tags, so it denies them.
-		tags.Statement = append(tags.Statement, Statement{Sid: "NoTagReads", Effect: "Deny", Action: tagReadActions, Resource: "*"})
+		tags.Statement = append(tags.Statement, Statement{Sid: "NoTagReads", Effect: "Deny", Action: noTagReadActions, Resource: "*"})
 	} else {
 		tags.Statement = append(tags.Statement, Statement{Sid: "ReadTags", Effect: "Allow", Action: tagReadActions, Resource: "*"})
 	}
 	if s.AccessLevel == accounts.TagsWrite {
 		tags.Statement = append(tags.Statement, Statement{Sid: "WriteTagsOnly", Effect: "Allow", Action: tagWriteActions, Resource: "*"})
 	}
-	policies := []NamedPolicy{{Name: "GangplankTags", Document: tags}}
+	policies := []NamedPolicy{{Name: "GangplankTags", Document: tags}, {Name: "GangplankInventory", Document: Policy{Version: policyVersion,
+		Statement: []Statement{{Sid: "ListResources", Effect: "Allow", Action: inventoryActions, Resource: "*"}}}}}
 	if s.Type != accounts.Linked {
 		policies = append(policies, NamedPolicy{Name: "GangplankBilling", Document: Policy{Version: policyVersion, Statement: []Statement{
 			{Sid: "CostExplorerRecommendationsAndSpend", Effect: "Allow", Action: costExplorerActions, Resource: "*"},

@@ -68,12 +68,13 @@ type SecretReader interface {
 
 // LoadConfig reads, through getenv, the configuration a function with these needs uses, and nothing else:
 //
-//	TENANTS_TABLE, ACCOUNTS_TABLE, COSTS_TABLE  the tables in needs.Tables
+//	TENANTS_TABLE, ACCOUNTS_TABLE, COSTS_TABLE, INVENTORY_TABLE  the tables in needs.Tables
 //	CURSOR_KEY or CURSOR_KEY_SECRET_ARN         needs.CursorKey: the key (32+ bytes), or a secret holding it (read once, here)
 //	TENANT_CLAIM, ROLE_CLAIM                    needs.Claims (default tenant_id, role)
 //	CONNECTOR_ROLE_ARN                          needs.Customers
 //	onboarding.ConfigFromEnv's variables        needs.Onboarding
-//	COSTSYNC_QUEUE_URL, DISCOVERY_QUEUE_URL     each queue needs.Queues sends to (Queue.EnvVar)
+//	COSTSYNC_QUEUE_URL, DISCOVERY_QUEUE_URL,   each queue needs.Queues sends to (Queue.EnvVar)
+//	IDENTITY_QUEUE_URL, INVENTORY_QUEUE_URL
 //	BULK_ACTIVATION_STATE_MACHINE_ARN           needs.Workflow
 //	IDENTITY_SECRET_PREFIX, IDENTITY_KMS_KEY_ID needs.IdentityKeys ReadWrite
 //	IDENTITY_SCHEDULE_GROUP, IDENTITY_SCHEDULE_ROLE_ARN, IDENTITY_QUEUE_ARN  needs.Scheduler

@@ -18,7 +18,8 @@ const (
 	Send Access = "send"
 	// Consume receives and deletes messages (the queue is the function's event source).
 	Consume Access = "consume"
-	// ConsumeAndSend consumes the queue and sends to it: a job whose steps continue one another (discovery).
+	// ConsumeAndSend consumes the queue and sends to it too: a worker that continues its work (discovery's steps,
+	// an inventory scan's pages) or fans it out in new messages.
 	ConsumeAndSend Access = "consume-send"
 )
 
@@ -73,8 +74,12 @@ var IdentityQueue = Queue{ID: "identity", EnvVar: "IDENTITY_QUEUE_URL"}
 // schedule, continued by the discovery worker itself.
 var DiscoveryQueue = Queue{ID: "discovery", EnvVar: "DISCOVERY_QUEUE_URL"}
 
+// InventoryQueue holds inventory work: an account's sync plan, its scans (one per region, each continuing itself),
+// tag summaries and tag write-backs.
+var InventoryQueue = Queue{ID: "inventory", EnvVar: "INVENTORY_QUEUE_URL"}
+
 // Queues lists every queue.
-func Queues() []Queue { return []Queue{CostSyncQueue, IdentityQueue, DiscoveryQueue} }
+func Queues() []Queue { return []Queue{CostSyncQueue, IdentityQueue, DiscoveryQueue, InventoryQueue} }
 
 func (n Needs) queue(q Queue) Access { return n.Queues[q.ID] }
 
@@ -106,16 +111,18 @@ var (
 	// connected by hand settles an account a bulk activation may be waiting for.
 	// It serves every route but the IAM integration's (IdentityAPI), and never reads an integration's key.
 	API = Function{Name: "api", Needs: Needs{
-		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), CursorKey: true, Claims: true, Customers: true,
-		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send},
+		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs, tables.Inventory), CursorKey: true, Claims: true, Customers: true,
+		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send, InventoryQueue.ID: Send},
 		Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
 	}}
 	// Callback answers onboarding stacks; what follows an activation (a discovery job for a management account's
-	// organization or a linked account's management account, the payer's first cost sync, the bulk activation
-	// waiting for the account, the verification of the role's identity access) starts from here.
+	// organization or a linked account's management account, the payer's first cost sync, the account's first
+	// inventory sync, the bulk activation waiting for the account, the verification of the role's identity access)
+	// starts from here.
 	Callback = Function{Name: "callback", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true,
-		Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send}, Workflow: []string{SendTaskSuccess},
+		Queues:   map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send, InventoryQueue.ID: Send},
+		Workflow: []string{SendTaskSuccess},
 	}}
 	// IdentityAPI serves the IAM integration's routes (the OpenAPI operations marked x-gangplank-function:
 	// identity-api): it enters accounts through roles or stored keys, stores and deletes keys, onboards and
@@ -163,18 +170,29 @@ var (
 	CostSyncWorker = Function{Name: "costsync-worker", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), Customers: true, Queues: map[string]Access{CostSyncQueue.ID: Consume},
 	}}
+	// InventoryScheduler starts the sync of every account whose scheduled sync is due: it reads one sparse index.
+	InventoryScheduler = Function{Name: "inventory-scheduler", Needs: Needs{
+		Tables: map[string]Access{tables.Inventory.ID: Read}, Queues: map[string]Access{InventoryQueue.ID: Send},
+	}}
+	// InventoryWorker does the inventory's work, one message at a time: it enters customers' accounts, reads their
+	// resources and writes tag edits back, and fans its work out (and continues it) on its own queue. It reads
+	// accounts and tenants (External IDs, the sync interval) and changes neither.
+	InventoryWorker = Function{Name: "inventory-worker", Needs: Needs{
+		Tables:    map[string]Access{tables.Tenants.ID: Read, tables.Accounts.ID: Read, tables.Inventory.ID: ReadWrite},
+		Customers: true, Queues: map[string]Access{InventoryQueue.ID: ConsumeAndSend},
+	}}
 )
 
 // Functions lists every function; a test checks it names exactly the folders under functions/, and the CDK app
 // deploys and grants each from it.
 func Functions() []Function {
-	return []Function{API, Callback, Discovery, DiscoveryWorker, Activation, CostSyncScheduler, CostSyncWorker, Rotation, IdentityAPI, IdentityWorker, IdentityScheduler}
+	return []Function{API, Callback, Discovery, DiscoveryWorker, Activation, CostSyncScheduler, CostSyncWorker, Rotation, IdentityAPI, IdentityWorker, IdentityScheduler, InventoryScheduler, InventoryWorker}
 }
 
 // Everything is what one process running the whole platform needs (the local server, the tests).
 var Everything = Needs{
 	Tables: rw(tables.All()...), CursorKey: true, Claims: true, Customers: true, Onboarding: true,
-	Queues:   map[string]Access{CostSyncQueue.ID: ReadWrite, IdentityQueue.ID: ReadWrite, DiscoveryQueue.ID: ReadWrite},
+	Queues:   map[string]Access{CostSyncQueue.ID: ReadWrite, IdentityQueue.ID: ReadWrite, DiscoveryQueue.ID: ReadWrite, InventoryQueue.ID: ReadWrite},
 	Workflow: []string{StartExecution, StopExecution, SendTaskSuccess}, IdentityKeys: ReadWrite, Scheduler: true,
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/identity"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
+	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/rotation"
 	"github.com/gangplank/gangplank/pkg/store"
@@ -58,6 +59,7 @@ type Builder struct {
 	costSync   *costsync.Service
 	discovery  *discovery.Service
 	activation *activation.Service
+	inventory  *inventory.Service
 	identity   *identity.Service
 	secrets    *secretsmanager.Client
 	rotation   *rotation.Service
@@ -72,6 +74,7 @@ type Parts struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
+	Inventory  *inventory.Service
 	Identity   *identity.Service
 	Rotation   *rotation.Service
 }
@@ -80,7 +83,8 @@ type Parts struct {
 func (b *Builder) Tune(f func(Parts)) {
 	b.tuners = append(b.tuners, f)
 	for _, p := range []Parts{{Connector: b.connector}, {Onboarding: b.onboarding}, {CostSync: b.costSync},
-		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation}, {Identity: b.identity}} {
+		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation}, {Identity: b.identity},
+		{Inventory: b.inventory}} {
 		if p != (Parts{}) {
 			f(p)
 		}
@@ -229,6 +233,13 @@ func (b *Builder) Onboarding() *onboarding.Service {
 				slog.WarnContext(ctx, "first cost sync could not start; the daily sync will run it", "accountId", a.AccountID, "error", err.Error())
 			}
 		})
+		// An account that becomes active has its resources read now (its inventory is initializing until then),
+		// not at the next scheduled sync; a failure leaves it to the schedule.
+		ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
+			if err := b.Inventory().FirstSync(ctx, a); err != nil {
+				slog.WarnContext(ctx, "first inventory sync could not start; the schedule will run it", "accountId", a.AccountID, "error", err.Error())
+			}
+		})
 		// An account whose role may grant identity access has it verified (and its IAM users synced) by the identity
 		// worker.
 		if b.needs.queue(IdentityQueue) != "" {
@@ -314,6 +325,39 @@ func (b *Builder) Activation() *activation.Service {
 	return b.activation
 }
 
+// Inventory reads customers' resources and tags and writes tag edits back.
+func (b *Builder) Inventory() *inventory.Service {
+	if b.inventory == nil {
+		s := &inventory.Service{Store: store.Inventory{DB: b.DB()}, Accounts: b.Accounts(), Schedules: tenantSchedules{b}, Now: b.now}
+		if b.needs.Customers {
+			s.Door = b.Door()
+		}
+		switch url := b.cfg.QueueURLs[InventoryQueue.ID]; {
+		case url != "":
+			s.Queue = inventory.SQSQueue{Client: b.SQS(), URL: url}
+		case b.needs.queue(InventoryQueue) == ReadWrite:
+			// One process runs the whole platform (the local server, the tests): the work runs in the caller.
+			s.Queue = &inventory.InlineQueue{Service: s}
+		default:
+			s.Queue = inventory.UnwiredQueue{}
+		}
+		b.inventory = s
+		b.built(Parts{Inventory: s})
+	}
+	return b.inventory
+}
+
+// tenantSchedules reads a tenant's inventory sync interval from its settings.
+type tenantSchedules struct{ b *Builder }
+
+func (t tenantSchedules) InventoryInterval(ctx context.Context, tenantID string) (time.Duration, error) {
+	tn, err := t.b.Tenants().Get(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(tn.Settings.Inventory.SyncIntervalHours) * time.Hour, nil
+}
+
 // Identity is the IAM integration. Its key vault, queue and scheduler are what the function's wiring allows; the
 // others refuse (identity.UnwiredVault...), so a function reaching beyond its wiring fails loudly.
 func (b *Builder) Identity() *identity.Service {
@@ -370,8 +414,10 @@ type Services struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
-	Identity   *identity.Service
-	Rotation   *rotation.Service
+	Inventory  *inventory.Service
+
+	Identity *identity.Service
+	Rotation *rotation.Service
 }
 
 // NewServices builds every part over cfg, as one process running the whole platform needs them. now is the clock.
@@ -388,6 +434,7 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (s *Servic
 	return &Services{
 		Builder: b, DB: b.DB(), Tenants: b.Tenants(), Accounts: b.Accounts(), Audit: b.Audit(), Connector: b.Connector(), Door: b.Door(),
 		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(), Rotation: b.Rotation(),
-		Identity: b.Identity(),
+		Inventory: b.Inventory(),
+		Identity:  b.Identity(),
 	}, nil
 }

@@ -39,6 +39,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "COSTS_TABLE": "c", "COSTSYNC_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-costsync",
+		"INVENTORY_TABLE": "i", "INVENTORY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-inventory",
 		"IDENTITY_QUEUE_URL":    "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-identity",
 		"DISCOVERY_QUEUE_URL":   "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-discovery",
 		"CURSOR_KEY_SECRET_ARN": aws.ToString(secret.ARN),
@@ -54,7 +55,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if string(got.CursorKey) != strings.Repeat("s", 40) || got.Tables.Accounts() != "a" || got.Claims != (auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}) ||
 		got.Onboarding.CallbackTopic("eu-west-1") != "arn:aws:sns:eu-west-1:123456789012:gangplank-onboarding" || got.Onboarding.LinkTTL != 7*24*time.Hour ||
-		got.Tables.Costs() != "c" || got.QueueURLs["costsync"] == "" || got.QueueURLs["discovery"] == "" {
+		got.Tables.Costs() != "c" || got.QueueURLs["costsync"] == "" || got.QueueURLs["discovery"] == "" || got.QueueURLs["inventory"] == "" {
 		t.Errorf("config = %+v", got)
 	}
 	// The platform's own account comes from the ARNs of its resources, once.
@@ -80,7 +81,8 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"nothing set", map[string]string{}, []string{"TENANTS_TABLE is not set", "ACCOUNTS_TABLE is not set", "COSTS_TABLE is not set", "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set",
 			"ONBOARDING_TEMPLATE_URL", "PLATFORM_PRINCIPAL_ARN", "CALLBACK_TOPIC_ARN_PATTERN must contain {region}",
-			"CONNECTOR_ROLE_ARN is not set", "COSTSYNC_QUEUE_URL is not set", "IDENTITY_QUEUE_URL is not set", "DISCOVERY_QUEUE_URL is not set", "BULK_ACTIVATION_STATE_MACHINE_ARN is not set"}},
+			"CONNECTOR_ROLE_ARN is not set", "COSTSYNC_QUEUE_URL is not set", "IDENTITY_QUEUE_URL is not set", "DISCOVERY_QUEUE_URL is not set", "BULK_ACTIVATION_STATE_MACHINE_ARN is not set",
+			"INVENTORY_TABLE is not set", "INVENTORY_QUEUE_URL is not set"}},
 		{"short key", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "CURSOR_KEY": "short"}, []string{"at least 32 bytes"}},
 		{"missing secret", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a",
 			"CURSOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope"}, []string{"read cursor key secret"}},

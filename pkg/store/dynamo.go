@@ -148,28 +148,8 @@ func (db DB) queryPage(ctx context.Context, in *dynamodb.QueryInput, limit int, 
 	return items, next, nil
 }
 
-// queryAll runs a Query to its last page, handing each item to each: for the few listings that are read whole
-// (a payer's recommendations, an activation's accounts, a sparse index's payers).
-func (db DB) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
-	for {
-		page, err := db.Client.Query(ctx, in)
-		if err != nil {
-			return err
-		}
-		for _, item := range page.Items {
-			if err := each(item); err != nil {
-				return err
-			}
-		}
-		if page.LastEvaluatedKey == nil {
-			return nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
-}
-
-// batchWrite writes requests 25 to a BatchWriteItem, resubmitting what DynamoDB leaves unprocessed (with backoff,
-// a bounded number of times).
+// batchWrite writes requests to table 25 at a time (BatchWriteItem's limit), resending what DynamoDB leaves
+// unprocessed with backoff.
 func (db DB) batchWrite(ctx context.Context, table string, requests []types.WriteRequest) error {
 	for len(requests) > 0 {
 		n := min(25, len(requests))
@@ -194,4 +174,65 @@ func (db DB) batchWrite(ctx context.Context, table string, requests []types.Writ
 		requests = requests[n:]
 	}
 	return nil
+}
+
+// batchGet reads keys from table 100 at a time (BatchGetItem's limit), retrying unprocessed keys, handing each item
+// to each.
+func (db DB) batchGet(ctx context.Context, table string, keys []map[string]types.AttributeValue, consistent bool, projection *string,
+	names map[string]string, each func(map[string]types.AttributeValue) error) error {
+	for len(keys) > 0 {
+		n := min(100, len(keys))
+		pending := keys[:n]
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 8 {
+				return fmt.Errorf("DynamoDB left %d reads unprocessed", len(pending))
+			}
+			if attempt > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Duration(1<<attempt) * 10 * time.Millisecond):
+				}
+			}
+			ka := types.KeysAndAttributes{Keys: pending, ConsistentRead: aws.Bool(consistent), ProjectionExpression: projection}
+			if len(names) > 0 {
+				ka.ExpressionAttributeNames = names
+			}
+			out, err := db.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: ka}})
+			if err != nil {
+				return err
+			}
+			for _, item := range out.Responses[table] {
+				if err := each(item); err != nil {
+					return err
+				}
+			}
+			pending = nil
+			if u, ok := out.UnprocessedKeys[table]; ok {
+				pending = u.Keys
+			}
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+// queryAll runs a Query to its last page, handing each item to each: for the few listings that are read whole
+// (a payer's recommendations, an activation's accounts, a sparse index's payers).
+func (db DB) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
+	for {
+		page, err := db.Client.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, item := range page.Items {
+			if err := each(item); err != nil {
+				return err
+			}
+		}
+		if page.LastEvaluatedKey == nil {
+			return nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
 }

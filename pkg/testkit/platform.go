@@ -72,6 +72,10 @@ type PlatformOptions struct {
 	Discovery func(*discovery.Service)
 }
 
+// InventoryRegions are the regions a test platform's inventory reads unless a test's Tune says otherwise: every
+// account activated in a test syncs its inventory, and one region keeps that quick.
+var InventoryRegions = []string{"us-east-1"}
+
 // NewPlatform builds the platform over fresh tables, with the callback function subscribed to the callback topic
 // of every test region, as the CDK stack subscribes it. Every DynamoDB call it makes is counted in Calls.
 func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
@@ -112,6 +116,10 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 			}
 			if p.Activation != nil {
 				p.Activation.Deadline, p.Activation.MaxBackoff = 20*time.Second, 10*time.Millisecond
+			}
+			if p.Inventory != nil {
+				p.Inventory.MaxBackoff = 10 * time.Millisecond
+				p.Inventory.DefaultRegions = InventoryRegions
 			}
 			if p.Identity != nil {
 				// moto builds the credential report at once; a new access key works at once.

@@ -18,7 +18,7 @@ func NewAPI(b *platform.Builder, authn auth.Authenticator) *httpapi.API {
 	ob.RenderTerraformWith(viewascode.Renderer{})
 	cfg := httpapi.Config{
 		Accounts: b.Accounts(), Tenants: b.Tenants(), Audit: b.Audit(), Onboarding: ob, CostSync: b.CostSync(),
-		Discovery: b.Discovery(), Activation: b.Activation(), Cursors: b.DB().Cursors, Authenticator: authn,
+		Discovery: b.Discovery(), Activation: b.Activation(), Inventory: b.Inventory(), Cursors: b.DB().Cursors, Authenticator: authn,
 	}
 	if b.Needs().IdentityKeys != "" {
 		cfg.Identity = b.Identity()
