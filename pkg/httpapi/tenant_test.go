@@ -31,6 +31,12 @@ func TestTenant(t *testing.T) {
 		http.StatusPreconditionRequired, "precondition-required")
 	wantProblem(t, f.do(t, http.MethodPatch, "/v1/tenant", f.admin, map[string]any{"settings": map[string]any{"defaultRegion": "eu-west-9"}}, "If-Match", `"1"`),
 		http.StatusUnprocessableEntity, "validation-failed", "settings.defaultRegion")
+	// Every bad setting is named in one answer, whichever kind of setting it is.
+	wantProblem(t, f.do(t, http.MethodPatch, "/v1/tenant", f.admin, map[string]any{"settings": map[string]any{
+		"defaultRegion": "eu-west-9", "externalIdGraceDays": -1, "inventory": map[string]any{"syncIntervalHours": 5},
+		"activationStacksInFlight": 9, "credentialRotationDays": 1}}, "If-Match", `"1"`),
+		http.StatusUnprocessableEntity, "validation-failed", "settings.defaultRegion", "settings.externalIdGraceDays",
+		"settings.inventory.syncIntervalHours", "settings.activationStacksInFlight", "settings.credentialRotationDays")
 	wantProblem(t, f.do(t, http.MethodPatch, "/v1/tenant", f.admin, map[string]any{"externalId": "mine"}, "If-Match", `"1"`),
 		http.StatusBadRequest, "malformed-request", "externalId")
 	wantProblem(t, f.do(t, http.MethodPatch, "/v1/tenant", f.viewer, map[string]any{"settings": map[string]any{}}, "If-Match", `"1"`),

@@ -292,6 +292,18 @@ func (p SettingsPatch) validate() error {
 	if p.Recommendations != nil {
 		p.Recommendations.check(&c)
 	}
+	if p.Inventory != nil {
+		if h := p.Inventory.SyncIntervalHours; h != 0 && !slices.Contains(InventoryIntervals, h) {
+			c.Add("settings.inventory.syncIntervalHours", "must be 1, 6, 12, 24 or 168 hours (0: daily)")
+		}
+	}
+	if n := p.ActivationStacksInFlight; n != nil && (*n < MinActivationStacksInFlight || *n > MaxActivationStacksInFlight) {
+		c.Add("settings.activationStacksInFlight", "must be between %d and %d", MinActivationStacksInFlight, MaxActivationStacksInFlight)
+	}
+	if d := p.CredentialRotationDays; d != nil && *d != 0 && (*d < MinCredentialRotationDays || *d > MaxCredentialRotationDays) {
+		c.Add("settings.credentialRotationDays", "must be between %d and %d days, or 0 to rotate only when asked",
+			MinCredentialRotationDays, MaxCredentialRotationDays)
+	}
 	return c.Err()
 }
 
@@ -300,15 +312,15 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 	if len(ifMatch) == 0 {
 		return Tenant{}, ErrPreconditionRequired
 	}
+	if err := p.validate(); err != nil {
+		return Tenant{}, err
+	}
 	before, err := s.Get(ctx, tenantID)
 	if err != nil {
 		return Tenant{}, err
 	}
 	if !slices.Contains(ifMatch, "*") && !slices.Contains(ifMatch, before.ETag()) {
 		return Tenant{}, ErrVersionMismatch
-	}
-	if err := p.validate(); err != nil {
-		return Tenant{}, err
 	}
 	after := before
 	if p.DefaultRegion != nil {
@@ -331,23 +343,12 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 		after.Settings.Recommendations = r
 	}
 	if p.Inventory != nil {
-		if h := p.Inventory.SyncIntervalHours; h != 0 && !slices.Contains(InventoryIntervals, h) {
-			return Tenant{}, validation.Field("settings.inventory.syncIntervalHours", "must be 1, 6, 12, 24 or 168 hours (0: daily)")
-		}
 		after.Settings.Inventory = *p.Inventory
 	}
 	if p.ActivationStacksInFlight != nil {
-		if n := *p.ActivationStacksInFlight; n < MinActivationStacksInFlight || n > MaxActivationStacksInFlight {
-			return Tenant{}, validation.Field("settings.activationStacksInFlight", "must be between %d and %d",
-				MinActivationStacksInFlight, MaxActivationStacksInFlight)
-		}
 		after.Settings.ActivationStacksInFlight = *p.ActivationStacksInFlight
 	}
 	if p.CredentialRotationDays != nil {
-		if d := *p.CredentialRotationDays; d != 0 && (d < MinCredentialRotationDays || d > MaxCredentialRotationDays) {
-			return Tenant{}, validation.Field("settings.credentialRotationDays",
-				"must be between %d and %d days, or 0 to rotate only when asked", MinCredentialRotationDays, MaxCredentialRotationDays)
-		}
 		after.Settings.CredentialRotationDays = *p.CredentialRotationDays
 	}
 	changes := audit.Diff(&before.Settings, &after.Settings)
