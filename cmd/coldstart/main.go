@@ -129,8 +129,9 @@ func start(t *target) (time.Duration, error) {
 		"AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDCOLDSTART", "AWS_SECRET_ACCESS_KEY=coldstart",
 		"AWS_SESSION_TOKEN=coldstart", "HOME=" + os.TempDir(), "PATH=/usr/bin:/bin",
 	}, t.env...)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	// A function that cannot start logs why (JSON, on stdout) before it exits: keep both streams for the error.
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, err
@@ -143,9 +144,12 @@ func start(t *target) (time.Duration, error) {
 		return at.Sub(began), nil
 	case err := <-exited:
 		exited <- err
-		return 0, fmt.Errorf("exited before asking for work (%v): %s", err, stderr.String())
+		return 0, fmt.Errorf("exited before asking for work (%v): %s", err, output.String())
 	case <-time.After(30 * time.Second):
-		return 0, fmt.Errorf("no request for work within 30 s: %s", stderr.String())
+		_ = cmd.Process.Kill()
+		err := <-exited // the output is complete only once the process is gone
+		exited <- err
+		return 0, fmt.Errorf("no request for work within 30 s: %s", output.String())
 	}
 }
 
@@ -170,7 +174,7 @@ func environment(n platform.Needs) []string {
 			"CALLBACK_TOPIC_ARN_PATTERN=arn:aws:sns:{region}:123456789012:gangplank-onboarding")
 	}
 	for _, q := range platform.Queues() {
-		if n.Queues[q.ID] == platform.Send {
+		if n.Queues[q.ID].Sends() {
 			env = append(env, q.EnvVar+"=https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-"+q.ID)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -127,13 +128,13 @@ func CheckIAMPath(p string) error {
 	switch {
 	case len(p) > MaxIAMPathLength:
 		return fmt.Errorf("must be at most %d characters", MaxIAMPathLength)
-	case !iamPath.MatchString(p):
+	case !iamPath().MatchString(p):
 		return errors.New(`must start and end with "/" and contain only letters, digits and +=,.@_- between them, such as /engineering/ (or "/" for no prefix)`)
 	}
 	return nil
 }
 
-var iamPath = regexp.MustCompile(`^/([\w+=,.@-]+/)*$`)
+var iamPath = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/([\w+=,.@-]+/)*$`) })
 
 // Account is one AWS account linked to a tenant.
 type Account struct {
@@ -392,12 +393,11 @@ func CheckName(name string) error {
 	return nil
 }
 
-var folder = cases.Fold()
-
 // NameKey is the form in which names are compared: two names with the same key are the same name ("Prod" and
 // "PROD", "Café" precomposed and decomposed), so a tenant cannot have both. It is Unicode's canonical caseless
-// match (NFD, case folding, then NFC so the key is compact and stable).
-func NameKey(name string) string { return norm.NFC.String(folder.String(norm.NFD.String(name))) }
+// match (NFD, case folding, then NFC so the key is compact and stable). A Caser keeps state between calls, so each
+// call folds with its own (one shared by concurrent requests would race).
+func NameKey(name string) string { return norm.NFC.String(cases.Fold().String(norm.NFD.String(name))) }
 
 func list[T ~string](allowed []T) string {
 	s := make([]string, len(allowed))
