@@ -393,11 +393,12 @@ func CheckName(name string) error {
 	return nil
 }
 
+var folder = cases.Fold()
+
 // NameKey is the form in which names are compared: two names with the same key are the same name ("Prod" and
 // "PROD", "Café" precomposed and decomposed), so a tenant cannot have both. It is Unicode's canonical caseless
-// match (NFD, case folding, then NFC so the key is compact and stable). A Caser keeps state between calls, so each
-// call folds with its own (one shared by concurrent requests would race).
-func NameKey(name string) string { return norm.NFC.String(cases.Fold().String(norm.NFD.String(name))) }
+// match (NFD, case folding, then NFC so the key is compact and stable).
+func NameKey(name string) string { return norm.NFC.String(folder.String(norm.NFD.String(name))) }
 
 func list[T ~string](allowed []T) string {
 	s := make([]string, len(allowed))
