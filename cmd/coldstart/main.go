@@ -1,7 +1,9 @@
 // Command coldstart measures each function's initialisation the way Lambda sees it: the time from exec to the
 // binary's first request for work (GET /runtime/invocation/next) on a local stand-in for the Lambda Runtime API,
-// side by side, in the same run, with a hello-world aws-lambda-go function built with the same flags. It prints, per
-// function, the median of -runs starts, its ratio to the hello-world's, and the zipped package size.
+// side by side, in the same run, with a hello-world aws-lambda-go function built with the same flags, and with the
+// floor every Gangplank function shares (hello-world, the SDK's default configuration and a DynamoDB client). It
+// prints, per function, the median of -runs starts, its ratios to the hello-world's and to the floor's, and the
+// zipped package size.
 //
 //	go run ./cmd/coldstart -runs 25
 //
@@ -54,7 +56,7 @@ func run(runs int, maxRatio float64) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	targets := []*target{{name: "hello-world", pkg: "./cmd/coldstart/hello"}}
+	targets := []*target{{name: "hello-world", pkg: "./cmd/coldstart/hello"}, {name: "sdk-floor", pkg: "./cmd/coldstart/floor"}}
 	for _, f := range platform.Functions() {
 		targets = append(targets, &target{name: f.Name, pkg: "./functions/" + f.Name, env: environment(f.Needs)})
 	}
@@ -79,13 +81,14 @@ func run(runs int, maxRatio float64) error {
 			t.times = append(t.times, d)
 		}
 	}
-	hello := median(targets[0].times)
-	fmt.Printf("%-20s %12s %8s %14s\n", "function", "init (median)", "× hello", "package (zip)")
+	hello, floor := median(targets[0].times), median(targets[1].times)
+	fmt.Printf("%-20s %12s %8s %8s %14s\n", "function", "init (median)", "× hello", "× floor", "package (zip)")
 	var over []string
 	for _, t := range targets {
 		m := median(t.times)
 		ratio := float64(m) / float64(hello)
-		fmt.Printf("%-20s %10.1f ms %7.1f× %11.1f MB\n", t.name, float64(m)/float64(time.Millisecond), ratio, float64(t.size)/(1<<20))
+		fmt.Printf("%-20s %10.1f ms %7.1f× %7.1f× %11.1f MB\n", t.name, float64(m)/float64(time.Millisecond), ratio,
+			float64(m)/float64(floor), float64(t.size)/(1<<20))
 		if maxRatio > 0 && ratio > maxRatio {
 			over = append(over, fmt.Sprintf("%s (%.1f×)", t.name, ratio))
 		}
@@ -129,8 +132,9 @@ func start(t *target) (time.Duration, error) {
 		"AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDCOLDSTART", "AWS_SECRET_ACCESS_KEY=coldstart",
 		"AWS_SESSION_TOKEN=coldstart", "HOME=" + os.TempDir(), "PATH=/usr/bin:/bin",
 	}, t.env...)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	// A function that cannot start logs why (JSON, on stdout) before it exits: keep both streams for the error.
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, err
@@ -143,9 +147,12 @@ func start(t *target) (time.Duration, error) {
 		return at.Sub(began), nil
 	case err := <-exited:
 		exited <- err
-		return 0, fmt.Errorf("exited before asking for work (%v): %s", err, stderr.String())
+		return 0, fmt.Errorf("exited before asking for work (%v): %s", err, output.String())
 	case <-time.After(30 * time.Second):
-		return 0, fmt.Errorf("no request for work within 30 s: %s", stderr.String())
+		_ = cmd.Process.Kill()
+		err := <-exited // the output is complete only once the process is gone
+		exited <- err
+		return 0, fmt.Errorf("no request for work within 30 s: %s", output.String())
 	}
 }
 
@@ -170,7 +177,7 @@ func environment(n platform.Needs) []string {
 			"CALLBACK_TOPIC_ARN_PATTERN=arn:aws:sns:{region}:123456789012:gangplank-onboarding")
 	}
 	for _, q := range platform.Queues() {
-		if n.Queues[q.ID] == platform.Send {
+		if n.Queues[q.ID].Sends() {
 			env = append(env, q.EnvVar+"=https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-"+q.ID)
 		}
 	}

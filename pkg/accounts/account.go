@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -127,13 +128,13 @@ func CheckIAMPath(p string) error {
 	switch {
 	case len(p) > MaxIAMPathLength:
 		return fmt.Errorf("must be at most %d characters", MaxIAMPathLength)
-	case !iamPath.MatchString(p):
+	case !iamPath().MatchString(p):
 		return errors.New(`must start and end with "/" and contain only letters, digits and +=,.@_- between them, such as /engineering/ (or "/" for no prefix)`)
 	}
 	return nil
 }
 
-var iamPath = regexp.MustCompile(`^/([\w+=,.@-]+/)*$`)
+var iamPath = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/([\w+=,.@-]+/)*$`) })
 
 // Account is one AWS account linked to a tenant.
 type Account struct {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -117,7 +118,7 @@ func (i Integration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(i))
 }
 
-var integrationNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var integrationNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`) })
 
 // IntegrationNameKey is the form in which integration names are compared: "Prod-Payer" and "prod-payer" are the
 // same handle. Names are ASCII, so lower case is enough.
@@ -125,11 +126,15 @@ func IntegrationNameKey(name string) string { return strings.ToLower(name) }
 
 // resourceTypePattern is the Resource Explorer / Tagging API form service:type, with an optional sub-type after a
 // slash, as in "ec2:instance", "s3:bucket", "elasticloadbalancing:loadbalancer/app".
-var resourceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*(/[a-z][a-z0-9-]*)?$`)
+var resourceTypePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*(/[a-z][a-z0-9-]*)?$`)
+})
 
 // markup is what makes text more than plain text in a browser or a Markdown renderer: tags, character references,
 // and Markdown links or images.
-var markup = regexp.MustCompile(`[<>]|&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);|\]\(`)
+var markup = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[<>]|&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);|\]\(`)
+})
 
 // CheckIntegration validates settings for an account of type t and returns them in their stored form. Every
 // problem is reported, each under its field name prefixed with prefix ("integration.").
@@ -137,7 +142,7 @@ func CheckIntegration(in IntegrationInput, t Type, prefix string) (Integration, 
 	var c validation.Collector
 	out := Integration{Name: in.Name, CustomAccessDetails: in.CustomAccessDetails, SSORegion: in.SSORegion,
 		Owners: []string{}, ResourceTypes: []string{}, Regions: []string{}}
-	if !integrationNamePattern.MatchString(in.Name) {
+	if !integrationNamePattern().MatchString(in.Name) {
 		c.Add(prefix+"integrationName", "must be 1-64 letters, digits, - or _ (it is the stable handle used in code and access flows)")
 	}
 	checkOwners(&c, prefix, in.Owners)
@@ -156,7 +161,7 @@ func CheckIntegration(in IntegrationInput, t Type, prefix string) (Integration, 
 		out.UserCleanupDays = *d
 	}
 	checkList(&c, prefix+"resourceTypes", in.ResourceTypes, MaxResourceTypes, func(s string) error {
-		if len(s) > maxResourceTypeLength || !resourceTypePattern.MatchString(s) {
+		if len(s) > maxResourceTypeLength || !resourceTypePattern().MatchString(s) {
 			return fmt.Errorf("%q is not a resource type in Resource Explorer form service:type, such as ec2:instance or s3:bucket", s)
 		}
 		return nil
@@ -257,7 +262,7 @@ func CheckAccessDetails(s string) error {
 			return fmt.Errorf("must be plain text on one line: control and formatting characters are not allowed (found %U)", r)
 		}
 	}
-	if m := markup.FindString(s); m != "" {
+	if m := markup().FindString(s); m != "" {
 		return fmt.Errorf("must be plain text: markup is not allowed (found %q)", m)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sync"
 )
 
 // Role is what a principal may do.
@@ -60,11 +61,11 @@ type Claims struct {
 // DefaultClaims are the claim names of tokens Gangplank issues itself.
 var DefaultClaims = Claims{Tenant: "tenant_id", Role: "role"}
 
-var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+var tenantIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`) })
 
 // ValidTenantID reports whether id may name a tenant: 1-64 letters, digits, dot, underscore or hyphen, starting
 // with a letter or digit. The restriction keeps tenant IDs safe inside storage keys.
-func ValidTenantID(id string) bool { return tenantIDPattern.MatchString(id) }
+func ValidTenantID(id string) bool { return tenantIDPattern().MatchString(id) }
 
 // principalFrom builds a principal from verified claims.
 func principalFrom(claim func(string) (string, bool), names Claims) (Principal, error) {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // ErrAccountID explains what a valid account ID looks like.
@@ -38,8 +39,8 @@ const MaxOUs = 1000
 
 // Organizations' id patterns (the API reference's ParentId, RootId and OrganizationalUnitId).
 var (
-	rootIDPattern = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
-	ouIDPattern   = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	rootIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^r-[0-9a-z]{4,32}$`) })
+	ouIDPattern   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`) })
 )
 
 // ErrOUID explains what an OU or root id looks like.
@@ -48,7 +49,7 @@ var ErrOUID = errors.New("an organization root id (r-, then 4 to 32 small letter
 
 // CheckOUID checks that s is an organization root id or an organizational unit id, by AWS's patterns.
 func CheckOUID(s string) error {
-	if rootIDPattern.MatchString(s) || ouIDPattern.MatchString(s) {
+	if rootIDPattern().MatchString(s) || ouIDPattern().MatchString(s) {
 		return nil
 	}
 	return ErrOUID

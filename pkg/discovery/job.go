@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
@@ -128,7 +129,7 @@ type Job struct {
 }
 
 // jobIDPattern is the format of job IDs: when it was started, then 48 random bits.
-var jobIDPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}-[0-9a-f]{12}$`)
+var jobIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{8}T[0-9]{6}-[0-9a-f]{12}$`) })
 
 // NewJobID names a job: sortable by start time, unguessable within it.
 func NewJobID(now time.Time) string {
@@ -138,7 +139,7 @@ func NewJobID(now time.Time) string {
 }
 
 // ValidJobID reports whether id has a job ID's format (anything else names no job, and never reaches the store).
-func ValidJobID(id string) bool { return jobIDPattern.MatchString(id) }
+func ValidJobID(id string) bool { return jobIDPattern().MatchString(id) }
 
 // ErrJobNotFound: the tenant has no job with this ID.
 var ErrJobNotFound = errors.New("no discovery job with this id")

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -590,13 +591,13 @@ func accountParam(r *http.Request) (string, error) {
 }
 
 // activationIDPattern is the form of activation.ID; TestActivationIDsPassThePathCheck keeps the two together.
-var activationIDPattern = regexp.MustCompile(`^act-[0-9a-f]{24}$`)
+var activationIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^act-[0-9a-f]{24}$`) })
 
 // activationParam is the {activationId} of the path. A malformed id is an activation that does not exist: 404
 // without a DynamoDB request (an over-long key would be a DynamoDB ValidationException, a 500).
 func activationParam(r *http.Request) (string, error) {
 	id := r.PathValue("activationId")
-	if !activationIDPattern.MatchString(id) {
+	if !activationIDPattern().MatchString(id) {
 		return "", activation.ErrNotFound
 	}
 	return id, nil

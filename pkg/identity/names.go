@@ -6,17 +6,22 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
 
 // IAM's naming rules (IAM API reference, CreateUser / CreateGroup / AttachUserPolicy).
+// Compiled on first use, not in init: a bounded repetition such as {1,128} compiles to a program of that many
+// steps, and package init runs at every cold start of every function that links the package.
 var (
-	userNamePattern  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	groupNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
-	policyARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/([\x{21}-\x{7E}]*/)?[\w+=,.@-]{1,128}$`)
-	accessKeyPattern = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+	userNamePattern  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,64}$`) })
+	groupNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,128}$`) })
+	policyARNPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/([\x{21}-\x{7E}]*/)?[\w+=,.@-]{1,128}$`)
+	})
+	accessKeyPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z0-9]{16,128}$`) })
 )
 
 // Limits of one onboarding.
@@ -29,7 +34,7 @@ const (
 
 // CheckUserName applies IAM's rule for user names: 1-64 letters, digits and +=,.@_-.
 func CheckUserName(name string) error {
-	if !userNamePattern.MatchString(name) {
+	if !userNamePattern().MatchString(name) {
 		return errors.New("an IAM user name is 1-64 characters: letters, digits and +=,.@_- (no spaces)")
 	}
 	return nil
@@ -37,7 +42,7 @@ func CheckUserName(name string) error {
 
 // CheckGroupName applies IAM's rule for group names.
 func CheckGroupName(name string) error {
-	if !groupNamePattern.MatchString(name) {
+	if !groupNamePattern().MatchString(name) {
 		return fmt.Errorf("%q is not an IAM group name (1-128 letters, digits and +=,.@_-)", name)
 	}
 	return nil
@@ -45,7 +50,7 @@ func CheckGroupName(name string) error {
 
 // CheckPolicyARN checks the form of a managed policy's ARN (an AWS managed policy or one of the account's own).
 func CheckPolicyARN(arn, accountID string) error {
-	if !policyARNPattern.MatchString(arn) {
+	if !policyARNPattern().MatchString(arn) {
 		return fmt.Errorf("%q is not a managed policy ARN, such as arn:aws:iam::aws:policy/ReadOnlyAccess or arn:aws:iam::%s:policy/MyPolicy", arn, accountID)
 	}
 	if a, err := awsid.ParseARN(arn); err == nil && a.AccountID != "aws" && a.AccountID != accountID {
@@ -88,7 +93,7 @@ func CheckAccessKey(id, secret string) error {
 	switch {
 	case strings.HasPrefix(id, "ASIA"):
 		c.Add("accessKeyId", "ASIA keys are temporary credentials that expire: give a long-lived access key (AKIA...) of an IAM user")
-	case !accessKeyPattern.MatchString(id):
+	case !accessKeyPattern().MatchString(id):
 		c.Add("accessKeyId", "an access key id is 16-128 upper-case letters and digits, such as AKIAIOSFODNN7EXAMPLE")
 	}
 	if n := len(secret); n < 16 || n > 128 || strings.ContainsAny(secret, " \t\r\n") {

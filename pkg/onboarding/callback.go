@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -220,7 +221,7 @@ func (s *Service) connectFromStack(ctx context.Context, req CustomResourceReques
 }
 
 // templateVersionPattern is what the template's TemplateVersion looks like (it is stored and shown).
-var templateVersionPattern = regexp.MustCompile(`^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$`)
+var templateVersionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$`) })
 
 // checkRequest checks what the request says before anything is looked up: the fields the answer needs, and that
 // the stack, the role and the claimed account are one and the same account.
@@ -230,7 +231,7 @@ func checkRequest(req CustomResourceRequest, p properties) string {
 		return "The stack's TenantId is missing or malformed: launch the stack from the link Gangplank shows, without editing parameters."
 	case p.Token == "":
 		return "The stack carries no ActivationToken: launch it from the link Gangplank shows for this account."
-	case !templateVersionPattern.MatchString(p.TemplateVersion):
+	case !templateVersionPattern().MatchString(p.TemplateVersion):
 		return "The stack's TemplateVersion is not a template version: use Gangplank's template unchanged."
 	}
 	if _, err := awsid.ParseAccountID(p.AccountID); err != nil {

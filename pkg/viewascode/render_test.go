@@ -2,9 +2,7 @@ package viewascode
 
 import (
 	"encoding/json"
-	"os/exec"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/onboarding"
-	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 // TestPoliciesAsGiven: the configuration parses as HCL, is formatted as `terraform fmt` would, and each
@@ -88,38 +85,4 @@ func roundTrip(t *testing.T, v any) any {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// TestOnlyTheAPILinksTheHCLWriter (issue 12 §4): hashicorp/hcl runs go-cmp's init at every cold start of a binary
-// that links it; only the API renders Terraform, so no other function may link it.
-func TestOnlyTheAPILinksTheHCLWriter(t *testing.T) {
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to list the functions' dependencies: %v", err)
-	}
-	out, err := exec.Command(goCmd, "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "../../functions/...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	deps := map[string][]string{}
-	for line := range strings.Lines(string(out)) {
-		fields := strings.Fields(line)
-		name := fields[0][strings.LastIndex(fields[0], "/")+1:]
-		deps[name] = fields[1:]
-	}
-	for _, fn := range platform.Functions() {
-		list, ok := deps[fn.Name]
-		if !ok {
-			t.Fatalf("go list did not list functions/%s", fn.Name)
-		}
-		var hclDeps []string
-		for _, d := range list {
-			if strings.HasPrefix(d, "github.com/hashicorp/hcl") || strings.HasPrefix(d, "github.com/google/go-cmp") {
-				hclDeps = append(hclDeps, d)
-			}
-		}
-		if wantHCL := fn.Name == platform.API.Name; (len(hclDeps) > 0) != wantHCL {
-			t.Errorf("functions/%s links %v (only the API may link the HCL writer, and the API renders with it)", fn.Name, hclDeps)
-		}
-	}
 }
