@@ -36,6 +36,22 @@ type Options struct {
 	Out io.Writer
 	// Ready, if set, receives the API's base URL once it serves.
 	Ready func(baseURL string)
+	// ConsoleAddr is the web console's listen address (port 0 picks a free one; empty serves no console).
+	ConsoleAddr string
+	// ConsoleDir holds the built console (default console/dist).
+	ConsoleDir string
+	// Demo puts a sample organization in the local AWS (SeedDemo) for a person to add and discover.
+	Demo bool
+	// Started, if set, is told where everything is once it all serves (the console's end-to-end tests read it).
+	Started func(Started)
+}
+
+// Started says where the running platform is.
+type Started struct {
+	APIURL      string `json:"apiUrl"`
+	ConsoleURL  string `json:"consoleUrl,omitempty"`
+	AWSEndpoint string `json:"awsEndpoint"`
+	Demo        *Demo  `json:"demo,omitempty"`
 }
 
 // Key files in the state directory.
@@ -65,6 +81,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
+	}
+	if o.ConsoleDir == "" {
+		o.ConsoleDir = filepath.Join("console", "dist")
 	}
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return err
@@ -108,6 +127,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer stopFunctions()
+	var demo *Demo
+	if o.Demo {
+		d, err := SeedDemo(ctx, env)
+		if err != nil {
+			return err
+		}
+		demo = &d
+	}
 	names := prov.Tables
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	api := web.NewAPI(services.Builder, verifier)
@@ -118,16 +145,32 @@ func Run(ctx context.Context, o Options) error {
 	}
 	baseURL := "http://" + ln.Addr().String()
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	servers := []*http.Server{srv}
+
+	consoleURL := ""
+	if o.ConsoleAddr != "" {
+		cln, err := net.Listen("tcp", o.ConsoleAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (the console): %w", o.ConsoleAddr, err)
+		}
+		consoleURL = "http://" + cln.Addr().String()
+		csrv := &http.Server{Handler: consoleHandler(o.ConsoleDir, consoleURL, key, api), ReadHeaderTimeout: 10 * time.Second}
+		go func() { served <- csrv.Serve(cln) }()
+		servers = append(servers, csrv)
+	}
 
 	token, err := LocalIssuer(key).Token("demo-admin", "demo", auth.Admin, 24*time.Hour, time.Now())
 	if err != nil {
 		return err
 	}
-	printBanner(o.Out, baseURL, env.Endpoint, names.Tenants(), names.Accounts(), token)
+	printBanner(o.Out, baseURL, consoleURL, env.Endpoint, names.Tenants(), names.Accounts(), token, demo)
 	if o.Ready != nil {
 		o.Ready(baseURL)
+	}
+	if o.Started != nil {
+		o.Started(Started{APIURL: baseURL, ConsoleURL: consoleURL, AWSEndpoint: env.Endpoint, Demo: demo})
 	}
 
 	select {
@@ -139,29 +182,43 @@ func Run(ctx context.Context, o Options) error {
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	var errs []error
+	for _, s := range servers {
+		errs = append(errs, s.Shutdown(shutdown))
+	}
+	return errors.Join(errs...)
 }
 
-func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable, token string) {
+func printBanner(w io.Writer, baseURL, consoleURL, awsEndpoint, tenantsTable, accountsTable, token string, demo *Demo) {
 	lines := []string{
 		"Gangplank is running locally.",
 		"",
-		"  API            " + baseURL + "   (OpenAPI: " + baseURL + "/v1/openapi.json)",
-		"  Local AWS      " + awsEndpoint + "   (moto_server behind Gangplank's edge)",
-		"  Tables         " + tenantsTable + ", " + accountsTable,
+	}
+	if consoleURL != "" {
+		lines = append(lines, "  Console        "+consoleURL+"   (open it in a browser: signed in as the demo admin)")
+	}
+	lines = append(lines,
+		"  API            "+baseURL+"   (OpenAPI: "+baseURL+"/v1/openapi.json)",
+		"  Local AWS      "+awsEndpoint+"   (moto_server behind Gangplank's edge)",
+		"  Tables         "+tenantsTable+", "+accountsTable,
 		"",
 		"An admin token for tenant 'demo', valid 24 hours (make token TENANT=acme ROLE=viewer for others):",
 		"",
-		"export TOKEN=" + token,
+		"export TOKEN="+token,
 		"",
 		"Try:",
-		"  curl -s -H \"Authorization: Bearer $TOKEN\" " + baseURL + "/v1/tenant",
+		"  curl -s -H \"Authorization: Bearer $TOKEN\" "+baseURL+"/v1/tenant",
 		"  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
-		"       -d '{\"name\":\"Payer\",\"accountId\":\"111111111111\",\"type\":\"management\",\"region\":\"us-east-1\"}' " + baseURL + "/v1/accounts",
-		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\",
-		"       aws dynamodb scan --region us-east-1 --table-name " + accountsTable,
+		"       -d '{\"name\":\"Payer\",\"accountId\":\"111111111111\",\"type\":\"management\",\"region\":\"us-east-1\"}' "+baseURL+"/v1/accounts",
+		"  AWS_ENDPOINT_URL="+awsEndpoint+" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\",
+		"       aws dynamodb scan --region us-east-1 --table-name "+accountsTable,
 		"",
 		"State lives in memory: stopping (Ctrl-C) forgets it.",
+	)
+	if demo != nil {
+		lines = append(lines, "",
+			"The local AWS holds a sample organization: add management account "+demo.ManagementAccountID+" in the console",
+			fmt.Sprintf("(Add Cloud Account, type Management) to discover its %d member accounts and activate them.", len(demo.Members)))
 	}
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
 }
