@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,8 +25,10 @@ var demoUsers = map[string]auth.Role{"demo-admin": auth.Admin, "demo-viewer": au
 
 // signIn is make local's stand-in for the identity provider: the same OAuth 2.0 authorization code flow with PKCE
 // the console runs against Cognito, so the console has one sign-in path. It signs the user in as the demo admin at
-// once; with prompt=login (after signing out) it lets the user choose the demo admin or the demo viewer. Codes are
-// single-use, bound to the redirect URI and the PKCE challenge, and expire after a minute.
+// once; with prompt=login (after signing out) it lets the user choose the demo admin or the demo viewer, and
+// remembers the choice in its own session cookie until its logout, as Cognito's hosted UI does (so a reload, which
+// forgets the console's in-memory tokens, signs the same user in again). Codes are single-use, bound to the
+// redirect URI and the PKCE challenge, and expire after a minute.
 type signIn struct {
 	key         *ecdsa.PrivateKey
 	redirectURI string
@@ -50,7 +53,8 @@ func (s *signIn) oidc(consoleURL string) webconsole.OIDC {
 	return webconsole.OIDC{
 		Issuer: auth.LocalIssuer, ClientID: LocalClientID,
 		AuthorizationEndpoint: consoleURL + "/local/oauth2/authorize", TokenEndpoint: consoleURL + "/local/oauth2/token",
-		Scope: "openid", TokenUse: "id", TenantClaim: auth.DefaultClaims.Tenant, RoleClaim: auth.DefaultClaims.Role,
+		LogoutEndpoint: consoleURL + "/local/oauth2/logout",
+		Scope:          "openid", TokenUse: "id", TenantClaim: auth.DefaultClaims.Tenant, RoleClaim: auth.DefaultClaims.Role,
 	}
 }
 
@@ -58,6 +62,20 @@ func (s *signIn) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /local/oauth2/authorize", s.authorize)
 	mux.HandleFunc("POST /local/oauth2/authorize", s.authorize)
 	mux.HandleFunc("POST /local/oauth2/token", s.token)
+	mux.HandleFunc("GET /local/oauth2/logout", s.logout)
+}
+
+const sessionCookie = "gangplank_local_user"
+
+func (s *signIn) logout(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	back := strings.TrimSuffix(s.redirectURI, webconsole.CallbackPath) + webconsole.SignedOutPath
+	if q.Get("client_id") != LocalClientID || q.Get("logout_uri") != back {
+		http.Error(w, "logout_uri is not the console's "+back, http.StatusBadRequest)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/local/oauth2/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, back, http.StatusFound)
 }
 
 func (s *signIn) authorize(w http.ResponseWriter, r *http.Request) {
@@ -82,12 +100,19 @@ func (s *signIn) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := q.Get("user")
-	if _, ok := demoUsers[user]; !ok {
+	if _, ok := demoUsers[user]; ok && r.Method == http.MethodPost {
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: user, Path: "/local/oauth2/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	} else {
 		if q.Get("prompt") == "login" {
 			s.chooser(w, q)
 			return
 		}
 		user = "demo-admin"
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			if _, ok := demoUsers[c.Value]; ok {
+				user = c.Value
+			}
+		}
 	}
 	code := randomToken()
 	s.mu.Lock()

@@ -157,14 +157,17 @@ export function Dialog({ title, onClose, children, wide }: { title: string; onCl
     first?.focus();
     return () => opener?.focus?.();
   }, []);
-  const onKey = (e: KeyboardEvent<HTMLDialogElement>) => {
-    if (e.key === "Escape") {
-      e.preventDefault();
-      onClose();
-    }
-  };
   return (
-    <dialog ref={ref} className={`dialog${wide ? " dialog-wide" : ""}`} aria-labelledby={titleId} onKeyDown={onKey} onCancel={(e) => e.preventDefault()}>
+    <dialog
+      ref={ref}
+      className={`dialog${wide ? " dialog-wide" : ""}`}
+      aria-labelledby={titleId}
+      onCancel={(e) => {
+        // Escape, wherever the focus is: the app closes the dialog (its route or state), not the browser.
+        e.preventDefault();
+        onClose();
+      }}
+    >
       <div className="dialog-head">
         <h2 id={titleId}>{title}</h2>
         <button type="button" className="dialog-close" aria-label="Close" onClick={onClose}>

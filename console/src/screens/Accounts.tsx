@@ -13,11 +13,11 @@ const PAGE = 20;
 type Page = { items: Account[]; nextCursor: string };
 
 /** A listing paged with the API's cursors: the cursors of the pages before are kept for "Previous". */
-function usePaged(key: string, load: (cursor: string) => Promise<Page>) {
+function usePaged(key: string, load: (cursor: string) => Promise<Page>, enabled = true) {
   const [cursors, setCursors] = useState<string[]>([""]);
   useEffect(() => setCursors([""]), [key]);
   const cursor = cursors[cursors.length - 1] ?? "";
-  const page = useLoad(() => load(cursor), [key, cursor]);
+  const page = useLoad(() => (enabled ? load(cursor) : Promise.resolve({ items: [], nextCursor: "" })), [key, cursor, enabled]);
   return {
     ...page,
     pageNumber: cursors.length,
@@ -47,21 +47,24 @@ export function AccountsScreen() {
   const status = (search.get("status") ?? "") as AccountStatus | "";
   const type = (search.get("type") ?? "") as AccountType | "";
   const q = search.get("q") ?? "";
+  const limit = Math.min(100, Math.max(1, Number(search.get("limit")) || PAGE));
   const [draft, setDraft] = useState(q);
+  // Bumped when the Add Cloud Account dialog closes: the listings read again to show what it added.
+  const [fresh, setFresh] = useState(0);
   useEffect(() => setDraft(q), [q]);
   const filtered = status !== "" || type !== "";
 
-  const setFilter = (values: Record<string, string>) => navigate("/accounts" + query({ q, status, type, ...values }), { replace: true });
+  const setFilter = (values: Record<string, string>) => navigate("/accounts" + query({ q, status, type, limit: search.get("limit"), ...values }), { replace: true });
   const onSearch = (e: FormEvent) => {
     e.preventDefault();
     setFilter({ q: draft.trim() });
   };
 
   const list = (t: AccountType | "", cursor: string) =>
-    ok(api.GET("/v1/accounts", { params: { query: { limit: PAGE, cursor: cursor || undefined, type: t || undefined, status: status || undefined } } }));
-  const mgmt = usePaged(`m|${status}`, (c) => list("management", c));
-  const standalone = usePaged(`s|${status}`, (c) => list("standalone", c));
-  const flat = usePaged(`f|${status}|${type}`, (c) => list(type, c));
+    ok(api.GET("/v1/accounts", { params: { query: { limit, cursor: cursor || undefined, type: t || undefined, status: status || undefined } } }));
+  const mgmt = usePaged(`m|${status}|${limit}|${fresh}`, (c) => list("management", c), !filtered);
+  const standalone = usePaged(`s|${status}|${limit}|${fresh}`, (c) => list("standalone", c), !filtered);
+  const flat = usePaged(`f|${status}|${type}|${limit}|${fresh}`, (c) => list(type, c), filtered);
 
   // A 12-digit account ID finds that account wherever it is in the listing.
   const idSearch = asAccountId(q);
@@ -199,7 +202,14 @@ export function AccountsScreen() {
           </section>
         </>
       )}
-      {path === "/accounts/new" && <AddAccountDialog onClose={() => navigate("/accounts")} />}
+      {path === "/accounts/new" && (
+        <AddAccountDialog
+          onClose={() => {
+            navigate("/accounts");
+            setFresh((n) => n + 1);
+          }}
+        />
+      )}
     </>
   );
 }

@@ -19,6 +19,9 @@ export function AddAccountDialog({ onClose }: { onClose: () => void }) {
   const act = useAction();
   const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
   const defaultRegion = tenant.data?.settings.defaultRegion ?? "";
+  // The region starts as the tenant's default, or us-east-1 where it has none (the API needs one).
+  const [regionTouched, setRegionTouched] = useState(false);
+  const region = regionTouched ? form.region : form.region || defaultRegion || "us-east-1";
   const costSyncDefault = tenant.data?.settings.costSyncDefault ?? true;
   const costSync = form.costSync === "" ? costSyncDefault : form.costSync === "on";
 
@@ -31,7 +34,7 @@ export function AddAccountDialog({ onClose }: { onClose: () => void }) {
             name: form.name,
             accountId: form.accountId.replace(/[\s-]/g, ""),
             type: form.type,
-            region: form.region || undefined,
+            region: region || undefined,
             accessLevel: form.accessLevel,
             costSync,
             managementAccountId: form.type === "linked" ? form.managementAccountId || undefined : undefined,
@@ -105,10 +108,19 @@ export function AddAccountDialog({ onClose }: { onClose: () => void }) {
             )}
           </Field>
         )}
-        <Field label="Region" error={err("region")} hint={defaultRegion ? `Where the onboarding stack goes. Empty: your default, ${defaultRegion}.` : "Where the onboarding stack goes."}>
+        <Field label="Region" error={err("region")} hint="Where the onboarding stack goes, such as us-east-1.">
           {(p) => (
             <>
-              <input {...p} value={form.region} onChange={(e) => set("region")(e.target.value)} list="region-list" placeholder={defaultRegion || "us-east-1"} autoComplete="off" />
+              <input
+                {...p}
+                value={region}
+                onChange={(e) => {
+                  setRegionTouched(true);
+                  set("region")(e.target.value);
+                }}
+                list="region-list"
+                autoComplete="off"
+              />
               <datalist id="region-list">
                 {regions.map((r) => (
                   <option key={r} value={r} />
