@@ -6,7 +6,7 @@ TENANT   ?= demo
 ROLE     ?= admin
 BENCHTIME ?= 50x
 
-.PHONY: local token test test-go lint lint-templates lint-statemachines bench tools synth diff deploy
+.PHONY: local token test test-go lint lint-templates lint-statemachines bench coldstart tools synth diff deploy
 
 ## local: run the whole platform on 127.0.0.1 (local AWS + API on :8080), printing an admin token
 local:
@@ -44,6 +44,12 @@ test-go:
 bench:
 	$(GO) test -run '^$$' -bench '^Benchmark[^S]' -benchmem -benchtime=$(BENCHTIME) ./...
 	$(GO) test -run '^$$' -bench '^BenchmarkScale' -benchtime=1x -timeout 90m ./...
+	$(MAKE) coldstart
+
+## coldstart: each function's init (exec to its first request for work on a stand-in Lambda Runtime API), median of
+## 25 starts, beside a hello-world aws-lambda-go function built with the same flags; and each package's zipped size
+coldstart:
+	$(GO) run ./cmd/coldstart -runs 25
 
 # The CDK CLI is pinned in .tools/package.json (a 2.x release that reads this CDK library's cloud assembly). It lives
 # in a dot-directory so that its node_modules stays out of the Go module's ./... pattern.

@@ -78,4 +78,9 @@ require (
 
 require github.com/gangplank/gangplank v0.0.0
 
+require (
+	github.com/bojanz/currency v1.4.2 // indirect
+	github.com/cockroachdb/apd/v3 v3.2.1 // indirect
+)
+
 replace github.com/gangplank/gangplank => ../

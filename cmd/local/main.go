@@ -21,11 +21,12 @@ func main() {
 	state := flag.String("state", ".local", "directory for local keys and logs")
 	demo := flag.Bool("demo", true, "put a sample organization in the local AWS")
 	readyFile := flag.String("ready-file", "", "write where everything listens (JSON) to this file once it serves")
+	awsAddr := flag.String("aws-addr", "127.0.0.1:4566", "local AWS listen address (AWS CLI profiles for customer accounts name it)")
 	flag.Parse()
 	logging.Setup()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	o := devserver.Options{Addr: *addr, ConsoleAddr: *consoleAddr, ConsoleDir: *consoleDir, StateDir: *state, Demo: *demo, Out: os.Stdout}
+	o := devserver.Options{Addr: *addr, AWSAddr: *awsAddr, ConsoleAddr: *consoleAddr, ConsoleDir: *consoleDir, StateDir: *state, Demo: *demo, Out: os.Stdout}
 	if *readyFile != "" {
 		o.Started = func(s devserver.Started) {
 			b, _ := json.Marshal(s)

@@ -35,7 +35,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/gangplank/gangplank/pkg/crossaccount"
-	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/httpapi/spec"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
@@ -476,7 +476,7 @@ type Route struct {
 
 // Routes reads the operations of the OpenAPI document the handler serves.
 func Routes() ([]Route, error) {
-	doc, err := httpapi.LoadOpenAPI()
+	doc, err := spec.Load()
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@
 package accounts
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Type is an account's place in AWS Organizations.
@@ -165,6 +167,21 @@ type Discovery struct {
 	LastRun    *DiscoveryRun `json:"lastRun,omitempty" dynamodbav:"lastRun,omitempty"`
 }
 
+// MarshalJSON shows unset lists as empty ones: a management account discovered before the tenant set any filter
+// has nil lists (and DynamoDB gives back nil for an empty list), and the API promises arrays.
+func (d Discovery) MarshalJSON() ([]byte, error) {
+	type plain Discovery
+	for _, l := range []*[]string{&d.IncludeOUs, &d.ExcludeOUs, &d.ExcludeAccounts} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	if d.MemberRoleName == "" {
+		d.MemberRoleName = DefaultMemberRoleName
+	}
+	return json.Marshal(plain(d))
+}
+
 // DiscoveryRun is what one discovery found and did.
 type DiscoveryRun struct {
 	At      time.Time `json:"at" dynamodbav:"at"`
@@ -257,11 +274,17 @@ func (a Account) ETag() string { return ETag(a.Version) }
 // ETag formats a version as a strong entity tag.
 func ETag(version int64) string { return fmt.Sprintf(`"%d"`, version) }
 
-// MaxNameLength is the longest account name, in characters.
+// MaxNameLength is the longest account name, in characters (of its NFC form).
 const MaxNameLength = 64
 
-// CheckName applies the naming rule: 1-64 printable characters, without leading or trailing spaces (they would
-// make two names that look the same differ).
+// NormalizeName is the form in which a name is stored and shown: Unicode NFC. "Café" typed with a precomposed é
+// or with e and a combining accent is then one name, stored once, and the name shown is the name to type (in
+// either form) to confirm a deletion. NFC is the form the web and most keyboards produce (W3C's character model
+// recommends it), and the shortest canonical one, so the length limit counts what users see.
+func NormalizeName(name string) string { return norm.NFC.String(name) }
+
+// CheckName applies the naming rule to a normalized name: 1-64 printable characters, without leading or trailing
+// spaces (they would make two names that look the same differ).
 func CheckName(name string) error {
 	n := utf8.RuneCountInString(name)
 	switch {
@@ -285,8 +308,9 @@ func CheckName(name string) error {
 var folder = cases.Fold()
 
 // NameKey is the form in which names are compared: two names with the same key are the same name ("Prod" and
-// "PROD"), so a tenant cannot have both.
-func NameKey(name string) string { return folder.String(name) }
+// "PROD", "Café" precomposed and decomposed), so a tenant cannot have both. It is Unicode's canonical caseless
+// match (NFD, case folding, then NFC so the key is compact and stable).
+func NameKey(name string) string { return norm.NFC.String(folder.String(norm.NFD.String(name))) }
 
 func list[T ~string](allowed []T) string {
 	s := make([]string, len(allowed))

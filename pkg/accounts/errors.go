@@ -21,6 +21,9 @@ var (
 	ErrVersionMismatch = errors.New("the account changed since you read it; fetch it again and reapply your change")
 	// ErrPreconditionRequired: a change needs If-Match so that two editors cannot overwrite each other.
 	ErrPreconditionRequired = errors.New("send If-Match with the ETag from your last read of this account")
+	// ErrPlatformAccount: the platform's own AWS account is nobody's to link. Its ID is no secret (every tenant's
+	// trust policy names the platform's role), so saying so gives nothing away.
+	ErrPlatformAccount = errors.New("is the platform's own AWS account; it cannot be linked to a tenant")
 	// ErrConfirmationMismatch: deleting needs the account's exact name in confirm.
 	ErrConfirmationMismatch = errors.New("to delete this account, set confirm to its exact name")
 )

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -44,6 +45,15 @@ type Page struct {
 	NextCursor string    `json:"nextCursor"`
 }
 
+// MarshalJSON shows an empty page's items as [].
+func (p Page) MarshalJSON() ([]byte, error) {
+	type plain Page
+	if p.Items == nil {
+		p.Items = []Account{}
+	}
+	return json.Marshal(plain(p))
+}
+
 // Defaults are the tenant-level values a new account starts from when the request leaves them out.
 type Defaults struct {
 	Region   string
@@ -61,11 +71,21 @@ type Service struct {
 	defaults   DefaultsSource
 	now        func() time.Time
 	ssoRegions SSORegionChecker
+	// reserved are AWS accounts no tenant may link: the platform's own.
+	reserved map[string]bool
 }
 
 // NewService returns a Service; now is the clock (time.Now in production).
 func NewService(store Store, defaults DefaultsSource, now func() time.Time) *Service {
-	return &Service{store: store, defaults: defaults, now: now}
+	return &Service{store: store, defaults: defaults, now: now, reserved: map[string]bool{}}
+}
+
+// Reserve keeps the given AWS accounts (the platform's own) from ever being linked to a tenant, whether a tenant
+// names one or discovery finds one in a tenant's organization. Call it while building the service.
+func (s *Service) Reserve(accountIDs ...string) {
+	for _, id := range accountIDs {
+		s.reserved[id] = true
+	}
 }
 
 // CreateInput is a request to link an account. Optional fields are empty or nil.
@@ -94,7 +114,7 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput) (
 	if err != nil {
 		return Account{}, err
 	}
-	a, err := in.validate(defaults)
+	a, err := in.validate(defaults, s.reserved)
 	if err = in.withIntegration(&a, err, s.now().UTC()); err != nil {
 		return Account{}, err
 	}
@@ -119,13 +139,15 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput) (
 	return a, nil
 }
 
-func (in CreateInput) validate(d Defaults) (Account, error) {
+func (in CreateInput) validate(d Defaults, reserved map[string]bool) (Account, error) {
 	var c validation.Collector
-	a := Account{Name: in.Name, AccountID: in.AccountID, Region: in.Region, CostSync: d.CostSync,
+	a := Account{Name: NormalizeName(in.Name), AccountID: in.AccountID, Region: in.Region, CostSync: d.CostSync,
 		ManagementAccountID: in.ManagementAccountID, AccessLevel: DefaultAccessLevel}
-	c.Check("name", CheckName(in.Name))
+	c.Check("name", CheckName(a.Name))
 	if _, err := awsid.ParseAccountID(in.AccountID); err != nil {
 		c.Add("accountId", "%s", err)
+	} else if reserved[in.AccountID] {
+		c.Check("accountId", ErrPlatformAccount)
 	}
 	t, err := ParseType(in.Type)
 	c.Check("type", err)
@@ -211,8 +233,8 @@ func (s *Service) Update(ctx context.Context, tenantID, accountID string, ifMatc
 	after := before
 	var c validation.Collector
 	if p.Name != nil {
-		c.Check("name", CheckName(*p.Name))
-		after.Name = *p.Name
+		after.Name = NormalizeName(*p.Name)
+		c.Check("name", CheckName(after.Name))
 	}
 	if p.AccessLevel != nil {
 		l, err := ParseAccessLevel(*p.AccessLevel)
@@ -315,7 +337,7 @@ func (s *Service) Mutate(ctx context.Context, tenantID, accountID, action string
 // updating its status) before giving up.
 const deleteAttempts = 3
 
-// Delete removes the account if confirm is its exact name. ifMatch is optional here: without it, a concurrent
+// Delete removes the account if confirm is its exact name (in either Unicode form). ifMatch is optional here: without it, a concurrent
 // status change does not stop the deletion; with it, the account must still be at that version.
 // A management account must have no linked accounts left.
 func (s *Service) Delete(ctx context.Context, tenantID, accountID, confirm string, ifMatch []string) error {
@@ -324,7 +346,7 @@ func (s *Service) Delete(ctx context.Context, tenantID, accountID, confirm strin
 		if err != nil {
 			return err
 		}
-		if confirm != a.Name {
+		if NormalizeName(confirm) != NormalizeName(a.Name) {
 			return fmt.Errorf("%w (%q)", ErrConfirmationMismatch, a.Name)
 		}
 		if len(ifMatch) > 0 && !slices.Contains(ifMatch, "*") && !slices.Contains(ifMatch, a.ETag()) {

@@ -224,6 +224,20 @@ func TestNames(t *testing.T) {
 	if NameKey("prod") == NameKey("prod2") {
 		t.Error("different names share a key")
 	}
+	// Canonically equivalent names are one name, whatever the case: precomposed and decomposed accents, a
+	// combining mark that folds (U+0345), Hangul syllables and their jamo.
+	for _, same := range [][2]string{{"Caf\u00e9", "Cafe\u0301"}, {"CAF\u00c9", "cafe\u0301"}, {"\u1fb3", "\u03b1\u0345"},
+		{"\uac00", "\u1100\u1161"}, {"\u212b", "\u00e5"}} {
+		if NameKey(same[0]) != NameKey(same[1]) {
+			t.Errorf("NameKey(%q) = %q but NameKey(%q) = %q", same[0], NameKey(same[0]), same[1], NameKey(same[1]))
+		}
+	}
+	if NameKey("Cafe") == NameKey("Caf\u00e9") {
+		t.Error("an accent is ignored")
+	}
+	if got := NormalizeName("Re\u0301sume\u0301"); got != "R\u00e9sum\u00e9" {
+		t.Errorf("NormalizeName = %q", got)
+	}
 	for _, good := range []string{"a", "Prod (EU)", "生产", strings.Repeat("x", 64)} {
 		if err := CheckName(good); err != nil {
 			t.Errorf("CheckName(%q): %v", good, err)
@@ -233,5 +247,20 @@ func TestNames(t *testing.T) {
 		if CheckName(bad) == nil {
 			t.Errorf("CheckName(%q) accepted", bad)
 		}
+	}
+}
+
+// TestPlatformAccountIsReserved: no tenant may link the platform's own account, and the refusal can be told apart
+// (discovery skips such a member instead of failing).
+func TestPlatformAccountIsReserved(t *testing.T) {
+	s := NewService(newMem(), defaults{}, clock)
+	s.Reserve("123456789012")
+	_, err := s.Create(context.Background(), "acme", CreateInput{Name: "Ours", AccountID: "123456789012", Type: "standalone", Region: "us-east-1"})
+	var ve *validation.Error
+	if !errors.As(err, &ve) || len(ve.Fields) != 1 || ve.Fields[0].Field != "accountId" || !errors.Is(err, ErrPlatformAccount) {
+		t.Fatalf("Create(platform account) = %v", err)
+	}
+	if _, err := s.Create(context.Background(), "acme", CreateInput{Name: "Theirs", AccountID: "123456789013", Type: "standalone", Region: "us-east-1"}); err != nil {
+		t.Errorf("another account: %v", err)
 	}
 }

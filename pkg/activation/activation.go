@@ -27,6 +27,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/onboarding"
@@ -258,11 +259,10 @@ func (s *Service) startExecution(ctx context.Context, tenantID string, a Activat
 // selectAccounts picks the management account's linked accounts the request names that are not active yet.
 func (s *Service) selectAccounts(ctx context.Context, tenantID, managementID string, req Request) ([]string, error) {
 	var c validation.Collector
-	for _, id := range append(slices.Clone(req.AccountIDs), req.ExcludeAccountIDs...) {
-		if len(id) != 12 {
-			c.Add("accountIds", "%q is not a 12-digit AWS account ID", id)
-		}
-	}
+	c.List("accountIds", req.AccountIDs, MaxAccounts, awsid.CheckAccountID)
+	c.List("ouIds", req.OUIDs, awsid.MaxOUs, awsid.CheckOUID)
+	c.List("excludeAccountIds", req.ExcludeAccountIDs, MaxAccounts, awsid.CheckAccountID)
+	c.List("excludeOuIds", req.ExcludeOUIDs, awsid.MaxOUs, awsid.CheckOUID)
 	if len(req.AccountIDs)+len(req.OUIDs) == 0 && !req.All {
 		c.Add("all", "name accountIds, ouIds, or set all: true")
 	}

@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/discovery"
@@ -45,9 +42,7 @@ func TestBulkActivation(t *testing.T) {
 	// Three invited accounts: no OrganizationAccountAccessRole.
 	noRole := members[:3]
 	for _, id := range noRole {
-		if _, err := env.AccountIAM(id).DeleteRole(t.Context(), &iam.DeleteRoleInput{RoleName: aws.String("OrganizationAccountAccessRole")}); err != nil {
-			t.Fatal(err)
-		}
+		testkit.DeleteRole(t, id, "OrganizationAccountAccessRole")
 	}
 	// One account's custom resource request is lost: its callback never comes.
 	lost := members[3]

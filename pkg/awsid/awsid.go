@@ -1,9 +1,11 @@
-// Package awsid parses and checks AWS identifiers: account IDs, regions and ARNs.
+// Package awsid parses and checks AWS identifiers: account IDs, regions, OU ids, role names and ARNs. Every place
+// such a value enters Gangplank (a request body, a query, a path) checks it here, so the rule is the same everywhere.
 package awsid
 
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -23,6 +25,33 @@ func ParseAccountID(s string) (string, error) {
 		}
 	}
 	return s, nil
+}
+
+// CheckAccountID is ParseAccountID as a check, for lists of ids.
+func CheckAccountID(s string) error {
+	_, err := ParseAccountID(s)
+	return err
+}
+
+// MaxOUs is AWS Organizations' quota of OUs in one organization: no list of OU ids needs more.
+const MaxOUs = 1000
+
+// Organizations' id patterns (the API reference's ParentId, RootId and OrganizationalUnitId).
+var (
+	rootIDPattern = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
+	ouIDPattern   = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+)
+
+// ErrOUID explains what an OU or root id looks like.
+var ErrOUID = errors.New("an organization root id (r-, then 4 to 32 small letters or digits, such as r-ab12) or " +
+	"OU id (ou-, the root's 4 to 32, a hyphen, then 8 to 32 small letters or digits, such as ou-ab12-cd34ef56)")
+
+// CheckOUID checks that s is an organization root id or an organizational unit id, by AWS's patterns.
+func CheckOUID(s string) error {
+	if rootIDPattern.MatchString(s) || ouIDPattern.MatchString(s) {
+		return nil
+	}
+	return ErrOUID
 }
 
 // Regions lists the commercial-partition regions Gangplank serves. GovCloud and China are separate partitions with
@@ -100,16 +129,43 @@ func ParseRoleARN(s string) (RoleARN, error) {
 	rest := strings.TrimPrefix(a.Resource, "role")
 	i := strings.LastIndexByte(rest, '/')
 	path, name := rest[:i+1], rest[i+1:]
+	if err := CheckRolePath(path); err != nil {
+		return RoleARN{}, fmt.Errorf("%q: %w", s, err)
+	}
 	if err := CheckRoleName(name); err != nil {
 		return RoleARN{}, fmt.Errorf("%q: %w", s, err)
 	}
 	return RoleARN{ARN: a, Path: path, Name: name}, nil
 }
 
-// CheckRoleName applies IAM's role-name rules: 1-64 characters of letters, digits and +=,.@_-.
+// MaxRolePath is IAM's longest path.
+const MaxRolePath = 512
+
+// CheckRolePath applies IAM's path rules: "/", or up to 512 characters of printable ASCII without spaces that
+// start and end with "/" and have something between.
+func CheckRolePath(path string) error {
+	if path == "/" {
+		return nil
+	}
+	if len(path) > MaxRolePath {
+		return fmt.Errorf("an IAM path has at most %d characters (got %d)", MaxRolePath, len(path))
+	}
+	if len(path) < 3 || path[0] != '/' || path[len(path)-1] != '/' {
+		return fmt.Errorf("an IAM path is / or starts and ends with / around a name, such as /team/ (got %q)", path)
+	}
+	for i := 0; i < len(path); i++ {
+		if path[i] < 0x21 || path[i] > 0x7e {
+			return fmt.Errorf("an IAM path may contain only printable ASCII without spaces (found %q)", path[i])
+		}
+	}
+	return nil
+}
+
+// CheckRoleName applies IAM's role-name rules ([\w+=,.@-]{1,64}): 1-64 characters of ASCII letters, digits and
+// +=,.@_-. A name so checked cannot be a wildcard, a path or a policy variable when it is written into an ARN.
 func CheckRoleName(name string) error {
 	if name == "" || len(name) > 64 {
-		return errors.New("an IAM role name has 1 to 64 characters")
+		return fmt.Errorf("an IAM role name has 1 to 64 characters (got %d bytes)", len(name))
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+=,.@_-", r)) {

@@ -64,6 +64,11 @@ func TestParseRoleARN(t *testing.T) {
 		{in: "arn:aws:iam::123456789012:role/bad name", wantErr: "only letters"},
 		{in: "arn:aws:iam::123456789012:role/" + strings.Repeat("a", 65), wantErr: "1 to 64"},
 		{in: "not-an-arn", wantErr: "not an ARN"},
+		{in: "arn:aws:iam::123456789012:role//R", wantErr: "starts and ends with /"},
+		{in: "arn:aws:iam::123456789012:role/my path/R", wantErr: "printable ASCII"},
+		{in: "arn:aws:iam::123456789012:role/p\u00e4th/R", wantErr: "printable ASCII"},
+		{in: "arn:aws:iam::123456789012:role/" + strings.Repeat("p/", 300) + "R", wantErr: "at most 512"},
+		{in: "arn:aws:iam::123456789012:role/" + strings.Repeat("p/", 255) + "R", account: "123456789012", name: "R", path: "/" + strings.Repeat("p/", 255)},
 	}
 	for _, tt := range tests {
 		got, err := ParseRoleARN(tt.in)
@@ -113,8 +118,38 @@ func FuzzParseRoleARN(f *testing.F) {
 		if _, err := ParseAccountID(r.AccountID); err != nil {
 			t.Fatalf("%q: account %q", s, r.AccountID)
 		}
-		if CheckRoleName(r.Name) != nil || r.String() != s {
+		if CheckRoleName(r.Name) != nil || CheckRolePath(r.Path) != nil || r.String() != s {
 			t.Fatalf("%q parsed as %+v", s, r)
 		}
 	})
+}
+
+// TestCheckRoleName: IAM's [\w+=,.@-]{1,64}, so a member role name can never widen a policy's Resource.
+func TestCheckRoleName(t *testing.T) {
+	for _, good := range []string{"OrganizationAccountAccessRole", "a", "Org_Access+=,.@-1", strings.Repeat("R", 64)} {
+		if err := CheckRoleName(good); err != nil {
+			t.Errorf("CheckRoleName(%q): %v", good, err)
+		}
+	}
+	for _, bad := range []string{"", "*", "Org*", "?", "../../Admin", "path/Admin", "Org\x00Role", "Org Role", "Rôle",
+		"${aws:username}", "Role:1", strings.Repeat("R", 65)} {
+		if CheckRoleName(bad) == nil {
+			t.Errorf("CheckRoleName(%q) accepted it", bad)
+		}
+	}
+}
+
+// TestCheckOUID: Organizations' RootId and OrganizationalUnitId patterns, exactly.
+func TestCheckOUID(t *testing.T) {
+	for _, good := range []string{"r-ab12", "r-" + strings.Repeat("a", 32), "ou-ab12-cd34ef56", "ou-" + strings.Repeat("0", 32) + "-" + strings.Repeat("z", 32)} {
+		if err := CheckOUID(good); err != nil {
+			t.Errorf("CheckOUID(%q): %v", good, err)
+		}
+	}
+	for _, bad := range []string{"", "r-", "r-ab1", "R-AB12", "r-ab12 ", "r-" + strings.Repeat("a", 33), "ou-ab12-cd34ef5", "ou-ab1-cd34ef56",
+		"ou-12345678", "ou-ab12-CD34EF56", "ou-*", "prod", "ou-ab12-cd34ef56\n", "ou-ab12-cd34ef56/ou-ab12-cd34ef57", "o-ab12cd34ef"} {
+		if CheckOUID(bad) == nil {
+			t.Errorf("CheckOUID(%q) accepted it", bad)
+		}
+	}
 }

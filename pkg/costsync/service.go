@@ -353,7 +353,7 @@ type AccountListing struct {
 // AccountRecommendations lists one account's current recommendations (a linked account's come from its payer's
 // sync), highest savings first.
 func (s *Service) AccountRecommendations(ctx context.Context, tenantID, accountID string, f Filter) (AccountListing, error) {
-	if err := f.validate(); err != nil {
+	if err := f.Validate(); err != nil {
 		return AccountListing{}, err
 	}
 	a, err := s.Accounts.Get(ctx, tenantID, accountID)
@@ -383,17 +383,19 @@ func (s *Service) AccountRecommendations(ctx context.Context, tenantID, accountI
 	return out, nil
 }
 
-func (f Filter) validate() error {
+// Validate reports every unknown value of the filter at once.
+func (f Filter) Validate() error {
+	var c validation.Collector
+	if f.Service != "" && !knownService(f.Service) {
+		c.Add("service", "%q is not a reservation service (%s) or Savings Plans type", f.Service, serviceKeys())
+	}
 	if f.Term != "" && f.Term != "ONE_YEAR" && f.Term != "THREE_YEARS" {
-		return validation.Field("term", "use ONE_YEAR or THREE_YEARS")
+		c.Add("term", "use ONE_YEAR or THREE_YEARS")
 	}
 	if f.PaymentOption != "" && !ValidPaymentOption(f.PaymentOption) {
-		return validation.Field("paymentOption", "use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT")
+		c.Add("paymentOption", "use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT")
 	}
-	if f.Service != "" && !knownService(f.Service) {
-		return validation.Field("service", "%q is not a reservation service (%s) or Savings Plans type", f.Service, serviceKeys())
-	}
-	return nil
+	return c.Err()
 }
 
 func knownService(s string) bool {
@@ -446,7 +448,7 @@ type TenantListing struct {
 
 // TenantRecommendations lists every current recommendation of the tenant, highest savings first, a page at a time.
 func (s *Service) TenantRecommendations(ctx context.Context, tenantID string, f Filter, offset, limit int) (TenantListing, error) {
-	if err := f.validate(); err != nil {
+	if err := f.Validate(); err != nil {
 		return TenantListing{}, err
 	}
 	statuses, err := s.Store.Statuses(ctx, tenantID)
@@ -480,12 +482,67 @@ func (s *Service) TenantRecommendations(ctx context.Context, tenantID string, f 
 // ErrNotManagement: EDP commitments are made by an organization's management (payer) account.
 var ErrNotManagement = errors.New("an EDP commitment belongs to a management account (or a standalone payer)")
 
-// CommitmentInput is a commitment as the tenant states it.
+// CommitmentInput is a commitment as the tenant states it: dates are days (2026-01-01), the currency an ISO 4217
+// code (USD when empty).
 type CommitmentInput struct {
 	Amount   float64
 	Currency string
-	Start    time.Time
-	End      time.Time
+	Start    string
+	End      string
+}
+
+// Commitment bounds. No EDP comes near a quadrillion, and DynamoDB cannot store numbers beyond 10^126 at all.
+const (
+	MaxCommitmentAmount = 1e15
+	MaxCommitmentYears  = 10
+	commitmentFirstYear = 2000
+	commitmentLastYear  = 2100
+)
+
+// validate reports every problem with the commitment at once and returns its term.
+func (in *CommitmentInput) validate() (start, end time.Time, err error) {
+	var c validation.Collector
+	switch {
+	case !(in.Amount > 0):
+		c.Add("amount", "must be a positive amount")
+	case in.Amount > MaxCommitmentAmount:
+		c.Add("amount", "must be at most %.0f", float64(MaxCommitmentAmount))
+	}
+	if in.Currency == "" {
+		in.Currency = "USD"
+	}
+	c.Check("currency", CheckCurrency(in.Currency))
+	start, startErr := commitmentDay(in.Start)
+	c.Check("start", startErr)
+	end, endErr := commitmentDay(in.End)
+	c.Check("end", endErr)
+	switch {
+	case startErr != nil || endErr != nil:
+	case !end.After(start):
+		c.Add("end", "the commitment must end after it starts")
+	case end.After(start.AddDate(MaxCommitmentYears, 0, 0)):
+		c.Add("end", "a commitment lasts at most %d years", MaxCommitmentYears)
+	}
+	return start, end, c.Err()
+}
+
+func commitmentDay(s string) (time.Time, error) {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil || d.Year() < commitmentFirstYear || d.Year() > commitmentLastYear {
+		return time.Time{}, fmt.Errorf("must be a day between %d and %d, such as 2026-01-01", commitmentFirstYear, commitmentLastYear)
+	}
+	return d, nil
+}
+
+// CheckCurrency accepts the ISO 4217 codes in current use, in capitals. The list is CLDR's (currencies.go, checked
+// against github.com/bojanz/currency by a test, and updated with that module): it follows ISO 4217's amendments
+// (VES, SLE, ZWG, XCG are there; withdrawn codes such as DEM or HRK are not) and leaves out precious metals, test
+// and "no currency" codes (XAU, XTS, XXX), which no commitment is made in.
+func CheckCurrency(code string) error {
+	if len(code) != 3 || strings.ToUpper(code) != code || !isISO4217(code) {
+		return fmt.Errorf("%q is not an ISO 4217 currency code in use: write one in capitals, such as USD or EUR", code)
+	}
+	return nil
 }
 
 // SetCommitment records the payer's EDP commitment.
@@ -497,28 +554,16 @@ func (s *Service) SetCommitment(ctx context.Context, tenantID, accountID string,
 	if a.Type == accounts.Linked {
 		return Commitment{}, ErrNotManagement
 	}
-	var errs []validation.FieldError
-	if in.Amount <= 0 {
-		errs = append(errs, validation.FieldError{Field: "amount", Message: "must be a positive amount"})
-	}
-	if in.Start.IsZero() || in.End.IsZero() || !in.End.After(in.Start) {
-		errs = append(errs, validation.FieldError{Field: "end", Message: "the commitment must end after it starts"})
-	}
-	if in.Currency == "" {
-		in.Currency = "USD"
-	}
-	if len(in.Currency) != 3 {
-		errs = append(errs, validation.FieldError{Field: "currency", Message: "an ISO 4217 code such as USD"})
-	}
-	if len(errs) > 0 {
-		return Commitment{}, &validation.Error{Fields: errs}
+	start, end, err := in.validate()
+	if err != nil {
+		return Commitment{}, err
 	}
 	before, version, _, err := s.Store.Commitment(ctx, tenantID, accountID)
 	if err != nil {
 		return Commitment{}, err
 	}
 	now := s.now()
-	after := Commitment{PayerAccountID: accountID, Amount: in.Amount, Currency: strings.ToUpper(in.Currency), Start: in.Start.UTC(), End: in.End.UTC(), UpdatedAt: now}
+	after := Commitment{PayerAccountID: accountID, Amount: in.Amount, Currency: in.Currency, Start: start, End: end, UpdatedAt: now}
 	entry := audit.New(ctx, tenantID, now, "commitment.set", "account/"+accountID, audit.Diff(&before, &after))
 	return after, s.Store.PutCommitment(ctx, tenantID, after, version, entry)
 }

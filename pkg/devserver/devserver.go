@@ -30,6 +30,9 @@ import (
 type Options struct {
 	// Addr is the API's listen address (default 127.0.0.1:8080; port 0 picks a free one).
 	Addr string
+	// AWSAddr is the local AWS's listen address (default 127.0.0.1:0, a free port; `make local` uses
+	// 127.0.0.1:4566 so that AWS CLI profiles for customer accounts keep working across restarts).
+	AWSAddr string
 	// StateDir holds the signing keys and moto's log (default .local).
 	StateDir string
 	// Out receives the banner: the URL, a ready token and example commands.
@@ -102,7 +105,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer motoLog.Close()
 
-	env, err := localaws.Start(ctx, localaws.Options{MotoLog: motoLog})
+	env, err := localaws.Start(ctx, localaws.Options{MotoLog: motoLog, Addr: o.AWSAddr})
 	if err != nil {
 		return err
 	}
@@ -212,6 +215,11 @@ func printBanner(w io.Writer, baseURL, consoleURL, awsEndpoint, tenantsTable, ac
 		"       -d '{\"name\":\"Payer\",\"accountId\":\"111111111111\",\"type\":\"management\",\"region\":\"us-east-1\"}' "+baseURL+"/v1/accounts",
 		"  AWS_ENDPOINT_URL="+awsEndpoint+" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\",
 		"       aws dynamodb scan --region us-east-1 --table-name "+accountsTable,
+		"",
+		"Act in a customer's account with the plain AWS CLI: an access key id that is the account's id is its root user",
+		"(create IAM users and their keys with it); see docs/onboarding.md, \"Locally\".",
+		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=local \\",
+		"       aws sts get-caller-identity --region us-east-1",
 		"",
 		"State lives in memory: stopping (Ctrl-C) forgets it.",
 	)

@@ -272,6 +272,10 @@ func (s *Service) add(ctx context.Context, tenantID string, mgmt accounts.Accoun
 	case errors.Is(err, accounts.ErrClaimedElsewhere):
 		run.ClaimedElsewhere++
 		return false, nil
+	case errors.Is(err, accounts.ErrPlatformAccount):
+		// The platform's own account in a tenant's organization is never the tenant's to link.
+		run.Excluded++
+		return false, nil
 	case errors.Is(err, accounts.ErrAlreadyLinked):
 		// Linked in this tenant already (as a standalone account, or under another management account).
 		return false, s.update(ctx, tenantID, m.ID, want, run)
@@ -353,25 +357,11 @@ type Settings struct {
 
 // UpdateSettings replaces the management account's discovery settings.
 func (s *Service) UpdateSettings(ctx context.Context, tenantID, managementID string, in Settings) (accounts.Account, error) {
-	var c validation.Collector
-	for _, id := range append(slices.Clone(in.IncludeOUs), in.ExcludeOUs...) {
-		if !validOUID(id) {
-			c.Add("includeOuIds", "%q is not an OU or root id (ou-xxxx-xxxxxxxx or r-xxxx)", id)
-		}
-	}
-	for _, id := range in.ExcludeAccounts {
-		if _, err := awsid.ParseAccountID(id); err != nil {
-			c.Add("excludeAccountIds", "%s", err)
-		}
+	if err := in.validate(); err != nil {
+		return accounts.Account{}, err
 	}
 	if in.MemberRoleName == "" {
 		in.MemberRoleName = accounts.DefaultMemberRoleName
-	}
-	if len(in.MemberRoleName) > 64 {
-		c.Add("memberRoleName", "must be at most 64 characters")
-	}
-	if err := c.Err(); err != nil {
-		return accounts.Account{}, err
 	}
 	return s.Accounts.Mutate(ctx, tenantID, managementID, "account.discovery_settings", func(a *accounts.Account) error {
 		if a.Type != accounts.Management {
@@ -392,11 +382,28 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func validOUID(id string) bool {
-	if len(id) >= 6 && id[:2] == "r-" {
-		return true
+// MaxExcludedAccounts bounds excludeAccountIds: the settings live in the management account's item, and a
+// thousand accounts is more than any tenant excludes by id (excluding an OU excludes all of its accounts).
+const MaxExcludedAccounts = 1000
+
+// validate checks the settings by AWS's own rules, each list under its own name: OU and root ids by
+// Organizations' patterns, account ids of 12 digits, each list bounded and without repeats, no OU both included and
+// excluded, and the member role by IAM's role-name rules (the role name goes into the management account's
+// sts:AssumeRole policy, where "*" or a path would widen it).
+func (in Settings) validate() error {
+	var c validation.Collector
+	c.List("includeOuIds", in.IncludeOUs, awsid.MaxOUs, awsid.CheckOUID)
+	c.List("excludeOuIds", in.ExcludeOUs, awsid.MaxOUs, awsid.CheckOUID)
+	for _, id := range in.ExcludeOUs {
+		if slices.Contains(in.IncludeOUs, id) {
+			c.Add("excludeOuIds", "%q is also in includeOuIds: an OU is either included or excluded", id)
+		}
 	}
-	return len(id) >= 10 && id[:3] == "ou-"
+	c.List("excludeAccountIds", in.ExcludeAccounts, MaxExcludedAccounts, awsid.CheckAccountID)
+	if in.MemberRoleName != "" {
+		c.Check("memberRoleName", awsid.CheckRoleName(in.MemberRoleName))
+	}
+	return c.Err()
 }
 
 // View is an organization as the tenant sees it: its OUs and every member with its Gangplank status.

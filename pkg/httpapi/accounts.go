@@ -11,11 +11,11 @@ import (
 
 func (a *API) accountRoutes() []route {
 	return []route{
-		{method: http.MethodGet, pattern: "/v1/accounts", handle: a.listAccounts},
+		{method: http.MethodGet, pattern: "/v1/accounts", query: []string{"type", "status", "managementAccountId", "limit", "cursor"}, handle: a.listAccounts},
 		{method: http.MethodPost, pattern: "/v1/accounts", write: true, handle: a.createAccount},
 		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}", handle: a.getAccount},
 		{method: http.MethodPatch, pattern: "/v1/accounts/{accountId}", write: true, handle: a.patchAccount},
-		{method: http.MethodDelete, pattern: "/v1/accounts/{accountId}", write: true, handle: a.deleteAccount},
+		{method: http.MethodDelete, pattern: "/v1/accounts/{accountId}", write: true, query: []string{"confirm"}, handle: a.deleteAccount},
 	}
 }
 
@@ -55,10 +55,7 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request, p auth.Princ
 }
 
 func (a *API) listAccounts(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	params, err := queryParams(r, "type", "status", "managementAccountId", "limit", "cursor")
-	if err != nil {
-		return err
-	}
+	params := query(r)
 	q := accounts.ListQuery{Cursor: params["cursor"]}
 	var fields []validation.FieldError
 	if v, ok := params["type"]; ok {
@@ -84,6 +81,7 @@ func (a *API) listAccounts(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if len(fields) > 0 {
 		return badRequest("some query parameters are not valid", fields...)
 	}
+	var err error
 	if q.Limit, err = parseLimit(params, accounts.DefaultPageSize, accounts.MaxPageSize); err != nil {
 		return err
 	}
@@ -95,7 +93,11 @@ func (a *API) listAccounts(w http.ResponseWriter, r *http.Request, p auth.Princi
 }
 
 func (a *API) getAccount(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	acct, err := a.cfg.Accounts.Get(r.Context(), p.TenantID, r.PathValue("accountId"))
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	acct, err := a.cfg.Accounts.Get(r.Context(), p.TenantID, id)
 	if err != nil {
 		return err
 	}
@@ -111,11 +113,19 @@ type PatchAccountRequest struct {
 }
 
 func (a *API) patchAccount(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	tags, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	var req PatchAccountRequest
 	if err := decodeJSON(w, r, &req, "application/merge-patch+json"); err != nil {
 		return err
 	}
-	acct, err := a.cfg.Accounts.Update(r.Context(), p.TenantID, r.PathValue("accountId"), ifMatch(r),
+	acct, err := a.cfg.Accounts.Update(r.Context(), p.TenantID, id, tags,
 		accounts.Patch{Name: req.Name, AccessLevel: req.AccessLevel, CostSync: req.CostSync})
 	if err != nil {
 		return err
@@ -125,11 +135,15 @@ func (a *API) patchAccount(w http.ResponseWriter, r *http.Request, p auth.Princi
 }
 
 func (a *API) deleteAccount(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	params, err := queryParams(r, "confirm")
+	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}
-	if err := a.cfg.Accounts.Delete(r.Context(), p.TenantID, r.PathValue("accountId"), params["confirm"], ifMatch(r)); err != nil {
+	tags, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if err := a.cfg.Accounts.Delete(r.Context(), p.TenantID, id, query(r)["confirm"], tags); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

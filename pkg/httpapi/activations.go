@@ -14,7 +14,7 @@ func (a *API) activationRoutes() []route {
 	return []route{
 		{method: http.MethodPost, pattern: "/v1/accounts/{accountId}/activations", write: true, handle: a.startActivation},
 		{method: http.MethodGet, pattern: "/v1/activations", handle: a.listActivations},
-		{method: http.MethodGet, pattern: "/v1/activations/{activationId}", handle: a.getActivation},
+		{method: http.MethodGet, pattern: "/v1/activations/{activationId}", query: []string{"limit", "cursor"}, handle: a.getActivation},
 		{method: http.MethodDelete, pattern: "/v1/activations/{activationId}", write: true, handle: a.cancelActivation},
 	}
 }
@@ -24,11 +24,15 @@ func (a *API) startActivation(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err != nil {
 		return err
 	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
 	var req activation.Request
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	actID, err := a.cfg.Activation.Start(r.Context(), p.TenantID, id, r.Header.Get("Idempotency-Key"), req)
+	actID, err := a.cfg.Activation.Start(r.Context(), p.TenantID, id, key, req)
 	if err != nil {
 		return err
 	}
@@ -37,9 +41,6 @@ func (a *API) startActivation(w http.ResponseWriter, r *http.Request, p auth.Pri
 }
 
 func (a *API) listActivations(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if _, err := queryParams(r); err != nil {
-		return err
-	}
 	list, err := a.cfg.Activation.List(r.Context(), p.TenantID)
 	if err != nil {
 		return err
@@ -51,15 +52,15 @@ func (a *API) listActivations(w http.ResponseWriter, r *http.Request, p auth.Pri
 }
 
 func (a *API) getActivation(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	params, err := queryParams(r, "limit", "cursor")
+	id, err := activationParam(r)
 	if err != nil {
 		return err
 	}
+	params := query(r)
 	limit, err := parseLimit(params, 100, 1000)
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("activationId")
 	scope := "activation|" + p.TenantID + "|" + id
 	offset := 0
 	if c := params["cursor"]; c != "" {
@@ -84,7 +85,11 @@ func (a *API) getActivation(w http.ResponseWriter, r *http.Request, p auth.Princ
 }
 
 func (a *API) cancelActivation(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	progress, err := a.cfg.Activation.Cancel(r.Context(), p.TenantID, r.PathValue("activationId"))
+	id, err := activationParam(r)
+	if err != nil {
+		return err
+	}
+	progress, err := a.cfg.Activation.Cancel(r.Context(), p.TenantID, id)
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,9 @@ type route struct {
 	method, pattern string
 	// public routes need no token; write routes need the admin role.
 	public, write bool
-	handle        handlerFunc
+	// query names the query parameters the route reads; any other is refused (see queryParams).
+	query  []string
+	handle handlerFunc
 }
 
 // New builds the API.
@@ -133,8 +135,9 @@ func (a *API) unrouted(r *http.Request) error {
 		"no endpoint answers "+r.URL.Path+"; see /v1/openapi.json for the API")}
 }
 
-// serve authenticates (unless the route is public), enforces the role, makes sure the tenant exists, and maps the
-// handler's error to a problem.
+// serve authenticates (unless the route is public), enforces the role, reads the query string, makes sure the
+// tenant exists, and maps the handler's error to a problem. Public routes (health, the document) ignore queries, as
+// load balancers and caches like to add their own.
 func (a *API) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -151,6 +154,12 @@ func (a *API) serve(rt route) http.Handler {
 				writeProblem(ctx, w, r, errViewerWrite)
 				return
 			}
+			params, err := queryParams(r, rt.query...)
+			if err != nil {
+				writeProblem(ctx, w, r, err)
+				return
+			}
+			r = withQuery(r, params)
 			if err := a.cfg.Tenants.Ensure(ctx, p.TenantID); err != nil {
 				writeProblem(ctx, w, r, err)
 				return

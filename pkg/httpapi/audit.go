@@ -13,14 +13,11 @@ const (
 )
 
 func (a *API) auditRoutes() []route {
-	return []route{{method: http.MethodGet, pattern: "/v1/audit", handle: a.listAudit}}
+	return []route{{method: http.MethodGet, pattern: "/v1/audit", query: []string{"limit", "cursor"}, handle: a.listAudit}}
 }
 
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	params, err := queryParams(r, "limit", "cursor")
-	if err != nil {
-		return err
-	}
+	params := query(r)
 	limit, err := parseLimit(params, defaultAuditPage, maxAuditPage)
 	if err != nil {
 		return err

@@ -2,8 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -15,8 +15,8 @@ import (
 func (a *API) costRoutes() []route {
 	return []route{
 		{method: http.MethodPost, pattern: "/v1/accounts/{accountId}/recommendations/sync", write: true, handle: a.syncRecommendations},
-		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/recommendations", handle: a.accountRecommendations},
-		{method: http.MethodGet, pattern: "/v1/recommendations", handle: a.tenantRecommendations},
+		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/recommendations", query: filterParams, handle: a.accountRecommendations},
+		{method: http.MethodGet, pattern: "/v1/recommendations", query: slices.Concat(filterParams, []string{"limit", "cursor"}), handle: a.tenantRecommendations},
 		{method: http.MethodPut, pattern: "/v1/accounts/{accountId}/commitment", write: true, handle: a.putCommitment},
 		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/commitment", handle: a.getCommitment},
 	}
@@ -37,12 +37,17 @@ func (a *API) syncRecommendations(w http.ResponseWriter, r *http.Request, p auth
 	return writeJSON(w, http.StatusAccepted, map[string]any{"accountId": id, "sync": st})
 }
 
-func filterFrom(r *http.Request, extra ...string) (costsync.Filter, map[string]string, error) {
-	params, err := queryParams(r, append([]string{"service", "term", "paymentOption"}, extra...)...)
-	if err != nil {
-		return costsync.Filter{}, nil, err
+// filterParams filter recommendation listings.
+var filterParams = []string{"service", "term", "paymentOption"}
+
+// filterFrom reads the filter from the query; an unknown value is a 400, like any other value of the query.
+func filterFrom(r *http.Request) (costsync.Filter, error) {
+	params := query(r)
+	f := costsync.Filter{Service: params["service"], Term: params["term"], PaymentOption: params["paymentOption"]}
+	if fields, ok := validation.As(f.Validate()); ok {
+		return costsync.Filter{}, badRequest("some query parameters are not valid", fields...)
 	}
-	return costsync.Filter{Service: params["service"], Term: params["term"], PaymentOption: params["paymentOption"]}, params, nil
+	return f, nil
 }
 
 func (a *API) accountRecommendations(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -50,7 +55,7 @@ func (a *API) accountRecommendations(w http.ResponseWriter, r *http.Request, p a
 	if err != nil {
 		return err
 	}
-	f, _, err := filterFrom(r)
+	f, err := filterFrom(r)
 	if err != nil {
 		return err
 	}
@@ -68,10 +73,11 @@ const (
 )
 
 func (a *API) tenantRecommendations(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	f, params, err := filterFrom(r, "limit", "cursor")
+	f, err := filterFrom(r)
 	if err != nil {
 		return err
 	}
+	params := query(r)
 	limit, err := parseLimit(params, defaultRecommendationsPage, maxRecommendationsPage)
 	if err != nil {
 		return err
@@ -120,19 +126,7 @@ func (a *API) putCommitment(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	start, err1 := time.Parse("2006-01-02", req.Start)
-	end, err2 := time.Parse("2006-01-02", req.End)
-	var fields []validation.FieldError
-	if err1 != nil {
-		fields = append(fields, validation.FieldError{Field: "start", Message: "a date such as 2026-01-01"})
-	}
-	if err2 != nil {
-		fields = append(fields, validation.FieldError{Field: "end", Message: "a date such as 2028-12-31"})
-	}
-	if len(fields) > 0 {
-		return &validation.Error{Fields: fields}
-	}
-	c, err := a.cfg.CostSync.SetCommitment(r.Context(), p.TenantID, id, costsync.CommitmentInput{Amount: req.Amount, Currency: req.Currency, Start: start, End: end})
+	c, err := a.cfg.CostSync.SetCommitment(r.Context(), p.TenantID, id, costsync.CommitmentInput{Amount: req.Amount, Currency: req.Currency, Start: req.Start, End: req.End})
 	if err != nil {
 		return err
 	}

@@ -94,9 +94,9 @@ func TestRecommendations(t *testing.T) {
 		status             int
 		problem            string
 	}{
-		{"unknown term", "GET", "/v1/recommendations?term=FIVE_YEARS", 422, "validation-failed"},
-		{"unknown payment option", "GET", "/v1/recommendations?paymentOption=LATER", 422, "validation-failed"},
-		{"unknown service", "GET", "/v1/accounts/710000000001/recommendations?service=lightsail", 422, "validation-failed"},
+		{"unknown term", "GET", "/v1/recommendations?term=FIVE_YEARS", 400, "malformed-request"},
+		{"unknown payment option", "GET", "/v1/recommendations?paymentOption=LATER", 400, "malformed-request"},
+		{"unknown service", "GET", "/v1/accounts/710000000001/recommendations?service=lightsail", 400, "malformed-request"},
 		{"unknown parameter", "GET", "/v1/recommendations?sort=asc", 400, "malformed-request"},
 		{"forged cursor", "GET", "/v1/recommendations?cursor=abc", 400, "invalid-cursor"},
 		{"linked account is not a payer", "POST", "/v1/accounts/" + linked + "/recommendations/sync", 422, "not-a-payer"},

@@ -38,11 +38,15 @@ func (a *API) putIntegration(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
+	tags, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	var req IntegrationRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	acct, err := a.cfg.Accounts.SetIntegration(r.Context(), p.TenantID, id, ifMatch(r), req.input())
+	acct, err := a.cfg.Accounts.SetIntegration(r.Context(), p.TenantID, id, tags, req.input())
 	if err != nil {
 		return err
 	}

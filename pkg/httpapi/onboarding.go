@@ -45,12 +45,12 @@ type ConnectRequest struct {
 }
 
 func (a *API) connectAccount(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	var req ConnectRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
 	id, err := accountParam(r)
 	if err != nil {
+		return err
+	}
+	var req ConnectRequest
+	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	if _, err := awsid.ParseRoleARN(req.RoleARN); err != nil {
@@ -78,7 +78,11 @@ func (a *API) verifyAccount(w http.ResponseWriter, r *http.Request, p auth.Princ
 }
 
 func (a *API) rotateExternalID(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	t, err := a.cfg.Tenants.RotateExternalID(r.Context(), p.TenantID, ifMatch(r))
+	tags, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	t, err := a.cfg.Tenants.RotateExternalID(r.Context(), p.TenantID, tags)
 	if err != nil {
 		return err
 	}

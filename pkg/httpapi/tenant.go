@@ -36,6 +36,10 @@ type patchTenantRequest struct {
 }
 
 func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	tags, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	var req patchTenantRequest
 	if err := decodeJSON(w, r, &req, "application/merge-patch+json"); err != nil {
 		return err
@@ -46,7 +50,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Princip
 			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations,
 			CredentialRotationDays: req.Settings.CredentialRotationDays}
 	}
-	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, ifMatch(r), patch)
+	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, tags, patch)
 	if err != nil {
 		return err
 	}

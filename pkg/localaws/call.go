@@ -15,14 +15,24 @@ type Call struct {
 	Service string
 	// Action is the operation: the X-Amz-Target suffix for JSON protocols, the Action form value for query ones.
 	Action string
-	// AccessKeyID identifies the caller; moto maps keys returned by AssumeRole to the assumed account.
+	// AccessKeyID identifies the caller (see resolvePrincipal for whom it stands).
 	AccessKeyID string
+	// Region is the region of the request's signature (us-east-1 if unsigned).
+	Region string
 	// Body is the whole request body (the request's own Body has been read).
 	Body    []byte
 	Request *http.Request
 
 	form url.Values
+
+	// The principal, once resolved (resolvePrincipal).
+	resolved, principalOK bool
+	principal             principal
 }
+
+// accountHeaderName is moto's header naming the account a request acts in. The tests and the local console set it
+// to act as an account's root; the edge sets it on every call to the account its principal belongs to.
+const accountHeaderName = "x-moto-account-id"
 
 // Interceptor may answer a call in moto's place.
 type Interceptor interface {
@@ -47,7 +57,21 @@ func ParseCall(r *http.Request) (*Call, error) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	c := &Call{Body: body, Request: r}
-	c.Service, c.AccessKeyID = parseAuthorization(r.Header.Get("Authorization"))
+	c.Service, c.AccessKeyID, c.Region = parseAuthorization(r.Header.Get("Authorization"))
+	if c.AccessKeyID == "" { // a presigned URL carries its credential in the query
+		c.Service, c.AccessKeyID, c.Region = parseCredential(r.URL.Query().Get("X-Amz-Credential"))
+	}
+	if c.AccessKeyID == "" { // S3's legacy signature (SigV2): "AWS AKID:signature", or a presigned ?AWSAccessKeyId=
+		if v2, ok := strings.CutPrefix(r.Header.Get("Authorization"), "AWS "); ok {
+			key, _, _ := strings.Cut(v2, ":")
+			c.Service, c.AccessKeyID = "s3", strings.TrimSpace(key)
+		} else if key := r.URL.Query().Get("AWSAccessKeyId"); key != "" {
+			c.Service, c.AccessKeyID = "s3", key
+		}
+	}
+	if c.Region == "" {
+		c.Region = Region
+	}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		if i := strings.LastIndexByte(target, '.'); i >= 0 {
 			c.Action = target[i+1:]
@@ -57,6 +81,8 @@ func ParseCall(r *http.Request) (*Call, error) {
 	} else if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		c.form, _ = url.ParseQuery(string(body))
 		c.Action = c.form.Get("Action")
+	} else if q := r.URL.Query(); q.Get("Action") != "" && c.Service != "s3" { // a query-protocol GET
+		c.form, c.Action = q, q.Get("Action")
 	}
 	return c, nil
 }
@@ -70,27 +96,36 @@ func (c *Call) DecodeJSON(v any) error { return json.Unmarshal(c.Body, v) }
 // Is reports whether the call is service's action.
 func (c *Call) Is(service, action string) bool { return c.Service == service && c.Action == action }
 
-// parseAuthorization extracts the signing service and access key from a SigV4 Authorization header:
+// parseAuthorization extracts the signing service, access key and region from a SigV4 Authorization header:
 // "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sts/aws4_request, SignedHeaders=..., Signature=...".
-func parseAuthorization(h string) (service, accessKey string) {
+func parseAuthorization(h string) (service, accessKey, region string) {
 	i := strings.Index(h, "Credential=")
 	if i < 0 {
-		return "", ""
+		return "", "", ""
 	}
 	cred := h[i+len("Credential="):]
 	if j := strings.IndexAny(cred, ", "); j >= 0 {
 		cred = cred[:j]
 	}
+	return parseCredential(cred)
+}
+
+// parseCredential reads a SigV4 credential scope: AKID/20260101/us-east-1/sts/aws4_request.
+func parseCredential(cred string) (service, accessKey, region string) {
 	parts := strings.Split(cred, "/")
 	if len(parts) != 5 {
-		return "", ""
+		return "", "", ""
 	}
-	return parts[3], parts[0]
+	return parts[3], parts[0], parts[2]
 }
 
 // WriteJSONError answers a JSON-protocol call with a modeled AWS error that the Go SDK turns into a typed error.
 func WriteJSONError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	writeJSONError(w, "application/x-amz-json-1.1", status, code, message)
+}
+
+func writeJSONError(w http.ResponseWriter, contentType string, status int, code, message string) {
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-ErrorType", code)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message, "Message": message})
@@ -124,4 +159,31 @@ func xmlEscape(b *strings.Builder, s string) {
 			b.WriteRune(r)
 		}
 	}
+}
+
+// roundTripMoto sends the call to moto as it stands (headers included) and reads the whole answer.
+func (e *Env) roundTripMoto(c *Call) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(c.Request.Context(), c.Request.Method, e.MotoEndpoint+c.Request.URL.RequestURI(), bytes.NewReader(c.Body))
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header = c.Request.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
+}
+
+// writeUpstream relays an answer read by roundTripMoto.
+func writeUpstream(w http.ResponseWriter, resp *http.Response, body []byte) {
+	for k, v := range resp.Header {
+		if k != "Content-Length" {
+			w.Header()[k] = v
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(body)
 }

@@ -38,7 +38,21 @@ func (e *Env) RegisterLambda(name string, timeout time.Duration, h LambdaHandler
 // invoke answers POST /2015-03-31/functions/{name}/invocations as Lambda does: the result as the body, and a
 // function error as 200 with X-Amz-Function-Error: Unhandled and {errorMessage, errorType}, which Step Functions
 // turns into a task failure whose Error is errorType (so Retry and Catch can match Go error types).
+//
+// The functions are the platform's: only the platform account's own credentials may invoke them (a customer's user
+// or session would need a resource policy no function here has).
 func (e *Env) invoke(w http.ResponseWriter, r *http.Request) {
+	_, key, _ := parseAuthorization(r.Header.Get("Authorization"))
+	p, ok := e.resolveKey(key, r.Header.Get(accountHeaderName))
+	if !ok {
+		WriteJSONError(w, http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid.")
+		return
+	}
+	if p.account != PlatformAccountID || p.enforced() {
+		WriteJSONError(w, http.StatusForbidden, "AccessDeniedException", fmt.Sprintf(
+			"User: %s is not authorized to perform: lambda:InvokeFunction on resource: %s because no resource-based policy allows the lambda:InvokeFunction action", p.arn, r.PathValue("name")))
+		return
+	}
 	name := r.PathValue("name")
 	if i := strings.LastIndex(name, ":function:"); i >= 0 {
 		name = name[i+len(":function:"):]

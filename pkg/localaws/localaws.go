@@ -48,11 +48,15 @@ var launcherScript []byte
 
 // Options configure Start.
 type Options struct {
+	// Addr is the edge's listen address (default 127.0.0.1:0, a free port). `make local` fixes it, so that AWS CLI
+	// profiles naming the local AWS's endpoint outlive a restart.
+	Addr string
 	// Interceptors answer calls before moto sees them, in order.
 	Interceptors []Interceptor
 	// MotoLog receives moto's own output; nil discards it.
 	MotoLog io.Writer
-	// ReadyTimeout bounds the wait for moto to answer (default 30 s).
+	// ReadyTimeout bounds the wait for moto to answer (default 2 minutes: moto takes about 2 s to start on an idle
+	// machine, and 25-35 s on two cores running several test binaries at once).
 	ReadyTimeout time.Duration
 }
 
@@ -77,6 +81,9 @@ type Env struct {
 	routed       bool
 	stopOnce     sync.Once
 	tmpDir       string
+	creds        *credentialStore
+	policies     *policyStore
+	generations  *generations
 	trust        *trustEnforcer
 	cfn          *cfnEmulator
 	ce           *costExplorer
@@ -92,7 +99,11 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	edgeLn, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	edgeLn, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the edge: %w", err)
 	}
@@ -122,18 +133,26 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		routes:       http.NewServeMux(),
 		tmpDir:       tmp,
 	}
-	// AWS's own rules come after the caller's interceptors, so a test can still inject a fault ahead of them.
-	e.trust = &trustEnforcer{env: e, sessions: map[string]session{}}
+	gens, err := newGenerations(filepath.Join(tmp, "iam-generations"))
+	if err != nil {
+		edgeLn.Close()
+		return nil, err
+	}
+	e.generations, e.creds = gens, newCredentialStore()
+	e.policies = newPolicyStore(e, gens)
+	// AWS's own rules come after the caller's interceptors, so a test can still inject a fault ahead of them; IAM's
+	// (who is calling, may it) come first.
+	e.trust = &trustEnforcer{env: e}
 	e.cfn = newCFNEmulator(e)
 	e.ce = newCostExplorer(e)
 	e.sso = newIdentityCenter(e)
 	e.serveConsole()
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), e.trust, e.cfn, e.ce, e.sso))
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), &identityEnforcer{env: e}, e.trust, e.cfn, e.ce, e.sso))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 
 	cmd := exec.Command(python, launcher, "-H", "127.0.0.1", "-p", fmt.Sprint(motoPort))
-	cmd.Env = motoEnv(edgePort)
+	cmd.Env = motoEnv(edgePort, gens.f.Name())
 	logSink := opts.MotoLog
 	if logSink == nil {
 		logSink = io.Discard
@@ -151,7 +170,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 
 	timeout := opts.ReadyTimeout
 	if timeout == 0 {
-		timeout = 30 * time.Second
+		timeout = 2 * time.Minute
 	}
 	if err := waitReady(ctx, motoURL, timeout, exited); err != nil {
 		e.Stop()
@@ -166,17 +185,21 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 
 // motoEnv is moto's environment: ours, without endpoint overrides (boto3 inside moto would honour them and call
 // itself in a loop), with MOTO_PORT pointing at the edge so that moto's Step Functions interpreter invokes Lambda
-// tasks through the edge, where Go handlers answer them.
-func motoEnv(edgePort int) []string {
+// tasks through the edge, where Go handlers answer them; AWS managed policies loaded (the edge evaluates them);
+// and the file in which moto counts IAM changes for the edge's policy cache.
+func motoEnv(edgePort int, iamGenerations string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "AWS_ENDPOINT_URL") || strings.HasPrefix(kv, "MOTO_PORT=") {
+		if strings.HasPrefix(kv, "AWS_ENDPOINT_URL") || strings.HasPrefix(kv, "MOTO_PORT=") ||
+			strings.HasPrefix(kv, "MOTO_IAM_LOAD_MANAGED_POLICIES=") || strings.HasPrefix(kv, "MOTO_ACCOUNT_ID=") {
 			continue
 		}
 		env = append(env, kv)
 	}
 	return append(env,
 		fmt.Sprintf("MOTO_PORT=%d", edgePort),
+		"MOTO_IAM_LOAD_MANAGED_POLICIES=true",
+		"GANGPLANK_IAM_GENERATIONS="+iamGenerations,
 		"AWS_DEFAULT_REGION="+Region,
 		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
 	)
@@ -254,6 +277,9 @@ func (e *Env) Stop() {
 		if e.edge != nil {
 			_ = e.edge.Close()
 		}
+		if e.generations != nil {
+			e.generations.close()
+		}
 		if e.tmpDir != "" {
 			_ = os.RemoveAll(e.tmpDir)
 		}
@@ -271,6 +297,9 @@ func (e *Env) Reset(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("moto reset: %s", resp.Status)
 	}
+	// Every credential moto issued is gone with its state.
+	e.creds.reset()
+	e.policies.reset()
 	return nil
 }
 
@@ -329,24 +358,22 @@ func (e *Env) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if service, _ := parseAuthorization(r.Header.Get("Authorization")); service == "dynamodb" {
+	if service, _, _ := parseAuthorization(r.Header.Get("Authorization")); service == "dynamodb" {
 		e.dynamoMu.Lock()
 		defer e.dynamoMu.Unlock()
 	}
-	if len(interceptors) > 0 {
-		call, err := ParseCall(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+	call, err := ParseCall(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	for _, reg := range interceptors {
+		if reg.Intercept(w, call) {
 			return
 		}
-		for _, reg := range interceptors {
-			if reg.Intercept(w, call) {
-				return
-			}
-		}
-		r.Body = io.NopCloser(bytes.NewReader(call.Body))
-		r.ContentLength = int64(len(call.Body))
 	}
+	r.Body = io.NopCloser(bytes.NewReader(call.Body))
+	r.ContentLength = int64(len(call.Body))
 	e.proxy.ServeHTTP(w, r)
 }
 

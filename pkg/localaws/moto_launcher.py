@@ -6,7 +6,12 @@ Each fix keeps moto's behaviour as AWS documents it and changes only what moto 5
 slowly to test a platform at scale. Each is applied only if moto still has the shape it patches.
 """
 import copy
+import json
+import os
+import struct
 import sys
+import threading
+import zlib
 
 import moto.dynamodb.models as ddb_models
 from moto.dynamodb.models import DynamoDBBackend
@@ -103,12 +108,10 @@ _TEMPLATE_POLICIES = "_gangplank_template_policies"
 _TEMPLATE_MANAGED = "_gangplank_template_managed_policies"
 
 
-def _fix_cloudformation_role_updates():
+def _fix_cloudformation_role_updates(iam_changed):
     """A stack update that changes an AWS::IAM::Role's trust policy or policies changes the role in AWS; moto only
     updates its description. Apply AssumeRolePolicyDocument, inline Policies and ManagedPolicyArns too (a rotated
-    External ID reaches the role by exactly such an update)."""
-    import json
-
+    External ID reaches the role by exactly such an update). Deletion: see below."""
     from moto.iam import models as iam_models
 
     role_cls = getattr(iam_models, "Role", None)
@@ -144,6 +147,7 @@ def _fix_cloudformation_role_updates():
                 except Exception:  # noqa: BLE001 - an AWS managed policy moto does not know
                     pass
             setattr(role, _TEMPLATE_MANAGED, wanted_arns)
+        iam_changed(account_id)  # the trust policy is set directly, not through the backend
         return role
 
     role_cls.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
@@ -162,11 +166,31 @@ def _fix_cloudformation_role_updates():
             ]
             cloudformation_json = {**cloudformation_json, "Properties": props}
         role = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        # moto ignores ManagedPolicyArns when it creates a role (it applies them only on update): attach them, as
+        # CloudFormation does; one that does not exist fails the resource, as in AWS.
+        backend = iam_models.iam_backends[account_id][iam_models.get_partition(region_name)]
+        for arn in props.get("ManagedPolicyArns") or []:
+            backend.attach_role_policy(arn, role.name)
         setattr(role, _TEMPLATE_POLICIES, {p["PolicyName"] for p in props.get("Policies") or [] if p})
         setattr(role, _TEMPLATE_MANAGED, set(props.get("ManagedPolicyArns") or []))
         return role
 
     role_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+    # Deleting the stack deletes the role: CloudFormation first detaches the managed policies its template attached
+    # (ManagedPolicyArns); moto deletes only the inline ones, and IAM then refuses with "must detach all policies
+    # first". A policy someone else attached still blocks the deletion, as in AWS.
+    original_delete = role_cls.delete_from_cloudformation_json.__func__
+
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        backend = iam_models.iam_backends[account_id][iam_models.get_partition(region_name)]
+        for role in list(backend.roles.values()):
+            if role.name == resource_name:
+                for arn in getattr(role, _TEMPLATE_MANAGED, set()) & set(role.managed_policies):
+                    backend.detach_role_policy(arn, role.name)
+        return original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    role_cls.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
 
 
 def _fix_cloudformation_condition_updates():
@@ -223,6 +247,170 @@ def _fix_cloudformation_condition_updates():
     resource_map.build_resource_diff = build_resource_diff
 
 
+def _load_aws_managed_policies_once():
+    """AWS managed policies (ViewOnlyAccess, IAMReadOnlyAccess...) exist in every account, with the same documents.
+
+    With MOTO_IAM_LOAD_MANAGED_POLICIES=true moto parses its 4 MB copy of them and builds all ~1,500 policies for
+    every account the moment that account's IAM is first touched: about 0.1 s per account, minutes for an
+    organization of thousands of accounts. Here the documents are parsed once, and an account gets its own copies
+    (its own attachment counts) only when something in it reads or attaches a managed policy; a single policy can
+    be had without building the rest (aws_managed_policy below).
+    """
+    from moto.iam import models as iam_models
+    from moto.settings import load_iam_aws_managed_policies
+
+    backend = iam_models.IAMBackend
+    if not load_iam_aws_managed_policies() or not hasattr(backend, "_init_aws_policies"):
+        return None
+    templates = {}  # partition -> {arn: policy}
+    lock = threading.Lock()
+
+    def templates_for(b):
+        with lock:
+            if b.partition not in templates:
+                data = json.loads(iam_models.aws_managed_policies_data)
+                made = (iam_models.AWSManagedPolicy.from_data(name, b.account_id, b.region_name, d) for name, d in data.items())
+                templates[b.partition] = {p.arn: p for p in made}
+            return templates[b.partition]
+
+    def own_copy(b, template):
+        p = copy.copy(template)
+        p.account_id, p.attachment_count = b.account_id, 0
+        p.versions, p.tags = list(template.versions), dict(template.tags)
+        return p
+
+    def aws_managed_policy(b, arn):
+        """One AWS managed policy of account b (the same object the account's full list holds once built)."""
+        built = b.__dict__.get("_gp_aws_managed")
+        if built is not None:
+            return next((p for p in built if p.arn == arn), None)
+        template = templates_for(b).get(arn)
+        if template is None:
+            return None
+        early = b.__dict__.setdefault("_gp_aws_early", {})
+        return early.setdefault(arn, own_copy(b, template))
+
+    def get_aws(b):
+        built = b.__dict__.get("_gp_aws_managed")
+        if built is None:
+            early = b.__dict__.get("_gp_aws_early", {})
+            built = [early.get(arn) or own_copy(b, t) for arn, t in templates_for(b).items()]
+            b.__dict__["_gp_aws_managed"] = built
+        return built
+
+    def get_managed(b):
+        managed = b.__dict__.get("_gp_managed")
+        if managed is None:
+            managed = {p.arn: p for p in get_aws(b)}
+            b.__dict__["_gp_managed"] = managed
+        return managed
+
+    def set_aws(b, value):
+        b.__dict__["_gp_aws_managed"] = value
+
+    def set_managed(b, value):
+        b.__dict__["_gp_managed"] = value
+
+    # GetAccountAuthorizationDetails lists an account's own managed policies and the AWS managed policies attached
+    # to something in it; moto would list all ~1,500 AWS managed policies, with their documents, in every answer.
+    original_details = backend.get_account_authorization_details
+
+    def get_account_authorization_details(b, policy_filter):
+        details = original_details(b, policy_filter)
+        details["managed_policies"] = [p for p in details["managed_policies"]
+                                       if not isinstance(p, iam_models.AWSManagedPolicy) or p.attachment_count > 0]
+        return details
+
+    backend.get_account_authorization_details = get_account_authorization_details
+
+    # Attaching an AWS managed policy (every onboarding role attaches ViewOnlyAccess) needs that policy only; moto
+    # looks it up in a map of all of the account's managed policies, which would build them.
+    for kind, get in (("role", "get_role"), ("user", "get_user"), ("group", "get_group")):
+        original_attach = getattr(backend, f"attach_{kind}_policy")
+
+        def attach(b, policy_arn, name, _original=original_attach, _get=get):
+            policy = aws_managed_policy(b, policy_arn) if b.__dict__.get("_gp_managed") is None else None
+            if policy is None:  # the account's set is built, or the ARN is none of AWS's: moto's own way
+                return _original(b, policy_arn, name)
+            target = getattr(b, _get)(name)
+            if policy.arn not in target.managed_policies:
+                policy.attach_to(target)
+
+        setattr(backend, f"attach_{kind}_policy", attach)
+    backend._init_aws_policies = lambda b: None
+    backend._init_managed_policies = lambda b: None
+    backend.aws_managed_policies = property(get_aws, set_aws)
+    backend.managed_policies = property(get_managed, set_managed)
+    return aws_managed_policy
+
+
+def _publish_iam_changes():
+    """The edge caches each principal's policies (it evaluates them on every call that principal makes) and must
+    learn of every change to IAM, whichever way it comes: an IAM call, a CloudFormation stack creating or deleting a
+    role, Organizations creating a member account. Every mutating IAM operation bumps its account's counter in a
+    shared file (GANGPLANK_IAM_GENERATIONS: little-endian uint64 slots, an account's slot is its CRC-32 modulo the
+    slot count), before moto answers; the edge compares the counter with the one its cache entry was read at.
+    Returns the bump function (a no-op when the edge did not ask)."""
+    from moto.iam import models as iam_models
+
+    path = os.environ.get("GANGPLANK_IAM_GENERATIONS")
+    if not path:
+        return lambda account_id: None
+    fd = os.open(path, os.O_RDWR)
+    slots = os.fstat(fd).st_size // 8
+    lock = threading.Lock()
+
+    def bump(account_id):
+        offset = (zlib.crc32(str(account_id).encode()) % slots) * 8
+        with lock:
+            (n,) = struct.unpack("<Q", os.pread(fd, 8, offset))
+            os.pwrite(fd, struct.pack("<Q", n + 1), offset)
+
+    mutating = ("create_", "delete_", "put_", "attach_", "detach_", "add_", "remove_", "update_", "set_", "upload_",
+                "enable_", "deactivate_", "tag_", "untag_")
+    not_policy_state = {"create_temp_access_key"}  # every AssumeRole makes one: not a change to any principal
+
+    def tracked(method):
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                bump(self.account_id)
+        wrapper.__name__ = method.__name__
+        return wrapper
+
+    for name in dir(iam_models.IAMBackend):
+        method = getattr(iam_models.IAMBackend, name)
+        if name.startswith(mutating) and name not in not_policy_state and callable(method):
+            setattr(iam_models.IAMBackend, name, tracked(method))
+    return bump
+
+
+def _fix_organization_account_access_role(aws_managed_policy, iam_changed):
+    """AWS Organizations gives every account it creates an OrganizationAccountAccessRole with the AWS managed
+    AdministratorAccess policy attached; moto creates the role with no policy, so a session of it (as the edge
+    evaluates identity policies) could do nothing. Attach AdministratorAccess, as AWS does."""
+    import moto.organizations.models as org_models
+    from moto.iam import models as iam_models
+
+    account_cls = getattr(org_models, "FakeAccount", None)
+    if aws_managed_policy is None or account_cls is None:
+        return
+    original = account_cls.__init__
+
+    def __init__(self, organization, **kwargs):
+        original(self, organization, **kwargs)
+        backend = iam_models.iam_backends[self.id]["global"]
+        name = kwargs.get("RoleName", "OrganizationAccountAccessRole")
+        role = next((r for r in backend.roles.values() if r.name == name), None)
+        policy = aws_managed_policy(backend, f"arn:{backend.partition}:iam::aws:policy/AdministratorAccess")
+        if role is not None and policy is not None and not role.managed_policies:
+            policy.attach_to(role)
+            iam_changed(self.id)
+
+    account_cls.__init__ = __init__
+
+
 def _fix_stepfunctions_executions():
     """Step Functions (execute_state_machine mode): every StartExecution after the first fails with "cannot pickle
     '_thread.RLock'" (getmoto/moto#10077): the deep copy of the state machine reaches earlier executions through its
@@ -263,8 +451,11 @@ def _fix_stepfunctions_executions():
 
 _fix_dynamodb_transaction_snapshots()
 _fix_cloudformation_novalue_in_lists()
-_fix_cloudformation_role_updates()
 _fix_cloudformation_condition_updates()
+_aws_managed_policy = _load_aws_managed_policies_once()
+_iam_changed = _publish_iam_changes()  # after every patch of IAM's mutating methods, so that it wraps them
+_fix_cloudformation_role_updates(_iam_changed)
+_fix_organization_account_access_role(_aws_managed_policy, _iam_changed)
 _fix_stepfunctions_executions()
 
 if __name__ == "__main__":

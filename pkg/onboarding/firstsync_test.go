@@ -26,3 +26,27 @@ func TestFirstRecommendationsAfterActivation(t *testing.T) {
 		t.Errorf("sync after activation: %+v, want the payer's first sync done", status)
 	}
 }
+
+// TestBackgroundAuditCarriesTheInvocation: the audit entry the callback writes names the Lambda invocation that
+// wrote it, as the API's entries name their request.
+func TestBackgroundAuditCarriesTheInvocation(t *testing.T) {
+	w := newWorld(t)
+	ins := w.addAccount(t, "acme", "111111111114", "standalone")
+	w.launch(t, "111111111114", ins, nil)
+	page, err := w.Services.Audit.List(t.Context(), "acme", 50, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range page.Items {
+		if e.Actor.Type == "system" && e.Actor.ID == "onboarding-callback" {
+			found = true
+			if e.RequestID == "" {
+				t.Errorf("the callback's entry %s names no invocation", e.Action)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no entry by the callback in %+v", page.Items)
+	}
+}

@@ -90,6 +90,8 @@ var organizationReadActions = []string{
 	"organizations:DescribeAccount", "organizations:DescribeOrganization", "organizations:DescribeOrganizationalUnit",
 	"organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListChildren",
 	"organizations:ListOrganizationalUnitsForParent", "organizations:ListParents", "organizations:ListRoots",
+	// The organization's IAM Identity Center instance: which region it lives in (the SSO region check).
+	"sso:ListInstances",
 }
 
 // RoleShape is what decides a role's permissions.

@@ -17,7 +17,7 @@ import (
 // builder, which the function's main asks for exactly the parts it serves with. A function that cannot start logs
 // why and exits, so Lambda reports a failed initialisation instead of serving with half a configuration.
 func ColdStart(ctx context.Context, fn Function) (*Builder, Config) {
-	logging.Setup()
+	logging.SetupLambda()
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		Fail("load AWS config", err)

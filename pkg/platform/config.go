@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/tables"
@@ -30,6 +32,21 @@ type Config struct {
 	QueueURLs map[string]string
 	// StateMachineARN is the bulk activation workflow (empty: bulk activation is off).
 	StateMachineARN string
+}
+
+// PlatformAccounts are the AWS accounts the platform itself runs in, read from the ARNs of its own resources: the
+// role customers trust (PLATFORM_PRINCIPAL_ARN), the connector role (CONNECTOR_ROLE_ARN) and the callback topics
+// (CALLBACK_TOPIC_ARN_PATTERN). In the CDK stack all of them are in the stack's account; locally, in the local AWS's
+// platform account. No tenant may link one (accounts.Service.Reserve). Every function that creates accounts (the
+// API and discovery) is configured with these ARNs.
+func (c Config) PlatformAccounts() []string {
+	var ids []string
+	for _, arn := range []string{c.Onboarding.PlatformPrincipal, c.ConnectorRoleARN, c.Onboarding.CallbackTopicPattern} {
+		if a, err := awsid.ParseARN(arn); err == nil && awsid.CheckAccountID(a.AccountID) == nil && !slices.Contains(ids, a.AccountID) {
+			ids = append(ids, a.AccountID)
+		}
+	}
+	return ids
 }
 
 // SecretReader is the part of Secrets Manager the configuration loader uses.

@@ -137,6 +137,7 @@ func (b *Builder) Tenants() *tenants.Service {
 func (b *Builder) Accounts() *accounts.Service {
 	if b.accounts == nil {
 		b.accounts = accounts.NewService(store.Accounts{DB: b.DB()}, b.Tenants(), b.now)
+		b.accounts.Reserve(b.cfg.PlatformAccounts()...)
 		if b.needs.Customers {
 			b.accounts.CheckSSORegionsWith(&identitycenter.Checker{Door: lazyDoor{b}, Now: b.now})
 		}

@@ -51,6 +51,21 @@ func TestLoadConfig(t *testing.T) {
 		got.Tables.Costs() != "c" || got.QueueURLs["costsync"] == "" {
 		t.Errorf("config = %+v", got)
 	}
+	// The platform's own account comes from the ARNs of its resources, once.
+	if ids := got.PlatformAccounts(); len(ids) != 1 || ids[0] != "123456789012" {
+		t.Errorf("PlatformAccounts = %v", ids)
+	}
+	split := got
+	split.ConnectorRoleARN = "arn:aws:iam::210987654321:role/gangplank-connector"
+	if ids := split.PlatformAccounts(); len(ids) != 2 || ids[1] != "210987654321" {
+		t.Errorf("PlatformAccounts with the connector in another account = %v", ids)
+	}
+	// The functions that create accounts (the API; discovery adds members) know it from their own wiring.
+	for _, f := range []platform.Function{platform.API, platform.Discovery} {
+		if c, err := platform.LoadConfig(ctx, env(full), sm, f.Needs); err != nil || len(c.PlatformAccounts()) != 1 {
+			t.Errorf("%s: platform accounts %v (%v)", f.Name, c.PlatformAccounts(), err)
+		}
+	}
 
 	tests := []struct {
 		name string

@@ -26,6 +26,12 @@ func From(ctx context.Context) string {
 	return ""
 }
 
+// Set returns the id set on ctx by With, if any (the API's: API Gateway's request id, or one it made up).
+func Set(ctx context.Context) (string, bool) {
+	id, ok := ctx.Value(key{}).(string)
+	return id, ok
+}
+
 // New returns a fresh random id for requests that arrive without one.
 func New() string {
 	var b [12]byte

@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +33,15 @@ type Tenant struct {
 	// Rotation is the External ID's rotation schedule (rotation.go).
 	Rotation ExternalIDRotation `json:"externalIdRotation" dynamodbav:"externalIdRotation"`
 	Version  int64              `json:"version" dynamodbav:"version"`
+}
+
+// MarshalJSON shows a tenant that never rotated its External ID with an empty list of previous ones.
+func (t Tenant) MarshalJSON() ([]byte, error) {
+	type plain Tenant
+	if t.PreviousExternalIDs == nil {
+		t.PreviousExternalIDs = []RetiredExternalID{}
+	}
+	return json.Marshal(plain(t))
 }
 
 // RetiredExternalID is a rotated-out External ID in its grace period.
@@ -213,24 +224,43 @@ func (r RecommendationSettings) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(r))
 }
 
-func validRecommendationSettings(r RecommendationSettings) error {
-	for _, t := range r.Terms {
-		if t != "ONE_YEAR" && t != "THREE_YEARS" {
-			return validation.Field("settings.recommendations.terms", "%q is not a term: use ONE_YEAR or THREE_YEARS", t)
+// Recommendation terms and payment options, as Cost Explorer names them.
+var (
+	Terms          = []string{"ONE_YEAR", "THREE_YEARS"}
+	PaymentOptions = []string{"NO_UPFRONT", "PARTIAL_UPFRONT", "ALL_UPFRONT"}
+)
+
+func oneOf(allowed []string) func(string) error {
+	return func(s string) error {
+		if !slices.Contains(allowed, s) {
+			return fmt.Errorf("use %s", strings.Join(allowed, ", "))
 		}
+		return nil
 	}
-	for _, p := range r.PaymentOptions {
-		if p != "NO_UPFRONT" && p != "PARTIAL_UPFRONT" && p != "ALL_UPFRONT" {
-			return validation.Field("settings.recommendations.paymentOptions", "%q is not a payment option: use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT", p)
-		}
-	}
+}
+
+// check adds every problem with the recommendation settings to c, each under its own field.
+func (r RecommendationSettings) check(c *validation.Collector) {
+	c.List("settings.recommendations.terms", r.Terms, len(Terms), oneOf(Terms))
+	c.List("settings.recommendations.paymentOptions", r.PaymentOptions, len(PaymentOptions), oneOf(PaymentOptions))
 	if d := r.LookbackDays; d != 0 && d != 7 && d != 30 && d != 60 {
-		return validation.Field("settings.recommendations.lookbackDays", "Cost Explorer looks back 7, 30 or 60 days")
+		c.Add("settings.recommendations.lookbackDays", "Cost Explorer looks back 7, 30 or 60 days (0 for the default, 30)")
 	}
-	if len(r.Terms) > 2 || len(r.PaymentOptions) > 3 {
-		return validation.Field("settings.recommendations", "name each term and payment option once")
+}
+
+// validate reports every problem with the patch at once, each under its field's name in the request.
+func (p SettingsPatch) validate() error {
+	var c validation.Collector
+	if r := p.DefaultRegion; r != nil && *r != "" && !awsid.IsRegion(*r) {
+		c.Add("settings.defaultRegion", "%q is not an AWS region Gangplank supports, such as us-east-1 or eu-west-1", *r)
 	}
-	return nil
+	if d := p.ExternalIDGraceDays; d != nil && (*d < 0 || *d > MaxExternalIDGraceDays) {
+		c.Add("settings.externalIdGraceDays", "must be between 0 and %d days", MaxExternalIDGraceDays)
+	}
+	if p.Recommendations != nil {
+		p.Recommendations.check(&c)
+	}
+	return c.Err()
 }
 
 // UpdateSettings applies patch if the tenant's ETag is one of ifMatch ("*" matches any).
@@ -245,27 +275,20 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 	if !slices.Contains(ifMatch, "*") && !slices.Contains(ifMatch, before.ETag()) {
 		return Tenant{}, ErrVersionMismatch
 	}
+	if err := p.validate(); err != nil {
+		return Tenant{}, err
+	}
 	after := before
 	if p.DefaultRegion != nil {
-		if *p.DefaultRegion != "" && !awsid.IsRegion(*p.DefaultRegion) {
-			return Tenant{}, validation.Field("settings.defaultRegion",
-				"%q is not an AWS region Gangplank supports, such as us-east-1 or eu-west-1", *p.DefaultRegion)
-		}
 		after.Settings.DefaultRegion = *p.DefaultRegion
 	}
 	if p.CostSyncDefault != nil {
 		after.Settings.CostSyncDefault = *p.CostSyncDefault
 	}
 	if p.ExternalIDGraceDays != nil {
-		if d := *p.ExternalIDGraceDays; d < 0 || d > MaxExternalIDGraceDays {
-			return Tenant{}, validation.Field("settings.externalIdGraceDays", "must be between 0 and %d days", MaxExternalIDGraceDays)
-		}
 		after.Settings.ExternalIDGraceDays = *p.ExternalIDGraceDays
 	}
 	if p.Recommendations != nil {
-		if err := validRecommendationSettings(*p.Recommendations); err != nil {
-			return Tenant{}, err
-		}
 		r := *p.Recommendations
 		if r.Terms == nil {
 			r.Terms = []string{}

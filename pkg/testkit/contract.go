@@ -18,7 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/httpapi/spec"
 )
 
 // The contract check: every response a test sees must match the OpenAPI document (status documented, headers and
@@ -36,7 +36,7 @@ var (
 )
 
 func loadContract() {
-	contractDoc, contractErr = httpapi.LoadOpenAPI()
+	contractDoc, contractErr = spec.Load()
 	if contractErr != nil {
 		return
 	}

@@ -247,6 +247,35 @@ func CreateRole(t testing.TB, accountID, name string, trust onboarding.Policy, i
 	return aws.ToString(out.Role.Arn)
 }
 
+// DeleteRole deletes a role of accountID in the local AWS as the IAM console does: it detaches the role's managed
+// policies and deletes its inline ones first (IAM refuses to delete a role that has any).
+func DeleteRole(t testing.TB, accountID, name string) {
+	t.Helper()
+	client := LocalAWS(t).AccountIAM(accountID)
+	ctx := t.Context()
+	attached, err := client.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("list the policies of %s in %s: %v", name, accountID, err)
+	}
+	for _, p := range attached.AttachedPolicies {
+		if _, err := client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: p.PolicyArn}); err != nil {
+			t.Fatalf("detach %s from %s: %v", aws.ToString(p.PolicyArn), name, err)
+		}
+	}
+	inline, err := client.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("list the inline policies of %s: %v", name, err)
+	}
+	for _, p := range inline.PolicyNames {
+		if _, err := client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(p)}); err != nil {
+			t.Fatalf("delete policy %s of %s: %v", p, name, err)
+		}
+	}
+	if _, err := client.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}); err != nil {
+		t.Fatalf("delete role %s in %s: %v", name, accountID, err)
+	}
+}
+
 // AddManagement links accountID to tenant as a management account (creating the tenant on first use).
 func (p *Platform) AddManagement(t testing.TB, tenant, accountID string) {
 	t.Helper()
