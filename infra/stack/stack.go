@@ -107,6 +107,9 @@ type mainStack struct {
 	alarms      awssns.Topic
 	connector   awsiam.Role
 	api         awsapigatewayv2.HttpApi
+	// userPool and webClient are the Cognito user pool and its web client (nil with an external issuer).
+	userPool  awscognito.UserPool
+	webClient awscognito.UserPoolClient
 }
 
 func (m *mainStack) build() error {
@@ -143,6 +146,9 @@ func (m *mainStack) build() error {
 		return err
 	}
 	if err := m.buildAPI(); err != nil {
+		return err
+	}
+	if err := m.buildConsole(); err != nil {
 		return err
 	}
 	m.allowCallbackTopics()
@@ -410,6 +416,7 @@ func (m *mainStack) buildAPI() error {
 	issuer, audience := m.cfg.JWTIssuer, m.cfg.JWTAudience
 	if m.cfg.cognito() {
 		pool, client := m.buildUserPool()
+		m.userPool, m.webClient = pool, client
 		issuer = fmt.Sprintf("https://cognito-idp.%s.amazonaws.com/%s", *s.Region(), *pool.UserPoolId())
 		audience = []string{*client.UserPoolClientId()}
 	}
