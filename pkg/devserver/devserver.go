@@ -218,7 +218,7 @@ func printBanner(w io.Writer, baseURL, consoleURL, awsEndpoint, tenantsTable, ac
 		"",
 		"Act in a customer's account with the plain AWS CLI: an access key id that is the account's id is its root user",
 		"(create IAM users and their keys with it); see docs/onboarding.md, \"Locally\".",
-		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=local \\",
+		"  AWS_ENDPOINT_URL="+awsEndpoint+" AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=local \\",
 		"       aws sts get-caller-identity --region us-east-1",
 		"",
 		"State lives in memory: stopping (Ctrl-C) forgets it.",
