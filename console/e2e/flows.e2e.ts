@@ -401,8 +401,8 @@ describe("the console", () => {
     await button("Set the commitment").click();
     const year = new Date().getUTCFullYear();
     await page.getByLabel("Committed spend over the term").fill("abc");
-    await page.getByLabel("Start").fill(`${year}-01-01`);
-    await page.getByLabel("End").fill(`${year}-12-31`);
+    await page.getByLabel("Start", { exact: true }).fill(`${year}-01-01`);
+    await page.getByLabel("End", { exact: true }).fill(`${year}-12-31`);
     await button("Save commitment").click();
     await see(page.locator(".field-error, .alert-bad").first());
     await page.getByLabel("Committed spend over the term").fill("1200000");

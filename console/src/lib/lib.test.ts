@@ -92,6 +92,32 @@ describe("organization tree", () => {
     expect(tree.children[1]!.total).toBe(2);
     expect(accountsUnder(tree.children[1]!).map((a) => a.accountId).sort()).toEqual(["2", "3"]);
   });
+  test("the root in the OU list names the root and keeps its OUs and accounts under it", () => {
+    const tree = buildTree(
+      "r-1",
+      [
+        { id: "r-1", name: "Root", path: "Root", depth: 0 },
+        { id: "ou-w", name: "Workloads", path: "Root/Workloads", depth: 1, parentId: "r-1" },
+      ],
+      [m("1", "shared", "r-1"), m("2", "web", "ou-w")],
+    );
+    expect(tree.name).toBe("Root");
+    expect(tree.children.map((c) => c.id)).toEqual(["ou-w"]);
+    expect(tree.accounts.map((a) => a.name)).toEqual(["shared"]);
+    expect(tree.total).toBe(2);
+  });
+  test("OUs whose parents form a cycle hang under the root rather than vanish", () => {
+    const tree = buildTree(
+      "r-1",
+      [
+        { id: "ou-a", name: "A", path: "Root/A", depth: 1, parentId: "ou-b" },
+        { id: "ou-b", name: "B", path: "Root/B", depth: 1, parentId: "ou-a" },
+      ],
+      [m("1", "x", "ou-a")],
+    );
+    expect(tree.children.map((c) => c.id).sort()).toEqual(["ou-a", "ou-b"]);
+    expect(tree.total).toBe(1);
+  });
 });
 
 describe("commitment chart", () => {

@@ -84,6 +84,9 @@ function Overview({ loaded, set, reload }: { loaded: Loaded; set: (l: Loaded) =>
   const { api, canWrite } = useApp();
   const a = loaded.data;
   const [dialog, setDialog] = useState<"" | "rename" | "access" | "remove">("");
+  // Once the person started updating the stack, the callout stays (saying the update landed) until dismissed,
+  // rather than vanishing under them when the account reloads.
+  const [updating, setUpdating] = useState(false);
   const verify = useAction();
   const connectable = ["pending", "failed", "disconnected", "not_activated"].includes(a.status);
   const doVerify = async () => {
@@ -116,7 +119,9 @@ function Overview({ loaded, set, reload }: { loaded: Loaded; set: (l: Loaded) =>
         </div>
       )}
       <ErrorBox error={verify.error} />
-      {needsStackUpdate(a) && <UpdateStackCallout account={a} onUpdated={reload} />}
+      {(needsStackUpdate(a) || updating) && (
+        <UpdateStackCallout account={a} onStarted={() => setUpdating(true)} onUpdated={reload} onDismiss={() => setUpdating(false)} />
+      )}
       <div className="grid-2">
         <section className="card" aria-labelledby="status-title">
           <h2 id="status-title">Status</h2>
@@ -273,21 +278,44 @@ function AccessDialog({ loaded, onClose, onSaved }: { loaded: Loaded; onClose: (
 }
 
 /** The role grants less than chosen: the stack must be updated, with the update link of new launch material. */
-function UpdateStackCallout({ account, onUpdated }: { account: Account; onUpdated: () => void }) {
+function UpdateStackCallout({
+  account,
+  onStarted,
+  onUpdated,
+  onDismiss,
+}: {
+  account: Account;
+  onStarted: () => void;
+  onUpdated: () => void;
+  onDismiss: () => void;
+}) {
   const { api, canWrite } = useApp();
   const [material, setMaterial] = useState<Onboarding | null>(null);
   const act = useAction();
+  const updated = !needsStackUpdate(account);
   const get = async () => {
     const m = await act.run(() => ok(api.GET("/v1/accounts/{accountId}/onboarding", { params: { path: { accountId: account.accountId } } })));
-    if (m) setMaterial(m);
+    if (m) {
+      setMaterial(m);
+      onStarted();
+    }
   };
   return (
-    <section className="alert alert-warn" aria-labelledby="update-title" data-testid="update-stack">
-      <h2 id="update-title">Update the stack</h2>
-      <p>
-        You chose “{accessLabel(account.accessLevel)}”, but the role grants “{accessLabel(account.grantedAccessLevel)}”. Update the onboarding stack so the
-        role grants the new level; until then Gangplank works with what the role grants.
-      </p>
+    <section className={updated ? "alert alert-ok" : "alert alert-warn"} aria-labelledby="update-title" data-testid="update-stack">
+      <h2 id="update-title">{updated ? "The stack is updated" : "Update the stack"}</h2>
+      {updated ? (
+        <p>
+          The role grants “{accessLabel(account.grantedAccessLevel)}”, the level chosen.{" "}
+          <button type="button" className="btn" onClick={onDismiss}>
+            Dismiss
+          </button>
+        </p>
+      ) : (
+        <p>
+          You chose “{accessLabel(account.accessLevel)}”, but the role grants “{accessLabel(account.grantedAccessLevel)}”. Update the onboarding stack so the
+          role grants the new level; until then Gangplank works with what the role grants.
+        </p>
+      )}
       {canWrite && !material && (
         <button type="button" className="btn btn-primary" onClick={get} disabled={act.busy}>
           Get the update link
