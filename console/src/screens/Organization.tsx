@@ -279,6 +279,8 @@ function OrgTree({
   );
 }
 
+const SMALL_OU = 25;
+
 function OUNode({
   node,
   selected,
@@ -295,7 +297,8 @@ function OUNode({
   level: number;
 }) {
   const { canWrite } = useApp();
-  const [open, setOpen] = useState(level < 2);
+  // A small OU opens whole (every member in sight); in a large organization only the top two levels start open.
+  const [open, setOpen] = useState(level < 2 || node.total <= SMALL_OU);
   const candidates = accountsUnder(node).filter((a) => activatable(a.status));
   const allSelected = candidates.length > 0 && candidates.every((a) => selected.has(a.accountId));
   const selectAll = () => {
