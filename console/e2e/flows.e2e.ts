@@ -216,8 +216,8 @@ describe("the console", () => {
 
   flow("include/exclude filters: excluding an OU leaves its accounts out of the next discovery", async () => {
     await button("Edit filters").click();
-    await page.getByLabel("Exclude Sandbox").check();
-    await checkScreen(page, "organization-filters", page.getByLabel("Exclude Sandbox"));
+    await page.getByLabel("Exclude Root/Sandbox").check();
+    await checkScreen(page, "organization-filters", page.getByLabel("Exclude Root/Sandbox"));
     await button("Save filters").click();
     await see(page.getByText(/Saved\. They apply from the next discovery/));
     await button("Discover now").click();
@@ -257,7 +257,7 @@ describe("the console", () => {
   flow("an activation that fails shows each account's reason; cancel stops one in flight", async () => {
     // A member role that does not exist: the activation fails with the reason per account.
     await button("Edit filters").click();
-    await page.getByLabel("Exclude Sandbox").uncheck();
+    await page.getByLabel("Exclude Root/Sandbox").uncheck();
     await page.getByLabel("Member access role").fill("NoSuchMemberRole");
     await button("Save filters").click();
     await see(page.getByText(/Saved\./));

@@ -50,7 +50,7 @@ export function OrganizationSection({ account, onChanged }: { account: Account; 
   return (
     <div className="org">
       <DiscoveryCard account={account} lastRun={org.data?.lastRun ?? account.discovery?.lastRun} onDiscovered={() => (org.reload(), onChanged())} />
-      {org.data && <FiltersCard account={account} ous={org.data.ous} onSaved={onChanged} />}
+      {org.data && <FiltersCard account={account} ous={org.data.ous.filter((ou) => ou.id !== org.data!.rootId)} onSaved={onChanged} />}
       <ErrorBox error={start.error} />
       {shown.map((id) => (
         <ActivationPanel key={id} activationId={id} onFinished={org.reload} />
