@@ -316,6 +316,35 @@ describe("the console", () => {
     await see(page.getByRole("heading", { name: "Production EU", level: 1 }));
   });
 
+  flow("integration settings: each field's error next to it (list items named), then saved and shown", async () => {
+    await see(page.getByRole("heading", { name: "Production EU", level: 1 }));
+    await button("Edit integration settings").click();
+    const d = dialog("Integration settings");
+    await d.getByLabel("Integration name").fill("prod eu!");
+    await d.getByLabel("Owners").fill("ops@example.com, not-an-email");
+    await d.getByLabel("Regions").fill("eu-west-1, mars-north-1");
+    await d.getByLabel(/Rotate the access key every/).fill("400");
+    await d.getByRole("button", { name: "Save settings" }).click();
+    await see(fieldError(d, "Integration name"));
+    expect(await fieldError(d, "Owners").textContent()).toMatch(/^not-an-email: /);
+    expect(await fieldError(d, "Regions").textContent()).toMatch(/mars-north-1/);
+    expect(await fieldError(d, /Rotate the access key every/).textContent()).toMatch(/365/);
+    await checkScreen(page, "integration-errors", fieldError(d, "Owners"));
+    await d.getByLabel("Integration name").fill("prod-eu");
+    await d.getByLabel("Owners").fill("ops@example.com, finops@example.com");
+    await d.getByLabel("Regions").fill("eu-west-1");
+    await d.getByLabel(/Rotate the access key every/).fill("90");
+    await d.getByRole("button", { name: "Save settings" }).click();
+    await gone(d);
+    const card = page.getByTestId("integration");
+    await see(card.getByText("prod-eu"));
+    await see(card.getByText("ops@example.com, finops@example.com"));
+    await see(card.getByText("Every 90 days"));
+    await page.reload();
+    await see(page.getByTestId("integration").getByText("prod-eu"));
+    await checkScreen(page, "integration", page.getByTestId("integration"));
+  });
+
   flow("remove: only once the name is typed; a management account with linked accounts says why it cannot go", async () => {
     await go(`/accounts/${mgmtId}`);
     await button("Remove").click();
@@ -457,7 +486,7 @@ describe("the console", () => {
     expect(await link("Add Cloud Account").count()).toBe(0);
     await go(`/accounts/${prodId}`);
     await see(page.getByRole("heading", { name: "Production EU", level: 1 }));
-    for (const b of ["Rename", "Change Access", "Remove"]) expect(await button(b).count()).toBe(0);
+    for (const b of ["Rename", "Change Access", "Remove", "Edit integration settings"]) expect(await button(b).count()).toBe(0);
     await checkScreen(page, "viewer-account", page.getByRole("heading", { name: "Status" }));
     // Launch material is for admins: the API answers 403 and the console shows it.
     await go(`/accounts/${stagingId}/connect`);

@@ -4,6 +4,7 @@ import { asAccountId, matchesSearch, needsStackUpdate, activatable } from "./acc
 import { accountsUnder, buildTree } from "./orgtree";
 import { commitmentSeries, monthsBetween } from "./commitment";
 import { match, query } from "./router";
+import { listFieldError, splitList } from "./lists";
 
 describe("backoff", () => {
   test("doubles from start up to max", () => {
@@ -150,5 +151,17 @@ describe("router", () => {
   test("query leaves out empty values", () => {
     expect(query({ a: "1", b: "", c: undefined, d: null, e: 0 })).toBe("?a=1&e=0");
     expect(query({ a: "" })).toBe("");
+  });
+});
+
+describe("lists typed as text", () => {
+  test("split on commas, spaces and new lines, empty items dropped", () => {
+    expect(splitList(" a@example.com,b@example.com\n  c@example.com ,, ")).toEqual(["a@example.com", "b@example.com", "c@example.com"]);
+    expect(splitList("  ")).toEqual([]);
+  });
+  test("the list's errors and its items', each naming its item, at the list's input", () => {
+    const errors = { owners: "at most 20 owners", "owners[1]": "is not an email address", "owners[9]": "is repeated", regions: "x", ownersExtra: "y" };
+    expect(listFieldError(errors, "owners", ["a@example.com", "nope"])).toBe("at most 20 owners; nope: is not an email address; is repeated");
+    expect(listFieldError(errors, "resourceTypes", [])).toBeUndefined();
   });
 });

@@ -13,6 +13,7 @@ import { OrganizationSection } from "./Organization";
 import { AccountRecommendations } from "./Recommendations";
 import { CommitmentSection } from "./Commitment";
 import { NotAvailable } from "./NotAvailable";
+import { IntegrationCard } from "./Integration";
 
 type Loaded = { data: Account; etag: string };
 
@@ -177,6 +178,7 @@ function Overview({ loaded, set, reload }: { loaded: Loaded; set: (l: Loaded) =>
           </dl>
         </section>
       </div>
+      <IntegrationCard loaded={loaded} set={set} />
       {dialog === "rename" && <RenameDialog loaded={loaded} onClose={() => setDialog("")} onSaved={(l) => (set(l), setDialog(""))} />}
       {dialog === "access" && <AccessDialog loaded={loaded} onClose={() => setDialog("")} onSaved={(l) => (set(l), setDialog(""))} />}
       {dialog === "remove" && <RemoveDialog account={a} onClose={() => setDialog("")} />}
