@@ -117,7 +117,7 @@ function DiscoveryCard({ account, lastRun, onDiscovered }: { account: Account; l
       )}
       <ErrorBox error={act.error} />
       {run ? (
-        <div role="status" aria-live="polite" data-testid="discovery-run">
+        <div role="status" aria-live="polite" data-testid="discovery-run" data-run-at={run.at}>
           <p>
             Last run {dateTime(run.at)}: <Badge tone={run.status === "ok" ? "ok" : "bad"}>{run.status}</Badge> {run.error}
           </p>
