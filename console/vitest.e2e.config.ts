@@ -11,6 +11,9 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 180_000,
     hookTimeout: 300_000,
+    // The platform stops its local AWS on SIGTERM, which takes a while on a loaded machine (e2e/platform.ts waits
+    // up to a minute before it kills it).
+    teardownTimeout: 90_000,
     sequence: { concurrent: false },
     reporters: ["verbose"],
   },

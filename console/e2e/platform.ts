@@ -51,7 +51,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     if (!child || child.exitCode !== null) return;
     child.kill("SIGTERM");
-    const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]);
+    const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
     if (!stopped) child.kill("SIGKILL");
   };
 }
