@@ -71,23 +71,15 @@ func (m *mainStack) buildConsole() error {
 		Runtime: awscloudfront.FunctionRuntime_JS_2_0(), Code: awscloudfront.FunctionCode_FromInline(jsii.String(consoleRewrite)),
 		Comment: jsii.String("The console routes in the browser: paths that name no file get index.html"),
 	})
-	// The API's answers are never cached, but API Gateway's JWT authorizer needs the Authorization header, which
-	// CloudFront forwards only when the cache policy names it (so the policy caches for at most a second, keyed on it).
-	apiCache := awscloudfront.NewCachePolicy(s, jsii.String("ConsoleApiCache"), &awscloudfront.CachePolicyProps{
-		CachePolicyName: jsii.String(m.cfg.Prefix + "-console-api"),
-		Comment:         jsii.String("The API through the console's distribution: the token is forwarded, nothing is kept"),
-		DefaultTtl:      awscdk.Duration_Seconds(jsii.Number(0)), MinTtl: awscdk.Duration_Seconds(jsii.Number(0)), MaxTtl: awscdk.Duration_Seconds(jsii.Number(1)),
-		HeaderBehavior:      awscloudfront.CacheHeaderBehavior_AllowList(jsii.String("Authorization")),
-		QueryStringBehavior: awscloudfront.CacheQueryStringBehavior_All(), CookieBehavior: awscloudfront.CacheCookieBehavior_None(),
-		EnableAcceptEncodingGzip: jsii.Bool(true), EnableAcceptEncodingBrotli: jsii.Bool(true),
-	})
 	apiDomain := *m.api.ApiId() + ".execute-api." + *s.Region() + "." + *awscdk.Aws_URL_SUFFIX()
 	api := &awscloudfront.BehaviorOptions{
 		Origin: awscloudfrontorigins.NewHttpOrigin(jsii.String(apiDomain), &awscloudfrontorigins.HttpOriginProps{
 			ProtocolPolicy: awscloudfront.OriginProtocolPolicy_HTTPS_ONLY, OriginSslProtocols: &[]awscloudfront.OriginSslPolicy{awscloudfront.OriginSslPolicy_TLS_V1_2},
 		}),
 		ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY, AllowedMethods: awscloudfront.AllowedMethods_ALLOW_ALL(),
-		CachePolicy: apiCache, OriginRequestPolicy: awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
+		// Nothing of the API is cached; every viewer header but Host reaches API Gateway (with caching disabled that
+		// includes Authorization, which its JWT authorizer reads; Host must stay API Gateway's own).
+		CachePolicy: awscloudfront.CachePolicy_CACHING_DISABLED(), OriginRequestPolicy: awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
 		ResponseHeadersPolicy: headers,
 	}
 	dist := awscloudfront.NewDistribution(s, jsii.String("ConsoleDistribution"), &awscloudfront.DistributionProps{

@@ -46,7 +46,9 @@ func TestConsole(t *testing.T) {
 		for _, b := range cfg["CacheBehaviors"].([]any) {
 			b := b.(map[string]any)
 			paths = append(paths, b["PathPattern"].(string))
-			if b["ViewerProtocolPolicy"] != "https-only" || !strings.Contains(js(b["AllowedMethods"]), "PATCH") {
+			// AWS's managed CachingDisabled and AllViewerExceptHostHeader: nothing cached, the token forwarded.
+			if b["ViewerProtocolPolicy"] != "https-only" || !strings.Contains(js(b["AllowedMethods"]), "PATCH") ||
+				b["CachePolicyId"] != "4135ea2d-6df8-44a3-9df3-4b5a84be39ad" || b["OriginRequestPolicyId"] != "b689b0a8-53d0-40ab-baf2-68738e2966ac" {
 				t.Errorf("behaviour %s: %s", b["PathPattern"], js(b))
 			}
 		}
