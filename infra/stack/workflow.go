@@ -67,7 +67,7 @@ func camel(name string) string {
 // ${<Function>FunctionArn} (${ActivationFunctionArn}) and tables as ${<Table>TableName} / ${<Table>TableArn}
 // (${AccountsTableName}). Only the substitutions it uses are passed (each is a dependency; passing the starters'
 // own ARNs would be a cycle), and the workflow may invoke exactly the functions, and write exactly the tables, it
-// names. Logging: every event, without execution data (inputs carry customers' account details); X-Ray on.
+// names (UpdateItem only). Logging: every event, without execution data (inputs carry customers' account details); X-Ray on.
 func (m *mainStack) buildStateMachine() error {
 	path := filepath.Join(m.cfg.RepoRoot, StateMachineFile)
 	definition, err := os.ReadFile(path)
@@ -112,9 +112,12 @@ func (m *mainStack) buildStateMachine() error {
 			m.Functions[name].GrantInvoke(sm)
 		}
 	}
+	// A table the definition names is one it records an activation's breakdown in (RecordBreakdown: one
+	// UpdateItem), when the task function itself cannot: that and nothing more.
 	for _, id := range sortedTableIDs(m) {
 		if isUsed(camel(id)+"TableName") || isUsed(camel(id)+"TableArn") {
-			m.tables[id].GrantReadWriteData(sm)
+			m.tables[id].Grant(sm, jsii.String("dynamodb:UpdateItem"))
+			m.key.GrantEncryptDecrypt(sm)
 		}
 	}
 	// Each function gets the workflow actions its wiring declares (platform.Needs.Workflow), on the machine's fixed

@@ -121,10 +121,16 @@ type Account struct {
 	Callbacks []CallbackAnswer `json:"-" dynamodbav:"callbacks,omitempty"`
 }
 
-// ActivationRef names a bulk activation's batch.
+// ActivationRef names the bulk activation and the batch that wait for this account's callback (the stack it
+// created is the account's AwaitedStackID).
 type ActivationRef struct {
 	ActivationID string `dynamodbav:"activationId"`
 	Batch        int    `dynamodbav:"batch"`
+}
+
+// AwaitedBy reports whether the bulk activation activationID is still waiting for this account.
+func (a Account) AwaitedBy(activationID string) bool {
+	return a.Status == Activating && a.Activation != nil && a.Activation.ActivationID == activationID
 }
 
 // Ref names one account of one tenant (in queues and cross-tenant listings).

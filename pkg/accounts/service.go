@@ -262,19 +262,34 @@ func (s *Service) save(ctx context.Context, before, after Account, action string
 
 // saveChanges is save with the audit's changes given.
 func (s *Service) saveChanges(ctx context.Context, before, after Account, action string, changes []audit.Change) (Account, error) {
-	if len(changes) == 0 && !hiddenChanged(before, after) && !hiddenConnectionChanged(before, after) {
+	after, entry, changed := stampChanges(ctx, before, after, action, changes, s.now())
+	if !changed {
 		return before, nil
 	}
-	if changes == nil {
-		changes = []audit.Change{}
-	}
-	now := s.now().UTC()
-	after.UpdatedAt, after.Version = now, before.Version+1
-	entry := audit.New(ctx, before.TenantID, now, action, Target(before.AccountID), changes)
 	if err := s.store.Replace(ctx, before, after, entry); err != nil {
 		return Account{}, err
 	}
 	return after, nil
+}
+
+// Stamp makes after the next version of before, written at now, and returns the audit entry of the change;
+// changed is false when there is nothing to write. save uses it, and so do stores that write several accounts in
+// one transaction (bulk activation): each account's write is still conditional on the version read.
+func Stamp(ctx context.Context, before, after Account, action string, now time.Time) (stamped Account, entry audit.Entry, changed bool) {
+	return stampChanges(ctx, before, after, action, audit.Diff(&before, &after, bookkeeping...), now)
+}
+
+// stampChanges is Stamp with the audit's changes given.
+func stampChanges(ctx context.Context, before, after Account, action string, changes []audit.Change, now time.Time) (Account, audit.Entry, bool) {
+	if len(changes) == 0 && !hiddenChanged(before, after) && !hiddenConnectionChanged(before, after) {
+		return before, audit.Entry{}, false
+	}
+	if changes == nil {
+		changes = []audit.Change{}
+	}
+	now = now.UTC()
+	after.UpdatedAt, after.Version = now, before.Version+1
+	return after, audit.New(ctx, before.TenantID, now, action, Target(before.AccountID), changes), true
 }
 
 // accessHealth is the health after the chosen access level changed: the role keeps what it was deployed with until
@@ -364,6 +379,9 @@ func (s *Service) Delete(ctx context.Context, tenantID, accountID, confirm strin
 func hiddenChanged(before, after Account) bool {
 	if len(before.Callbacks) != len(after.Callbacks) || (len(after.Callbacks) > 0 &&
 		before.Callbacks[len(before.Callbacks)-1].RequestID != after.Callbacks[len(after.Callbacks)-1].RequestID) {
+		return true
+	}
+	if (before.Activation == nil) != (after.Activation == nil) || (before.Activation != nil && *before.Activation != *after.Activation) {
 		return true
 	}
 	switch {

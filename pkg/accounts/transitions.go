@@ -5,9 +5,9 @@ import "time"
 // The account's connection lifecycle, held once: every package changes an account's status through these methods,
 // inside the conditional write (Service.Mutate) that stores the result.
 //
-//	pending / not_activated ──(bulk activation starts a stack: AwaitStack)──▶ activating
+//	any but active ──(bulk activation starts a stack: AwaitBulkActivation, then AwaitStack)──▶ activating
 //	pending / activating / failed / disconnected ──Activate──▶ active
-//	any but active ──Fail / StackFailed──▶ failed
+//	any but active ──Fail / StackFailed / FailBulkActivation──▶ failed
 //	active ──Disconnect / StackDeleted──▶ disconnected
 
 // Connection is a role Gangplank verified, and how it came to be.
@@ -80,6 +80,32 @@ func (a *Account) Disconnect(reason string, at time.Time) {
 func (a *Account) StackDeleted(reason string, at time.Time) {
 	a.Disconnect(reason, at)
 	a.StackID, a.StackTokenHash = "", ""
+}
+
+// AwaitBulkActivation records that a bulk activation is creating the account's onboarding stack and waits for its
+// callback (ref names where); the caller issues the account's new link in the same write. No stack is awaited
+// until CreateStack answers (AwaitStack).
+func (a *Account) AwaitBulkActivation(ref ActivationRef) {
+	a.Status, a.StatusReason = Activating, "The onboarding stack is being created by bulk activation."
+	a.Activation = &ref
+	a.AwaitedStackID = ""
+}
+
+// FailBulkActivation records why a bulk activation could not activate the account. An active account is never
+// failed, nor one another activation or the customer's own link has taken over since: it reports whether it
+// changed the account. waitedFor says whether the activation had started the account (it is then failed only while
+// the activation still awaits it); an account it never started is failed unless it is active or being connected.
+func (a *Account) FailBulkActivation(activationID, reason string, waitedFor bool, at time.Time) bool {
+	switch {
+	case a.Status == Active:
+		return false
+	case waitedFor && !a.AwaitedBy(activationID):
+		return false
+	case !waitedFor && (a.Status == Pending || a.Status == Activating):
+		return false
+	}
+	a.Fail(reason, at)
+	return true
 }
 
 // AwaitStack records the stack Gangplank created in the account and now waits for: the exact StackId

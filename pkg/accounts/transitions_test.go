@@ -73,6 +73,50 @@ func TestTransitions(t *testing.T) {
 					t.Errorf("%+v", a)
 				}
 			}},
+		{"bulk activation starts an account: activating for it, no stack awaited until CreateStack answers",
+			accounts.Account{Status: accounts.Failed, AwaitedStackID: "stack-old", ReportedStackID: "stack-old"},
+			func(a *accounts.Account) { a.AwaitBulkActivation(accounts.ActivationRef{ActivationID: "act-1", Batch: 2}) },
+			func(t *testing.T, a accounts.Account) {
+				if a.Status != accounts.Activating || !a.AwaitedBy("act-1") || a.AwaitedBy("act-2") || a.AwaitedStackID != "" {
+					t.Errorf("%+v", a)
+				}
+			}},
+		{"bulk activation fails an account it awaits: failed, unhealthy, nothing awaited",
+			accounts.Account{Status: accounts.Activating, Activation: &accounts.ActivationRef{ActivationID: "act-1"}, AwaitedStackID: "stack-4"},
+			func(a *accounts.Account) {
+				if !a.FailBulkActivation("act-1", "no report", true, now) {
+					t.Error("not failed")
+				}
+			},
+			func(t *testing.T, a accounts.Account) {
+				if a.Status != accounts.Failed || a.StatusReason != "no report" || a.Health.Status != accounts.Unhealthy || a.AwaitedStackID != "" {
+					t.Errorf("%+v", a)
+				}
+			}},
+		{"bulk activation never fails an active account",
+			accounts.Account{Status: accounts.Active, Activation: &accounts.ActivationRef{ActivationID: "act-1"}},
+			func(a *accounts.Account) {
+				if a.FailBulkActivation("act-1", "late", false, now) {
+					t.Error("failed an active account")
+				}
+			},
+			func(t *testing.T, a accounts.Account) {
+				if a.Status != accounts.Active {
+					t.Errorf("%+v", a)
+				}
+			}},
+		{"bulk activation does not fail an account another activation took over",
+			accounts.Account{Status: accounts.Activating, Activation: &accounts.ActivationRef{ActivationID: "act-2"}},
+			func(a *accounts.Account) {
+				if a.FailBulkActivation("act-1", "late", true, now) {
+					t.Error("failed another activation's account")
+				}
+			},
+			func(t *testing.T, a accounts.Account) {
+				if a.Status != accounts.Activating {
+					t.Errorf("%+v", a)
+				}
+			}},
 		{"a used link is not awaited; the stack bulk activation created is",
 			accounts.Account{Status: accounts.Activating, Link: &accounts.ActivationLink{StackSuffixHash: "s", UsedAt: &earlier}},
 			func(a *accounts.Account) { a.AwaitStack("stack-3") },

@@ -1,36 +1,34 @@
 // Package activation activates many member accounts of an organization at once: a Step Functions workflow
-// (statemachines/bulk-activation.asl.json) maps over batches of accounts; for each batch a task creates the
-// onboarding stack in every member account (platform → management account's role with the External ID → the
-// member access role → CreateStack, notifying the callback topic), then polls until each account's callback has
-// settled it or the deadline passed. Each account is isolated from the others' failures.
+// (statemachines/bulk-activation.asl.json) maps over batches of accounts; for each batch a task enters the
+// management account (crossaccount.Door), chains to each member's access role and creates the onboarding stack
+// there (notifying the callback topic), then leaves the batch waiting on its task token, which the accounts'
+// callbacks count down. Each account is isolated from the others' failures, every failure path of the workflow ends
+// the activation with each account's reason, and docs/bulk-activation.md gives the design and its numbers.
 package activation
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/audit"
 	"github.com/gangplank/gangplank/pkg/awsid"
-	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/onboarding"
+	"github.com/gangplank/gangplank/pkg/tenants"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
 
@@ -43,11 +41,13 @@ const (
 	Cancelled  = "cancelled"
 )
 
-// Activation statuses.
+// Activation statuses. An activation whose workflow broke down (every task of it kept failing) ends Broken, with
+// the reason; its accounts carry their own.
 const (
 	Running   = "running"
 	Completed = "completed"
 	Stopped   = "cancelled"
+	Broken    = "failed"
 )
 
 // Activation is one bulk activation request.
@@ -55,20 +55,30 @@ type Activation struct {
 	ID                  string     `json:"activationId" dynamodbav:"activationId"`
 	ManagementAccountID string     `json:"managementAccountId" dynamodbav:"managementAccountId"`
 	Status              string     `json:"status" dynamodbav:"status"`
+	Reason              string     `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
 	Total               int        `json:"total" dynamodbav:"total"`
+	StacksInFlight      int        `json:"stacksInFlight" dynamodbav:"stacksInFlight"`
 	CreatedAt           time.Time  `json:"createdAt" dynamodbav:"createdAt"`
 	FinishedAt          *time.Time `json:"finishedAt,omitempty" dynamodbav:"finishedAt,omitempty"`
-	ExecutionARN        string     `json:"-" dynamodbav:"executionArn"`
 }
 
 // Item is one account of an activation.
 type Item struct {
-	AccountID  string     `json:"accountId" dynamodbav:"accountId"`
-	Status     string     `json:"status" dynamodbav:"status"`
-	Reason     string     `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
+	AccountID string `json:"accountId" dynamodbav:"accountId"`
+	Status    string `json:"status" dynamodbav:"status"`
+	Reason    string `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
+	// StackID is the StackId CreateStack returned for the account's onboarding stack.
 	StackID    string     `json:"stackId,omitempty" dynamodbav:"stackId,omitempty"`
 	StartedAt  *time.Time `json:"startedAt,omitempty" dynamodbav:"startedAt,omitempty"`
 	FinishedAt *time.Time `json:"finishedAt,omitempty" dynamodbav:"finishedAt,omitempty"`
+	// StackName is the name the stack was (or is being) created with: a task delivered again looks it up by name
+	// when the previous attempt died before recording its StackId.
+	StackName string `json:"-" dynamodbav:"stackName,omitempty"`
+}
+
+// settled reports whether the item has its outcome.
+func (it Item) settled() bool {
+	return it.Status == Succeeded || it.Status == Failed || it.Status == Cancelled
 }
 
 // Progress is an activation with its counts: what a web client shows as a progress bar.
@@ -83,17 +93,68 @@ type Progress struct {
 	NextCursor string `json:"nextCursor,omitempty"`
 }
 
-// Store keeps activations and their items.
+// Start is one account's start, written in one transaction with the others of its batch: the account as read and
+// as it becomes (its new link, activating, the batch that awaits it) with its audit entry, and its item, moved from
+// ItemFrom to in progress.
+type Start struct {
+	Before, After accounts.Account
+	Entry         audit.Entry
+	Item          Item
+	ItemFrom      string
+}
+
+// StackRecord records the StackId CreateStack returned, on the item and on the account's ActivationRef.
+type StackRecord struct {
+	AccountID, StackID string
+	Entry              audit.Entry
+}
+
+// Settlement is an account's outcome in an activation. From lists the item statuses it may settle from: a
+// delivery that finds the item in another status changes nothing (a duplicate), but still takes the account off
+// its batch's awaited set.
+type Settlement struct {
+	AccountID, Status, Reason, StackID string
+	At                                 time.Time
+	From                               []string
+}
+
+// Countdown is what a batch still awaits after a settlement: Done when nothing, with the task token to resume.
+type Countdown struct {
+	Done  bool
+	Token string
+	// Changed reports whether the settlement changed the item (false for a duplicate).
+	Changed bool
+}
+
+// Store keeps activations, their items and their batches.
 type Store interface {
-	Create(ctx context.Context, tenantID string, a Activation, items []Item) error
+	// Create writes a new activation with its items, and makes it the activation of its request key unless that
+	// key names another activation than replaces (ErrRequestRaced: a concurrent identical request won).
+	Create(ctx context.Context, tenantID string, a Activation, items []Item, requestKey, replaces string) error
+	// ByRequest returns the activation a request key names.
+	ByRequest(ctx context.Context, tenantID, requestKey string) (string, bool, error)
 	Get(ctx context.Context, tenantID, id string) (Activation, bool, error)
 	List(ctx context.Context, tenantID string) ([]Activation, error)
-	SetStatus(ctx context.Context, tenantID, id, status string, finishedAt *time.Time) error
+	// Finish moves a running activation to status (a no-op if it is not running any more).
+	Finish(ctx context.Context, tenantID, id, status, reason string, at time.Time) error
 	Items(ctx context.Context, tenantID, id string) ([]Item, error)
 	PutItem(ctx context.Context, tenantID, id string, it Item, from ...string) error
-	SettleItem(ctx context.Context, tenantID, id, accountID, status, reason string, at time.Time, from string) error
-	PutBatch(ctx context.Context, tenantID, id string, index int, token string, pending int) error
-	CountDown(ctx context.Context, tenantID, id string, index, n int) (int, string, error)
+
+	// LoadBatch reads the items and the accounts of a batch (a few BatchGetItem requests).
+	LoadBatch(ctx context.Context, tenantID, id string, accountIDs []string) (map[string]Item, map[string]accounts.Account, error)
+	// OpenBatch records the batch's task token, and the accounts it awaits unless an earlier attempt of the same
+	// task recorded them (a retry must not undo what callbacks have counted down).
+	OpenBatch(ctx context.Context, tenantID, id string, index int, token string, awaited []string) error
+	// StartAccounts writes the starts in as few transactions as DynamoDB allows; each account's write stays
+	// conditional on its version and its item's status, and those that lose are returned with their error
+	// (accounts.ErrVersionMismatch, ErrItemChanged) without stopping the others.
+	StartAccounts(ctx context.Context, tenantID, id string, starts []Start) (map[string]error, error)
+	// RecordStacks records StackIds on the items and the accounts (while the activation still awaits them).
+	RecordStacks(ctx context.Context, tenantID, id string, stacks []StackRecord) (map[string]error, error)
+	// Settle records an account's outcome and takes it off its batch's awaited set, atomically.
+	Settle(ctx context.Context, tenantID, id string, index int, s Settlement) (Countdown, error)
+	// Release takes accounts the batch need not wait for off its awaited set.
+	Release(ctx context.Context, tenantID, id string, index int, accountIDs []string) (Countdown, error)
 }
 
 // Accounts is what activation reads and changes of accounts.
@@ -103,9 +164,14 @@ type Accounts interface {
 	Mutate(ctx context.Context, tenantID, accountID, action string, fn func(a *accounts.Account) error) (accounts.Account, error)
 }
 
-// Links issues an activation link (and its launch parameters) for an account.
+// Tenants reads the tenant: its External ID for new stacks, its settings.
+type Tenants interface {
+	Get(ctx context.Context, tenantID string) (tenants.Tenant, error)
+}
+
+// Links prepares an activation link (and its launch parameters) for an account, in memory: the caller stores it.
 type Links interface {
-	IssueLink(ctx context.Context, tenantID, accountID string) (onboarding.Instructions, error)
+	NewLink(t tenants.Tenant, a *accounts.Account) (onboarding.Instructions, error)
 }
 
 // Door enters a customer's account (crossaccount.Door): the one way in.
@@ -113,7 +179,7 @@ type Door interface {
 	Enter(ctx context.Context, tenantID, accountID, purpose string, require ...func(accounts.Account) error) (crossaccount.Session, error)
 }
 
-// StepFunctions starts and stops executions.
+// StepFunctions starts and stops executions and resumes batches.
 type StepFunctions interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 	StopExecution(ctx context.Context, in *sfn.StopExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
@@ -124,32 +190,38 @@ type StepFunctions interface {
 type Service struct {
 	Store           Store
 	Accounts        Accounts
+	Tenants         Tenants
 	Links           Links
 	Door            Door
 	StepFunctions   StepFunctions
 	StateMachineARN string
 	Now             func() time.Time
-	// BatchSize accounts share one task and one wait loop (default 50): 5,000 accounts stay far under Step
-	// Functions' 25,000 history events (docs/bulk-activation.md).
+	// BatchSize caps the accounts of one batch (default and most 50: one task, one BatchGetItem and two
+	// transactions of starts each); smaller stacks-in-flight settings make smaller batches (plan).
 	BatchSize int
 	// Deadline is how long a batch waits for its callbacks (default 10 minutes, twice the custom resource's
 	// 5-minute ServiceTimeout): the task's timeout, after which the accounts still awaited fail.
 	Deadline time.Duration
-	// MaxBackoff bounds retries of throttled STS and CloudFormation calls (default 5 s).
+	// MaxBackoff bounds each wait between retries of throttled STS and CloudFormation calls (default 20 s).
 	MaxBackoff time.Duration
 }
 
 // Request selects the accounts to activate; without any selector, nothing is selected (all must be explicit).
+// StacksInFlight, when set, overrides the tenant's setting for this activation.
 type Request struct {
 	AccountIDs        []string `json:"accountIds"`
 	OUIDs             []string `json:"ouIds"`
 	All               bool     `json:"all"`
 	ExcludeAccountIDs []string `json:"excludeAccountIds"`
 	ExcludeOUIDs      []string `json:"excludeOuIds"`
+	StacksInFlight    int      `json:"stacksInFlight,omitempty"`
 }
 
 // MaxAccounts bounds one request.
 const MaxAccounts = 5000
+
+// maxOUs bounds the OU lists of a request (an organization has at most a few thousand OUs).
+const maxOUs = 1000
 
 var (
 	// ErrNotFound: no such activation in the tenant.
@@ -160,21 +232,35 @@ var (
 	ErrNotManagement = errors.New("bulk activation goes through an organization's management account; this account is not one")
 	// ErrNotConfigured: no state machine is configured.
 	ErrNotConfigured = errors.New("bulk activation is not configured (BULK_ACTIVATION_STATE_MACHINE_ARN)")
+	// ErrItemChanged: an item moved on since it was read (another worker, a cancel, a callback).
+	ErrItemChanged = errors.New("the activation item changed concurrently")
+	// ErrRequestRaced: a concurrent identical request created its activation first.
+	ErrRequestRaced = errors.New("a concurrent identical request started its activation first")
 )
 
-// ID derives an activation's id from the request, so a retried request (same Idempotency-Key, or the same body)
-// names the same activation and starts nothing twice.
-func ID(tenantID, managementID, idempotencyKey string, req Request) string {
+// RequestKey names a request for idempotency: the tenant, the management account, and the Idempotency-Key or else
+// the request itself. While the activation it names runs, the same request finds it; an explicit Idempotency-Key
+// finds it for good.
+func RequestKey(tenantID, managementID, idempotencyKey string, req Request) string {
 	h := sha256.New()
 	body, _ := json.Marshal(req)
 	if idempotencyKey != "" {
 		body = []byte("key:" + idempotencyKey)
 	}
 	fmt.Fprintf(h, "%s|%s|%s", tenantID, managementID, body)
-	return "act-" + hex.EncodeToString(h.Sum(nil))[:24]
+	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// Start selects the accounts and starts the workflow (idempotently), returning the activation's id.
+// NewID returns a fresh activation id: each run of a request is its own activation (and execution).
+func NewID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms.
+	return "act-" + hex.EncodeToString(b[:])
+}
+
+// Start selects the accounts and starts the workflow, returning the activation's id. A request repeated while its
+// activation runs (or with the same Idempotency-Key, ever) returns that activation and starts nothing twice; the
+// same request after its activation ended is a new run, for the accounts that are not active.
 func (s *Service) Start(ctx context.Context, tenantID, managementID, idempotencyKey string, req Request) (string, error) {
 	if s.StepFunctions == nil || s.StateMachineARN == "" {
 		return "", ErrNotConfigured
@@ -189,29 +275,69 @@ func (s *Service) Start(ctx context.Context, tenantID, managementID, idempotency
 	if err := crossaccount.Usable(mgmt); err != nil {
 		return "", err
 	}
-	id := ID(tenantID, managementID, idempotencyKey, req)
-	if existing, ok, err := s.Store.Get(ctx, tenantID, id); err != nil {
+	if err := checkRequest(req); err != nil {
 		return "", err
-	} else if ok {
-		return existing.ID, s.startExecution(ctx, tenantID, existing, nil)
 	}
-	selected, err := s.selectAccounts(ctx, tenantID, managementID, req)
+	key := RequestKey(tenantID, managementID, idempotencyKey, req)
+	for attempt := 0; ; attempt++ {
+		previous, found, err := s.Store.ByRequest(ctx, tenantID, key)
+		if err != nil {
+			return "", err
+		}
+		if found {
+			existing, ok, err := s.Store.Get(ctx, tenantID, previous)
+			if err != nil {
+				return "", err
+			}
+			if ok && (idempotencyKey != "" || existing.Status == Running) {
+				return existing.ID, s.startExecution(ctx, tenantID, existing, nil)
+			}
+		}
+		id, err := s.create(ctx, tenantID, mgmt, key, previous, req)
+		if errors.Is(err, ErrRequestRaced) && attempt == 0 {
+			continue // the concurrent request's activation is the one to return
+		}
+		return id, err
+	}
+}
+
+func (s *Service) create(ctx context.Context, tenantID string, mgmt accounts.Account, key, replaces string, req Request) (string, error) {
+	inFlight, err := s.stacksInFlight(ctx, tenantID, req)
 	if err != nil {
 		return "", err
 	}
-	now := s.Now().UTC()
-	a := Activation{ID: id, ManagementAccountID: managementID, Status: Running, Total: len(selected), CreatedAt: now}
+	selected, err := s.selectAccounts(ctx, tenantID, mgmt.AccountID, req)
+	if err != nil {
+		return "", err
+	}
+	a := Activation{ID: NewID(), ManagementAccountID: mgmt.AccountID, Status: Running, Total: len(selected),
+		StacksInFlight: inFlight, CreatedAt: s.Now().UTC()}
 	items := make([]Item, len(selected))
 	for i, acct := range selected {
 		items[i] = Item{AccountID: acct, Status: Pending}
 	}
-	if err := s.Store.Create(ctx, tenantID, a, items); err != nil {
+	if err := s.Store.Create(ctx, tenantID, a, items, key, replaces); err != nil {
 		return "", err
 	}
-	return id, s.startExecution(ctx, tenantID, a, selected)
+	return a.ID, s.startExecution(ctx, tenantID, a, selected)
 }
 
-// Batch is the unit of work of the workflow's Map.
+// stacksInFlight is the request's setting, else the tenant's, else the default.
+func (s *Service) stacksInFlight(ctx context.Context, tenantID string, req Request) (int, error) {
+	if req.StacksInFlight != 0 {
+		return req.StacksInFlight, nil
+	}
+	t, err := s.Tenants.Get(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	if n := t.Settings.ActivationStacksInFlight; n != 0 {
+		return n, nil
+	}
+	return tenants.DefaultActivationStacksInFlight, nil
+}
+
+// Batch is the unit of work of the workflow's Map, and the input of every task.
 type Batch struct {
 	Action              string   `json:"action,omitempty"`
 	TenantID            string   `json:"tenantId"`
@@ -221,9 +347,22 @@ type Batch struct {
 	// Index is the batch's position in the Map; TaskToken the token its task waits on.
 	Index     int    `json:"batch"`
 	TaskToken string `json:"taskToken,omitempty"`
+	// Error is what the workflow caught (States.Timeout, a task's error type and message), for the tasks that
+	// finish a batch or the activation after a failure.
+	Error *CaughtError `json:"error,omitempty"`
 }
 
+// CaughtError is a Step Functions Catch's result: the error's name and its cause.
+type CaughtError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// startExecution starts the activation's workflow, named by its id so that a repeated start starts nothing twice.
 func (s *Service) startExecution(ctx context.Context, tenantID string, a Activation, selected []string) error {
+	if a.Status != Running {
+		return nil
+	}
 	if selected == nil {
 		items, err := s.Store.Items(ctx, tenantID, a.ID)
 		if err != nil {
@@ -233,31 +372,34 @@ func (s *Service) startExecution(ctx context.Context, tenantID string, a Activat
 			selected = append(selected, it.AccountID)
 		}
 	}
-	size := s.BatchSize
-	if size <= 0 {
-		size = 50
-	}
-	deadline := s.Deadline
-	if deadline <= 0 {
-		deadline = 10 * time.Minute
-	}
+	p := plan(len(selected), a.StacksInFlight, s.BatchSize)
 	var batches [][]string
-	for start := 0; start < len(selected); start += size {
-		batches = append(batches, selected[start:min(start+size, len(selected))])
+	for start := 0; start < len(selected); start += p.BatchSize {
+		batches = append(batches, selected[start:min(start+p.BatchSize, len(selected))])
 	}
-	input, _ := json.Marshal(map[string]any{"tenantId": tenantID, "activationId": a.ID, "managementAccountId": a.ManagementAccountID,
-		"batches": batches, "timeoutSeconds": int(deadline.Seconds())})
-	_, err := s.StepFunctions.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(s.StateMachineARN),
+	input, err := json.Marshal(map[string]any{"tenantId": tenantID, "activationId": a.ID, "managementAccountId": a.ManagementAccountID,
+		"batches": batches, "concurrency": p.Concurrency, "timeoutSeconds": int(s.deadline().Seconds()), "error": nil})
+	if err != nil {
+		return err
+	}
+	_, err = s.StepFunctions.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(s.StateMachineARN),
 		Name: aws.String(a.ID), Input: aws.String(string(input))})
 	var exists *sfntypes.ExecutionAlreadyExists
 	if errors.As(err, &exists) {
-		return nil // a retried request: the execution is already running (or ran)
+		return nil // a repeated request: the execution is already running (or ran)
 	}
 	return err
 }
 
-// selectAccounts picks the management account's linked accounts the request names that are not active yet.
-func (s *Service) selectAccounts(ctx context.Context, tenantID, managementID string, req Request) ([]string, error) {
+func (s *Service) deadline() time.Duration {
+	if s.Deadline > 0 {
+		return s.Deadline
+	}
+	return 10 * time.Minute
+}
+
+// checkRequest checks the request's shape before anything is read.
+func checkRequest(req Request) error {
 	var c validation.Collector
 	c.List("accountIds", req.AccountIDs, MaxAccounts, awsid.CheckAccountID)
 	c.List("ouIds", req.OUIDs, awsid.MaxOUs, awsid.CheckOUID)
@@ -266,11 +408,16 @@ func (s *Service) selectAccounts(ctx context.Context, tenantID, managementID str
 	if len(req.AccountIDs)+len(req.OUIDs) == 0 && !req.All {
 		c.Add("all", "name accountIds, ouIds, or set all: true")
 	}
-	if err := c.Err(); err != nil {
-		return nil, err
+	if n := req.StacksInFlight; n != 0 && (n < tenants.MinActivationStacksInFlight || n > tenants.MaxActivationStacksInFlight) {
+		c.Add("stacksInFlight", "must be between %d and %d (got %d)", tenants.MinActivationStacksInFlight, tenants.MaxActivationStacksInFlight, n)
 	}
+	return c.Err()
+}
+
+// selectAccounts picks the management account's linked accounts the request names that are not active yet.
+func (s *Service) selectAccounts(ctx context.Context, tenantID, managementID string, req Request) ([]string, error) {
 	var out []string
-	q := accounts.ListQuery{ManagementAccountID: managementID, Limit: 100}
+	q := accounts.ListQuery{ManagementAccountID: managementID, Limit: accounts.MaxPageSize}
 	for {
 		page, err := s.Accounts.List(ctx, tenantID, q)
 		if err != nil {
@@ -316,237 +463,6 @@ func underAny(a accounts.Account, ous []string) bool {
 		}
 	}
 	return false
-}
-
-// Handle is the workflow's task function: it dispatches on the batch's action.
-func (s *Service) Handle(ctx context.Context, b Batch) (Batch, error) {
-	switch b.Action {
-	case "activate":
-		return s.activate(ctx, b)
-	case "expire":
-		return b, s.expire(ctx, b)
-	case "finish":
-		return b, s.finish(ctx, b)
-	}
-	return b, fmt.Errorf("unknown action %q", b.Action)
-}
-
-func (s *Service) backoff() time.Duration {
-	if s.MaxBackoff > 0 {
-		return s.MaxBackoff
-	}
-	return 5 * time.Second
-}
-
-// activate creates the onboarding stack in each account of the batch, then leaves the batch's task waiting on its
-// token: each account's callback (or stack notification) counts the batch down, and the last one resumes the
-// workflow. A failure to start is that account's alone.
-func (s *Service) activate(ctx context.Context, b Batch) (Batch, error) {
-	sess, err := s.Door.Enter(ctx, b.TenantID, b.ManagementAccountID, "activation")
-	if err != nil {
-		return b, err
-	}
-	mgmt := sess.Account
-	memberRole := accounts.DefaultMemberRoleName
-	if mgmt.Discovery != nil && mgmt.Discovery.MemberRoleName != "" {
-		memberRole = mgmt.Discovery.MemberRoleName
-	}
-	items, err := s.itemsByID(ctx, b)
-	if err != nil {
-		return b, err
-	}
-	awaited := 0
-	for _, id := range b.AccountIDs {
-		if items[id].Status == Pending {
-			awaited++
-		}
-	}
-	// The token and the count are recorded before any stack exists, so no callback can come before them.
-	if err := s.Store.PutBatch(ctx, b.TenantID, b.ActivationID, b.Index, b.TaskToken, awaited); err != nil {
-		return b, err
-	}
-	settledHere := 0
-	for _, id := range b.AccountIDs {
-		it := items[id]
-		if it.Status != Pending {
-			continue // cancelled, or started by an earlier attempt of this task
-		}
-		now := s.Now().UTC()
-		it.Status, it.StartedAt = InProgress, &now
-		if err := s.Store.PutItem(ctx, b.TenantID, b.ActivationID, it, Pending); err != nil {
-			if errors.Is(err, ErrItemChanged) {
-				continue // cancelled meanwhile
-			}
-			return b, err
-		}
-		outcome, reason := s.activateOne(ctx, b, sess, memberRole, &it)
-		if outcome == "" {
-			continue // awaiting its callback
-		}
-		if err := s.Store.SettleItem(ctx, b.TenantID, b.ActivationID, id, outcome, reason, s.Now(), InProgress); err == nil {
-			settledHere++
-		}
-	}
-	remaining, token, err := s.Store.CountDown(ctx, b.TenantID, b.ActivationID, b.Index, settledHere)
-	if err != nil {
-		return b, err
-	}
-	if remaining <= 0 {
-		s.resume(ctx, token)
-	}
-	return b, nil
-}
-
-// resume ends a batch's wait. A second resume of the same task (a duplicate callback) is refused by Step Functions
-// and ignored here.
-func (s *Service) resume(ctx context.Context, token string) {
-	if token == "" {
-		return
-	}
-	if _, err := s.StepFunctions.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String("{}")}); err != nil {
-		slog.InfoContext(ctx, "batch already resumed or timed out", "error", err.Error())
-	}
-}
-
-// Settled hears of every account the callback settles (onboarding.Observer): one awaited by a bulk activation
-// settles its item and counts its batch down; the batch's last one resumes the workflow. A duplicate delivery
-// finds the item settled and counts nothing.
-func (s *Service) Settled(ctx context.Context, a accounts.Account) {
-	ref := a.Activation
-	if ref == nil || (a.Status != accounts.Active && a.Status != accounts.Failed) {
-		return
-	}
-	status, reason := Succeeded, ""
-	if a.Status == accounts.Failed {
-		status, reason = Failed, a.StatusReason
-	}
-	if err := s.Store.SettleItem(ctx, a.TenantID, ref.ActivationID, a.AccountID, status, reason, s.Now(), InProgress); err != nil {
-		return // settled already (or cancelled, or not part of it)
-	}
-	remaining, token, err := s.Store.CountDown(ctx, a.TenantID, ref.ActivationID, ref.Batch, 1)
-	if err != nil {
-		slog.WarnContext(ctx, "could not count the batch down", "activationId", ref.ActivationID, "error", err.Error())
-		return
-	}
-	if remaining <= 0 {
-		s.resume(ctx, token)
-	}
-}
-
-func (s *Service) retryer() aws.Retryer {
-	return awsx.PatientRetryer(8, s.backoff(), "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
-}
-
-// activateOne starts one account. It returns "" when the stack is created and the account awaits its callback, or
-// the outcome (succeeded, failed) and its reason when it settles at once.
-func (s *Service) activateOne(ctx context.Context, b Batch, mgmt crossaccount.Session, memberRole string, it *Item) (string, string) {
-	account, err := s.Accounts.Get(ctx, b.TenantID, it.AccountID)
-	if err != nil {
-		return Failed, err.Error()
-	}
-	if account.Status == accounts.Active {
-		return Succeeded, "already active"
-	}
-	fail := func(reason string) (string, string) {
-		s.markAccount(ctx, b.TenantID, it.AccountID, accounts.Failed, reason, nil)
-		return Failed, reason
-	}
-	roleARN := fmt.Sprintf("arn:aws:iam::%s:role/%s", it.AccountID, memberRole)
-	member, err := mgmt.Chain(ctx, roleARN, "activation", func(o *sts.Options) { o.Retryer = s.retryer(); o.RetryMaxAttempts = 8 })
-	if err != nil {
-		if isAccessDenied(err) {
-			return fail(fmt.Sprintf("Gangplank could not assume %s from the management account: accounts invited into an organization "+
-				"(rather than created by it) have no such role. Create the role, or connect this account with its own link "+
-				"(GET /v1/accounts/%s/onboarding)", roleARN, it.AccountID))
-		}
-		return fail("STS refused the member access role: " + err.Error())
-	}
-	ins, err := s.Links.IssueLink(ctx, b.TenantID, it.AccountID)
-	if err != nil {
-		return fail(err.Error())
-	}
-	// The account is marked before its stack exists, so its callback always finds which batch waits for it.
-	s.markAccount(ctx, b.TenantID, it.AccountID, accounts.Activating, "The onboarding stack is being created by bulk activation.",
-		&accounts.ActivationRef{ActivationID: b.ActivationID, Batch: b.Index})
-	var params []cfntypes.Parameter
-	for k, v := range ins.Parameters {
-		params = append(params, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(v)})
-	}
-	cfn := cloudformation.NewFromConfig(member, func(o *cloudformation.Options) {
-		o.Region, o.Retryer, o.RetryMaxAttempts = ins.Region, s.retryer(), 8
-	})
-	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{
-		StackName: aws.String(ins.StackName), TemplateURL: aws.String(ins.TemplateURL), Parameters: params,
-		Capabilities:       []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
-		NotificationARNs:   []string{ins.Parameters["CallbackTopicArn"]},
-		ClientRequestToken: aws.String(b.ActivationID),
-	}); err != nil {
-		return fail(fmt.Sprintf("CloudFormation refused the onboarding stack in %s: %v", it.AccountID, err))
-	}
-	return "", ""
-}
-
-func isAccessDenied(err error) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "AccessDenied" || apiErr.ErrorCode() == "AccessDeniedException")
-}
-
-// markAccount records the account's new status, and which batch awaits it.
-func (s *Service) markAccount(ctx context.Context, tenantID, id string, status accounts.Status, reason string, ref *accounts.ActivationRef) {
-	_, _ = s.Accounts.Mutate(ctx, tenantID, id, "account.bulk_activation", func(a *accounts.Account) error {
-		if a.Status == accounts.Active {
-			return accounts.ErrNoChange
-		}
-		a.Status, a.StatusReason = status, reason
-		if ref != nil {
-			a.Activation = ref
-		}
-		return nil
-	})
-}
-
-func (s *Service) itemsByID(ctx context.Context, b Batch) (map[string]Item, error) {
-	items, err := s.Store.Items(ctx, b.TenantID, b.ActivationID)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]Item{}
-	for _, it := range items {
-		out[it.AccountID] = it
-	}
-	return out, nil
-}
-
-// expire runs when a batch's wait timed out: the accounts still awaited fail with the reason.
-func (s *Service) expire(ctx context.Context, b Batch) error {
-	items, err := s.itemsByID(ctx, b)
-	if err != nil {
-		return err
-	}
-	reason := "The onboarding stack did not report back in time: no callback arrived from its custom resource. " +
-		"Check the stack in the account's CloudFormation console, then activate the account again."
-	notStarted := "The batch ran out of time before this account's stack was created; activate the account again."
-	for _, id := range b.AccountIDs {
-		switch items[id].Status {
-		case InProgress:
-			if err := s.Store.SettleItem(ctx, b.TenantID, b.ActivationID, id, Failed, reason, s.Now(), InProgress); err == nil {
-				s.markAccount(ctx, b.TenantID, id, accounts.Failed, reason, nil)
-			}
-		case Pending:
-			// A task still creating stacks past the deadline skips it: it starts only pending items.
-			_ = s.Store.SettleItem(ctx, b.TenantID, b.ActivationID, id, Failed, notStarted, s.Now(), Pending)
-		}
-	}
-	return nil
-}
-
-func (s *Service) finish(ctx context.Context, b Batch) error {
-	a, ok, err := s.Store.Get(ctx, b.TenantID, b.ActivationID)
-	if err != nil || !ok || a.Status != Running {
-		return err
-	}
-	now := s.Now().UTC()
-	return s.Store.SetStatus(ctx, b.TenantID, b.ActivationID, Completed, &now)
 }
 
 // Get returns an activation's progress and one page of its items.
@@ -628,16 +544,13 @@ func (s *Service) Cancel(ctx context.Context, tenantID, id string) (Progress, er
 		}
 	}
 	if a.Status == Running {
-		if err := s.Store.SetStatus(ctx, tenantID, id, Stopped, &now); err != nil {
+		if err := s.Store.Finish(ctx, tenantID, id, Stopped, "", now); err != nil {
 			return Progress{}, err
 		}
 	}
 	p, _, err := s.Get(ctx, tenantID, id, 0, 0)
 	return p, err
 }
-
-// ErrItemChanged: an item moved on since it was read (another worker, or a cancel).
-var ErrItemChanged = errors.New("the activation item changed concurrently")
 
 // Enroll activates accounts discovery just found (auto-enrolment); a failure is retried at the next discovery,
 // since the accounts stay not_activated.

@@ -23,11 +23,33 @@ type CallCounter struct {
 	attempts map[string]int64
 	// spent is the wall time spent inside calls, per service, so benchmarks can tell their own cost from AWS's.
 	spent map[string]time.Duration
+	// label, when set, names who makes each call (the Lambda function it runs in, say), for Labelled.
+	label    func(ctx context.Context) string
+	labelled map[string]int64
 }
 
 // NewCallCounter returns an empty counter.
 func NewCallCounter() *CallCounter {
-	return &CallCounter{calls: map[string]int64{}, attempts: map[string]int64{}, spent: map[string]time.Duration{}}
+	return &CallCounter{calls: map[string]int64{}, attempts: map[string]int64{}, spent: map[string]time.Duration{}, labelled: map[string]int64{}}
+}
+
+// LabelBy makes the counter also count each call under label(ctx) (see Labelled): benchmarks tell which function
+// of a flow made which calls.
+func (c *CallCounter) LabelBy(label func(ctx context.Context) string) {
+	c.mu.Lock()
+	c.label = label
+	c.mu.Unlock()
+}
+
+// Labelled returns the calls counted under each label, keyed "label Service.Operation".
+func (c *CallCounter) Labelled() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.labelled))
+	for k, v := range c.labelled {
+		out[k] = v
+	}
+	return out
 }
 
 // Instrument makes every client built from cfg report to the counter.
@@ -39,6 +61,11 @@ func (c *CallCounter) register(stack *middleware.Stack) error {
 	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("gangplankCallCounter",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			c.add(c.calls, key(ctx))
+			c.mu.Lock()
+			if c.label != nil {
+				c.labelled[c.label(ctx)+" "+key(ctx)]++
+			}
+			c.mu.Unlock()
 			start := time.Now()
 			out, md, err := next.HandleInitialize(ctx, in)
 			c.mu.Lock()
@@ -130,5 +157,6 @@ func (c *CallCounter) Reset() {
 	c.calls = map[string]int64{}
 	c.attempts = map[string]int64{}
 	c.spent = map[string]time.Duration{}
+	c.labelled = map[string]int64{}
 	c.mu.Unlock()
 }

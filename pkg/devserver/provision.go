@@ -99,7 +99,8 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 
 	p.ActivationFunction = prefix + "-activation"
 	definition := statemachines.Substitute(statemachines.BulkActivation, map[string]string{
-		"ActivationFunctionArn": fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localaws.Region, localaws.PlatformAccountID, p.ActivationFunction)})
+		"ActivationFunctionArn": fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localaws.Region, localaws.PlatformAccountID, p.ActivationFunction),
+		"AccountsTableName":     names.Accounts()})
 	sm, err := sfn.NewFromConfig(awsCfg).CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(prefix + "-bulk-activation"),
 		Definition: aws.String(definition), RoleArn: aws.String(role)})
 	if err != nil {

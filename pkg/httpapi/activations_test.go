@@ -20,15 +20,24 @@ func TestActivationsAPI(t *testing.T) {
 	if again := f.do(t, http.MethodPost, "/v1/accounts/760000000001/activations", f.admin, body, "Idempotency-Key", "k1"); again.Map(t)["activationId"] != id {
 		t.Errorf("a retried request got another activation: %s", again.Body)
 	}
+	// The activation's own status says when it ended; the bound only turns one that never ends into a failure.
 	var progress map[string]any
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Minute); ; time.Sleep(300 * time.Millisecond) {
 		progress = f.do(t, http.MethodGet, "/v1/activations/"+id+"?limit=1", f.viewer, nil).Map(t)
 		if progress["status"] != "running" {
 			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("activation %s still running after 10 minutes: %v", id, progress)
+		}
 	}
-	if progress["status"] != "completed" || progress["succeeded"] != float64(2) || len(progress["items"].([]any)) != 1 || progress["nextCursor"] == nil {
+	if progress["status"] != "completed" || progress["succeeded"] != float64(2) || len(progress["items"].([]any)) != 1 ||
+		progress["nextCursor"] == nil || progress["stacksInFlight"] != float64(100) {
 		t.Errorf("progress = %v", progress)
+	}
+	// An Idempotency-Key names its activation for good, after its end too.
+	if again := f.do(t, http.MethodPost, "/v1/accounts/760000000001/activations", f.admin, body, "Idempotency-Key", "k1"); again.Status != 202 || again.Map(t)["activationId"] != id {
+		t.Errorf("the same Idempotency-Key after the end: %d %s", again.Status, again.Body)
 	}
 	if list := f.do(t, http.MethodGet, "/v1/activations", f.viewer, nil).Map(t)["items"].([]any); len(list) != 1 {
 		t.Errorf("list = %v", list)
@@ -54,6 +63,8 @@ func TestActivationsAPI(t *testing.T) {
 		{"unknown activation", "GET", "/v1/activations/act-nope", f.viewer, nil, 404, "not-found"},
 		{"unknown field", "POST", "/v1/accounts/760000000001/activations", f.admin, map[string]any{"every": true}, 400, "malformed-request"},
 		{"malformed account id", "POST", "/v1/accounts/760000000001/activations", f.admin, map[string]any{"accountIds": []string{"12"}}, 422, "validation-failed"},
+		{"too few stacks in flight", "POST", "/v1/accounts/760000000001/activations", f.admin, map[string]any{"all": true, "stacksInFlight": 9}, 422, "validation-failed"},
+		{"too many stacks in flight", "POST", "/v1/accounts/760000000001/activations", f.admin, map[string]any{"all": true, "stacksInFlight": 501}, 422, "validation-failed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -150,6 +150,8 @@ func problemFor(err error) Problem {
 		return problem(http.StatusUnprocessableEntity, "nothing-selected", "No account to activate", err.Error())
 	case errors.Is(err, activation.ErrNotManagement):
 		return problem(http.StatusUnprocessableEntity, "not-a-management-account", "Not a management account", err.Error())
+	case errors.Is(err, activation.ErrRequestRaced):
+		return problem(http.StatusConflict, "concurrent-request", "The same request is being started", err.Error()+"; retry it to get its activation")
 	case errors.Is(err, activation.ErrNotConfigured):
 		return problem(http.StatusServiceUnavailable, "not-configured", "Bulk activation is not configured", err.Error())
 	case errors.Is(err, discovery.ErrNotManagement):

@@ -32,6 +32,8 @@ type patchTenantRequest struct {
 		Recommendations *tenants.RecommendationSettings `json:"recommendations"`
 		// CredentialRotationDays rotates the External ID on a schedule (0: off).
 		CredentialRotationDays *int `json:"credentialRotationDays"`
+		// ActivationStacksInFlight is bulk activation's stacks in flight for the tenant's requests.
+		ActivationStacksInFlight *int `json:"activationStacksInFlight"`
 	} `json:"settings"`
 }
 
@@ -48,7 +50,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if req.Settings != nil {
 		patch = tenants.SettingsPatch{DefaultRegion: req.Settings.DefaultRegion, CostSyncDefault: req.Settings.CostSyncDefault,
 			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations,
-			CredentialRotationDays: req.Settings.CredentialRotationDays}
+			CredentialRotationDays: req.Settings.CredentialRotationDays, ActivationStacksInFlight: req.Settings.ActivationStacksInFlight}
 	}
 	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, tags, patch)
 	if err != nil {

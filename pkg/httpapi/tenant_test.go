@@ -43,6 +43,17 @@ func TestTenant(t *testing.T) {
 	wantProblem(t, f.do(t, http.MethodPatch, "/v1/tenant", f.admin, map[string]any{"settings": map[string]any{"costSyncDefault": true}}, "If-Match", `"1"`),
 		http.StatusPreconditionFailed, "precondition-failed")
 
+	// Bulk activation's stacks in flight: 100 until set, 10-500.
+	if r.Map(t)["settings"].(map[string]any)["activationStacksInFlight"] != float64(100) {
+		t.Errorf("default stacks in flight: %s", r.Body)
+	}
+	wantProblem(t, f.do(t, http.MethodPatch, "/v1/tenant", f.admin, map[string]any{"settings": map[string]any{"activationStacksInFlight": 501}}, "If-Match", `"2"`),
+		http.StatusUnprocessableEntity, "validation-failed", "settings.activationStacksInFlight")
+	r = f.do(t, http.MethodPatch, "/v1/tenant", f.admin, map[string]any{"settings": map[string]any{"activationStacksInFlight": 40}}, "If-Match", `"2"`)
+	if r.Status != http.StatusOK || r.Map(t)["settings"].(map[string]any)["activationStacksInFlight"] != float64(40) {
+		t.Errorf("set stacks in flight: %d %s", r.Status, r.Body)
+	}
+
 	// New accounts now start from the tenant's defaults.
 	a := f.mustCreate(t, map[string]any{"name": "Defaults", "accountId": "111111111111", "type": "standalone"})
 	if a["region"] != "eu-west-1" || a["costSync"] != false {

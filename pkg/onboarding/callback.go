@@ -76,9 +76,10 @@ type errAnswered struct{ body string }
 func (e *errAnswered) Error() string { return "request already answered" }
 
 // HandleCustomResource answers one request that arrived through the callback topic topicARN and delivers the
-// answer. It returns an error only when the answer could not be delivered for a reason that may pass (so that the
-// invocation is retried; the recorded answer makes the retry send the same body without a second transition).
-func (s *Service) HandleCustomResource(ctx context.Context, topicARN string, req CustomResourceRequest) error {
+// answer. It returns an error only when the answer could not be delivered, or what follows it (observers) failed,
+// for a reason that may pass (so that the invocation is retried; the recorded answer makes the retry send the same
+// body without a second transition).
+func (s *Service) HandleCustomResource(ctx context.Context, topicARN string, req CustomResourceRequest) (err error) {
 	ctx = audit.WithActor(ctx, callbackActor)
 	log := slog.With("requestId", reported(req.RequestID, 100), "stackId", reported(req.StackID, 300), "requestType", reported(req.RequestType, 20))
 	if !s.cfg.responseURLAllowed(req.ResponseURL, req.StackID) {
@@ -96,15 +97,10 @@ func (s *Service) HandleCustomResource(ctx context.Context, topicARN string, req
 	}
 	settled := &[]accounts.Account{}
 	body := s.answer(context.WithValue(ctx, settledKey{}, settled), req)
-	// Work that follows an activation (discovering a management account's organization) starts only once
-	// CloudFormation has its answer, so it never delays the customer's stack.
-	defer func() {
-		for _, a := range *settled {
-			for _, f := range s.afterAnswer {
-				f(ctx, a)
-			}
-		}
-	}()
+	// What follows a settled account (bulk activation's count-down, discovering a management account's
+	// organization) starts only once CloudFormation has its answer, so it never delays the customer's stack. A
+	// failure of it fails the invocation, which is then delivered again.
+	defer func() { err = errors.Join(err, s.followUp(ctx, *settled)) }()
 	if err := s.responder.Respond(ctx, req.ResponseURL, body); err != nil {
 		if errors.Is(err, ErrResponseRejected) {
 			log.ErrorContext(ctx, "CloudFormation refused the answer", "error", err.Error())
@@ -176,6 +172,9 @@ func (s *Service) connectFromStack(ctx context.Context, req CustomResourceReques
 		return s.internalFailure(ctx, req, reply, err)
 	}
 	if body, ok := a.Answer(req.RequestID); ok {
+		// A redelivery: what followed the first answer may not have happened (the first delivery can die right
+		// after recording it), and all of it is idempotent, so it follows this one too.
+		noteSettled(ctx, a)
 		return decodeAnswer(body, req)
 	}
 
@@ -339,13 +338,30 @@ func (s *Service) settle(ctx context.Context, req CustomResourceRequest, p prope
 			return out
 		}, err)
 	}
-	for _, o := range s.observers {
-		o.Settled(ctx, a)
-	}
+	noteSettled(ctx, a)
+	return resp
+}
+
+// noteSettled remembers, for the request being answered, an account its answer settled.
+func noteSettled(ctx context.Context, a accounts.Account) {
 	if list, ok := ctx.Value(settledKey{}).(*[]accounts.Account); ok {
 		*list = append(*list, a)
 	}
-	return resp
+}
+
+// followUp tells the observers of each settled account (their errors are returned, so that the delivery is
+// retried), then runs the work that follows an answer.
+func (s *Service) followUp(ctx context.Context, settled []accounts.Account) error {
+	var errs []error
+	for _, a := range settled {
+		for _, o := range s.observers {
+			errs = append(errs, o.Settled(ctx, a))
+		}
+		for _, f := range s.afterAnswer {
+			f(ctx, a)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // internalFailure answers FAILED for a problem on Gangplank's side, so the stack fails now instead of hanging.

@@ -35,9 +35,10 @@ type Claims interface {
 	Claim(ctx context.Context, accountID string) (accounts.Claim, error)
 }
 
-// Observer hears of every account the callback activates or fails (bulk activation waits on them).
+// Observer hears of every account the callback activates or fails (bulk activation waits on them), again on each
+// redelivery of the same message, so it must be idempotent. Its error fails the delivery, which is then retried.
 type Observer interface {
-	Settled(ctx context.Context, a accounts.Account)
+	Settled(ctx context.Context, a accounts.Account) error
 }
 
 // Service is onboarding. Build one per cold start.
@@ -129,12 +130,7 @@ func (s *Service) IssueLink(ctx context.Context, tenantID, accountID string) (In
 	stackName, suffixHash := linkStackName(token)
 	now := s.now().UTC()
 	a, err := s.accounts.Mutate(ctx, tenantID, accountID, "account.link_issued", func(a *accounts.Account) error {
-		link := &accounts.ActivationLink{TokenHash: hash, StackSuffixHash: suffixHash, AccountType: a.Type, IssuedAt: now,
-			ExpiresAt: now.Add(s.cfg.LinkTTL)}
-		if a.Link != nil {
-			link.ReplacedHash, link.ReplacedAt = a.Link.TokenHash, &now
-		}
-		a.Link = link
+		replaceLink(a, hash, suffixHash, now, s.cfg.LinkTTL)
 		return nil
 	})
 	if err != nil {
@@ -142,6 +138,30 @@ func (s *Service) IssueLink(ctx context.Context, tenantID, accountID string) (In
 	}
 	return s.cfg.build(linkInput{TenantID: tenantID, ExternalID: tenant.ExternalID, Account: a, Token: token, StackName: stackName,
 		ExpiresAt: a.Link.ExpiresAt})
+}
+
+// NewLink gives the account a new activation link in memory, replacing its previous one as IssueLink does, and
+// returns the instructions around it. The caller stores the account (with whatever else it changes) in one
+// conditional write; until then the link does not exist. Bulk activation issues links for a batch of accounts this
+// way, in a few transactions instead of a read and a write each.
+func (s *Service) NewLink(t tenants.Tenant, a *accounts.Account) (Instructions, error) {
+	token, hash := newToken()
+	stackName, suffixHash := linkStackName(token)
+	now := s.now().UTC()
+	replaceLink(a, hash, suffixHash, now, s.cfg.LinkTTL)
+	return s.cfg.build(linkInput{TenantID: t.TenantID, ExternalID: t.ExternalID, Account: *a, Token: token, StackName: stackName,
+		ExpiresAt: a.Link.ExpiresAt})
+}
+
+// replaceLink makes hash the account's activation link (its stack name's suffix hashed as suffixHash), remembering
+// the one it replaces.
+func replaceLink(a *accounts.Account, hash, suffixHash string, now time.Time, ttl time.Duration) {
+	link := &accounts.ActivationLink{TokenHash: hash, StackSuffixHash: suffixHash, AccountType: a.Type, IssuedAt: now,
+		ExpiresAt: now.Add(ttl)}
+	if a.Link != nil {
+		link.ReplacedHash, link.ReplacedAt = a.Link.TokenHash, &now
+	}
+	a.Link = link
 }
 
 // Connect verifies a role the customer created by hand and, if it works, makes the account active with it.

@@ -102,6 +102,16 @@ func (s *Service) HandleStackEvent(ctx context.Context, topicARN string, e Stack
 		return nil
 	case err != nil:
 		return err
+	case claim.Awaiting.Reported != "" && subtle.ConstantTimeCompare([]byte(claim.Awaiting.Reported), []byte(e.StackID)) == 1:
+		// The stack whose failure is recorded already: a redelivery (or the stack's later events).
+		a, err := s.accounts.Get(ctx, claim.TenantID, stack.AccountID)
+		if errors.Is(err, accounts.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return s.renotify(ctx, a, e.StackID)
 	case !waitsFor(claim.Awaiting, e.StackID, suffix, named):
 		reject(ctx, rejectNotification, "stack notification about a stack no account waits for", "stackId", reported(e.StackID, 300))
 		return nil
@@ -123,13 +133,32 @@ func (s *Service) HandleStackEvent(ctx context.Context, topicARN string, e Stack
 	if err != nil {
 		return err
 	}
-	if changed {
-		slog.InfoContext(ctx, "onboarding stack failed", "accountId", a.AccountID, "stackId", e.StackID, "reason", reason)
-		for _, o := range s.observers {
-			o.Settled(ctx, a)
-		}
+	if !changed {
+		// Another delivery recorded it between the claim's read and ours.
+		return s.renotify(ctx, a, e.StackID)
 	}
-	return nil
+	slog.InfoContext(ctx, "onboarding stack failed", "accountId", a.AccountID, "stackId", e.StackID, "reason", reason)
+	return s.tellObservers(ctx, a)
+}
+
+// renotify tells the observers again of an account that the failure of stackID failed: the delivery that recorded
+// it may have died before telling them (they are idempotent), and a bulk activation's batch waits for them. An
+// account failed since by anything else, or connected since, is not that failure's any more.
+func (s *Service) renotify(ctx context.Context, a accounts.Account, stackID string) error {
+	if a.Status != accounts.Failed || a.ReportedStackID != stackID {
+		return nil
+	}
+	return s.tellObservers(ctx, a)
+}
+
+// tellObservers tells each observer of an account a stack's failure settled; their errors fail the delivery, which
+// is then retried.
+func (s *Service) tellObservers(ctx context.Context, a accounts.Account) error {
+	var errs []error
+	for _, o := range s.observers {
+		errs = append(errs, o.Settled(ctx, a))
+	}
+	return errors.Join(errs...)
 }
 
 // waitsFor reports whether an account waiting for w waits for the stack stackID (whose name has the given suffix,

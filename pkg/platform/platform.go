@@ -214,8 +214,8 @@ func (b *Builder) Onboarding() *onboarding.Service {
 // settledObserver hands settled accounts to bulk activation, built on the first one.
 type settledObserver struct{ b *Builder }
 
-func (o settledObserver) Settled(ctx context.Context, a accounts.Account) {
-	o.b.Activation().Settled(ctx, a)
+func (o settledObserver) Settled(ctx context.Context, a accounts.Account) error {
+	return o.b.Activation().Settled(ctx, a)
 }
 
 // CostSync syncs Cost Explorer recommendations and reports commitments.
@@ -259,7 +259,7 @@ func (b *Builder) Discovery() *discovery.Service {
 func (b *Builder) Activation() *activation.Service {
 	if b.activation == nil {
 		b.require("bulk activation", len(b.needs.Workflow) > 0, "Workflow")
-		b.activation = &activation.Service{Store: store.Activations{DB: b.DB()}, Accounts: b.Accounts(), Door: b.Door(),
+		b.activation = &activation.Service{Store: store.Activations{DB: b.DB()}, Accounts: b.Accounts(), Tenants: b.Tenants(), Door: b.Door(),
 			StepFunctions: sfn.NewFromConfig(b.aws), StateMachineARN: b.cfg.StateMachineARN, Now: b.now}
 		if b.needs.Onboarding {
 			b.activation.Links = b.Onboarding()

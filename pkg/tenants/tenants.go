@@ -83,9 +83,22 @@ type Settings struct {
 	ExternalIDGraceDays int `json:"externalIdGraceDays" dynamodbav:"externalIdGraceDays"`
 	// Recommendations chooses what the cost sync asks Cost Explorer for; empty fields take the defaults.
 	Recommendations RecommendationSettings `json:"recommendations" dynamodbav:"recommendations"`
+	// ActivationStacksInFlight is how many onboarding stacks a bulk activation creates and waits for at once
+	// (MinActivationStacksInFlight-MaxActivationStacksInFlight; 0 until set: DefaultActivationStacksInFlight). A
+	// request may set its own.
+	ActivationStacksInFlight int `json:"activationStacksInFlight" dynamodbav:"activationStacksInFlight"`
 	// CredentialRotationDays rotates the External ID every so many days (0: only when asked), warning beforehand.
 	CredentialRotationDays int `json:"credentialRotationDays" dynamodbav:"credentialRotationDays,omitempty"`
 }
+
+// Bounds and default of ActivationStacksInFlight. The wall time of a bulk activation is about ⌈accounts / stacks in
+// flight⌉ × the time a stack takes (docs/bulk-activation.md); the lower bound keeps 5,000 accounts within Step
+// Functions' history limit, the upper one the platform's concurrent callbacks and member-role sessions reasonable.
+const (
+	MinActivationStacksInFlight     = 10
+	MaxActivationStacksInFlight     = 500
+	DefaultActivationStacksInFlight = 100
+)
 
 // RecommendationSettings are the terms, payment options and lookback of Cost Explorer's purchase
 // recommendations. Each term and payment option multiplies the requests of a sync (at $0.01 each).
@@ -174,6 +187,9 @@ func (s *Service) Get(ctx context.Context, tenantID string) (Tenant, error) {
 	if t.PreviousExternalIDs == nil {
 		t.PreviousExternalIDs = []RetiredExternalID{}
 	}
+	if t.Settings.ActivationStacksInFlight == 0 {
+		t.Settings.ActivationStacksInFlight = DefaultActivationStacksInFlight
+	}
 	s.remember(tenantID)
 	return t, nil
 }
@@ -208,6 +224,8 @@ type SettingsPatch struct {
 	CostSyncDefault     *bool
 	ExternalIDGraceDays *int
 	Recommendations     *RecommendationSettings
+	// ActivationStacksInFlight sets Settings.ActivationStacksInFlight.
+	ActivationStacksInFlight *int
 	// CredentialRotationDays: 0 turns the schedule off.
 	CredentialRotationDays *int
 }
@@ -297,6 +315,13 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 			r.PaymentOptions = []string{}
 		}
 		after.Settings.Recommendations = r
+	}
+	if p.ActivationStacksInFlight != nil {
+		if n := *p.ActivationStacksInFlight; n < MinActivationStacksInFlight || n > MaxActivationStacksInFlight {
+			return Tenant{}, validation.Field("settings.activationStacksInFlight", "must be between %d and %d",
+				MinActivationStacksInFlight, MaxActivationStacksInFlight)
+		}
+		after.Settings.ActivationStacksInFlight = *p.ActivationStacksInFlight
 	}
 	if p.CredentialRotationDays != nil {
 		if d := *p.CredentialRotationDays; d != 0 && (d < MinCredentialRotationDays || d > MaxCredentialRotationDays) {

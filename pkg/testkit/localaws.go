@@ -60,8 +60,8 @@ func afterRun() int {
 func LocalAWS(t testing.TB) *localaws.Env {
 	t.Helper()
 	envOnce.Do(func() {
-		// Generous: moto takes a few seconds to start on an idle machine, much longer when CI's two cores are busy.
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		// Longer than moto's own start (ReadyTimeout: a busy machine may take minutes).
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()
 		env, envErr = localaws.Start(ctx, localaws.Options{MotoLog: motoLog(), ReadyTimeout: 3 * time.Minute})
 	})
