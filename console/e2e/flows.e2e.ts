@@ -469,11 +469,16 @@ describe("the console", () => {
     expect(await page.getByTestId("external-id").textContent()).not.toBe(id);
 
     await page.getByLabel("External ID grace period (days)").fill("999");
+    await page.getByLabel("Bulk activation: stacks at a time").fill("5");
     await button("Save settings").click();
     await see(fieldError(page, "External ID grace period (days)"));
+    await see(fieldError(page, "Bulk activation: stacks at a time"));
     await page.getByLabel("External ID grace period (days)").fill("14");
+    await page.getByLabel("Bulk activation: stacks at a time").fill("50");
     await button("Save settings").click();
     await see(page.getByText("Settings saved."));
+    await page.reload();
+    expect(await page.getByLabel("Bulk activation: stacks at a time").inputValue()).toBe("50");
 
     await link("Audit trail").click();
     // Newest first: the settings just saved, then the rotation; older entries a page further on (the API's cursor).

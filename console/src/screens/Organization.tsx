@@ -396,7 +396,8 @@ function ActivationPanel({ activationId, onFinished }: { activationId: string; o
     <section className="card activation" aria-labelledby={`act-${activationId}`} data-testid="activation" data-status={p.status}>
       <div className="card-head">
         <h2 id={`act-${activationId}`}>
-          Activation of {p.total} account{p.total === 1 ? "" : "s"} <Badge tone={p.status === "running" ? "info" : p.failed > 0 ? "warn" : "ok"}>{p.status}</Badge>
+          Activation of {p.total} account{p.total === 1 ? "" : "s"}{" "}
+          <Badge tone={p.status === "running" ? "info" : p.status === "failed" ? "bad" : p.failed > 0 ? "warn" : "ok"}>{p.status}</Badge>
         </h2>
         {canWrite && p.status === "running" && (
           <button type="button" className="btn btn-danger btn-small" onClick={doCancel} disabled={cancel.busy}>
@@ -406,8 +407,13 @@ function ActivationPanel({ activationId, onFinished }: { activationId: string; o
       </div>
       <Progress value={done} max={p.total} label={`Activation ${activationId}`} />
       <p className="hint" role="status" aria-live="polite">
-        {p.succeeded} succeeded · {p.failed} failed · {p.inProgress} in progress · {p.pending} waiting · {p.cancelled} cancelled · started {dateTime(p.createdAt)}
+        {p.succeeded} succeeded · {p.failed} failed · {p.inProgress} in progress · {p.pending} waiting · {p.cancelled} cancelled · {p.stacksInFlight} stacks at a time · started {dateTime(p.createdAt)}
       </p>
+      {p.status === "failed" && p.reason && (
+        <p className="alert alert-bad" role="alert">
+          The activation stopped: {p.reason}
+        </p>
+      )}
       <ErrorBox error={cancel.error} />
       <ul className="activation-items">
         {p.items.map((it) => (

@@ -134,6 +134,7 @@ function SettingsCard({ loaded, set }: { loaded: Loaded; set: (l: Loaded) => voi
     costSyncDefault: s.costSyncDefault,
     externalIdGraceDays: String(s.externalIdGraceDays),
     credentialRotationDays: s.credentialRotationDays ? String(s.credentialRotationDays) : "",
+    activationStacksInFlight: s.activationStacksInFlight ? String(s.activationStacksInFlight) : "",
     terms: s.recommendations?.terms ?? [],
     paymentOptions: s.recommendations?.paymentOptions ?? [],
     lookbackDays: String(s.recommendations?.lookbackDays ?? 0),
@@ -157,6 +158,7 @@ function SettingsCard({ loaded, set }: { loaded: Loaded; set: (l: Loaded) => voi
               costSyncDefault: f.costSyncDefault,
               externalIdGraceDays: num(f.externalIdGraceDays),
               credentialRotationDays: num(f.credentialRotationDays) ?? 0,
+              activationStacksInFlight: num(f.activationStacksInFlight),
               recommendations: { terms: f.terms, paymentOptions: f.paymentOptions, lookbackDays: Number(f.lookbackDays) as 0 | 7 | 30 | 60 },
             },
           },
@@ -176,13 +178,16 @@ function SettingsCard({ loaded, set }: { loaded: Loaded; set: (l: Loaded) => voi
       <form onSubmit={submit} noValidate className="form form-grid">
         <FormErrors
           error={act.error}
-          fields={["defaultRegion", "costSyncDefault", "externalIdGraceDays", "credentialRotationDays", "recommendations", "recommendations.terms", "recommendations.paymentOptions", "recommendations.lookbackDays"].flatMap((k) => [k, `settings.${k}`])}
+          fields={["defaultRegion", "costSyncDefault", "externalIdGraceDays", "credentialRotationDays", "activationStacksInFlight", "recommendations", "recommendations.terms", "recommendations.paymentOptions", "recommendations.lookbackDays"].flatMap((k) => [k, `settings.${k}`])}
         />
         <Field label="Default region" error={err("defaultRegion")} hint="Used when a new account names no region; empty for none.">
           {(p) => <input {...p} value={f.defaultRegion} onChange={(e) => setF({ ...f, defaultRegion: e.target.value })} disabled={!canWrite} />}
         </Field>
         <Field label="External ID grace period (days)" error={err("externalIdGraceDays")} hint="How long a rotated-out External ID keeps working (0 to 365).">
           {(p) => <input {...p} inputMode="numeric" value={f.externalIdGraceDays} onChange={(e) => setF({ ...f, externalIdGraceDays: e.target.value })} disabled={!canWrite} />}
+        </Field>
+        <Field label="Bulk activation: stacks at a time" error={err("activationStacksInFlight")} hint="Onboarding stacks created and awaited at once (10 to 500; 100 when empty).">
+          {(p) => <input {...p} inputMode="numeric" value={f.activationStacksInFlight} onChange={(e) => setF({ ...f, activationStacksInFlight: e.target.value })} disabled={!canWrite} />}
         </Field>
         <Field label="Rotate the External ID every (days)" error={err("credentialRotationDays")} hint="7 to 365; empty to rotate only when asked.">
           {(p) => <input {...p} inputMode="numeric" value={f.credentialRotationDays} onChange={(e) => setF({ ...f, credentialRotationDays: e.target.value })} disabled={!canWrite} />}
