@@ -160,8 +160,8 @@ describe("lists typed as text", () => {
     expect(splitList("  ")).toEqual([]);
   });
   test("the list's errors and its items', each naming its item, at the list's input", () => {
-    const errors = { owners: "at most 20 owners", "owners[1]": "is not an email address", "owners[9]": "is repeated", regions: "x", ownersExtra: "y" };
-    expect(listFieldError(errors, "owners", ["a@example.com", "nope"])).toBe("at most 20 owners; nope: is not an email address; is repeated");
+    const errors = { owners: "at most 20 owners", "owners[1]": "is not an email address", "owners[2]": '"x@" is not an email address', "owners[9]": "is repeated", regions: "x", ownersExtra: "y" };
+    expect(listFieldError(errors, "owners", ["a@example.com", "nope", "x@"])).toBe('at most 20 owners; nope: is not an email address; "x@" is not an email address; is repeated');
     expect(listFieldError(errors, "resourceTypes", [])).toBeUndefined();
   });
 });

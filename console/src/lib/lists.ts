@@ -8,7 +8,7 @@ export function splitList(text: string): string[] {
 
 /**
  * The API's errors for a list field typed as one text input: the list's own ("owners") and its items' ("owners[1]"),
- * each item's naming the item, joined into one message for the input.
+ * each item's naming the item (unless the API's message already quotes it), joined into one message for the input.
  */
 export function listFieldError(errors: Record<string, string>, field: string, items: string[]): string | undefined {
   const messages: string[] = [];
@@ -17,7 +17,7 @@ export function listFieldError(errors: Record<string, string>, field: string, it
     const m = name.match(/^(.+)\[(\d+)\]$/);
     if (m && m[1] === field) {
       const item = items[Number(m[2])];
-      messages.push(item === undefined ? message : `${item}: ${message}`);
+      messages.push(item === undefined || message.includes(item) ? message : `${item}: ${message}`);
     }
   }
   return messages.length ? messages.join("; ") : undefined;
