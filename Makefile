@@ -6,7 +6,7 @@ TENANT   ?= demo
 ROLE     ?= admin
 BENCHTIME ?= 50x
 
-.PHONY: local token test test-go test-console console lint lint-templates lint-statemachines bench coldstart tools synth diff deploy
+.PHONY: local token test test-go test-console console test-terraform terraform-provider terraform-cli lint lint-templates lint-statemachines bench coldstart tools synth diff deploy
 
 ## local: run the whole platform on 127.0.0.1 (local AWS, API on :8080, web console on :8081), printing an admin token
 local: console
@@ -16,7 +16,7 @@ local: console
 token:
 	@$(GO) run ./cmd/token -tenant '$(TENANT)' -role '$(ROLE)'
 
-## test: every check: formatting, vet, the onboarding template (cfn-lint), the state machines (asl-validator), the web console (build, unit tests, every flow end to end in headless Chromium), unit and integration tests (against moto_server), fuzz seed corpora
+## test: every check: formatting, vet, the onboarding template (cfn-lint), the state machines (asl-validator), the web console (build, unit tests, every flow end to end in headless Chromium), unit and integration tests (against moto_server), fuzz seed corpora, the Terraform provider's acceptance tests
 test: lint lint-templates lint-statemachines test-console test-go
 
 # The Step Functions definitions must be valid Amazon States Language (moto accepts invalid ASL, AWS does not).
@@ -32,13 +32,45 @@ lint:
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	cd infra && $(GO) vet ./...
+	cd terraform && $(GO) vet ./...
 
-# The product (./...) and the CDK app (infra/, its own Go module so that the product never compiles jsii) are tested
-# in turn.
+# The product (./...), the CDK app (infra/, its own Go module so that the product never compiles jsii) and the
+# Terraform provider (terraform/, its own module too; test-terraform below) are tested in turn.
 # No package may fail for being slow on a busy machine: each test binary gets 45 minutes rather than go test's 10.
 test-go:
 	$(GO) test -count=1 -timeout 45m ./...
 	cd infra && $(GO) test -count=1 -timeout 45m ./...
+	$(MAKE) test-terraform
+
+# The Terraform provider is its own Go module too (terraform/go.mod, replace ../), so the product never compiles the
+# plugin framework; its acceptance tests start a local Gangplank through pkg/testkit.
+TF_PROVIDER ?= bin/terraform-provider-gangplank
+
+## terraform-provider: build the Terraform provider into bin/ (see docs/terraform.md to use it before it is published)
+terraform-provider:
+	cd terraform && $(GO) build -o ../$(TF_PROVIDER) .
+
+# The CLI the acceptance tests run: TF_ACC_TERRAFORM_PATH, else terraform or tofu on PATH, else OpenTofu built from the
+# Go module proxy into the cache (GANGPLANK_CACHE, default ~/.cache/gangplank; about 6 minutes on 2 cores, once).
+TOFU_VERSION    ?= v1.10.6
+GANGPLANK_CACHE ?= $(HOME)/.cache/gangplank
+TOFU            := $(GANGPLANK_CACHE)/opentofu-$(TOFU_VERSION)/tofu
+
+## terraform-cli: make sure the provider's tests have a Terraform CLI (builds OpenTofu $(TOFU_VERSION) into $(GANGPLANK_CACHE) if none)
+terraform-cli:
+	@if [ -n "$$TF_ACC_TERRAFORM_PATH" ] || command -v terraform >/dev/null 2>&1 || command -v tofu >/dev/null 2>&1 || [ -x "$(TOFU)" ]; then \
+	  exit 0; \
+	fi; \
+	echo "no Terraform CLI: building OpenTofu $(TOFU_VERSION) from the Go module proxy into $(TOFU)"; \
+	dir=$$($(GO) mod download -json github.com/opentofu/opentofu@$(TOFU_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	[ -n "$$dir" ] || { echo "could not download github.com/opentofu/opentofu@$(TOFU_VERSION)"; exit 1; }; \
+	mkdir -p "$(dir $(TOFU))" && cd "$$dir" && \
+	GOFLAGS=-mod=mod $(GO) build -ldflags "-X github.com/opentofu/opentofu/version.dev=no" -o "$(TOFU).tmp" ./cmd/tofu && \
+	mv "$(TOFU).tmp" "$(TOFU)" && "$(TOFU)" version
+
+## test-terraform: the provider's acceptance tests (terraform-plugin-testing, TF_ACC=1) against a local Gangplank, with a real CLI
+test-terraform: terraform-cli
+	cd terraform && TF_ACC=1 $(GO) test -count=1 -timeout 45m ./...
 
 ## bench: every benchmark against the local AWS, with DynamoDB/AWS call counts per operation: first all but the
 ## scale ones ($(BENCHTIME) each), then the scale ones (discovery of 5,000 accounts, activation of 1,000 with 100 stacks

@@ -75,7 +75,9 @@ func TestTransitions(t *testing.T) {
 			}},
 		{"bulk activation starts an account: activating for it, no stack awaited until CreateStack answers",
 			accounts.Account{Status: accounts.Failed, AwaitedStackID: "stack-old", ReportedStackID: "stack-old"},
-			func(a *accounts.Account) { a.AwaitBulkActivation(accounts.ActivationRef{ActivationID: "act-1", Batch: 2}) },
+			func(a *accounts.Account) {
+				a.AwaitBulkActivation(accounts.ActivationRef{ActivationID: "act-1", Batch: 2})
+			},
 			func(t *testing.T, a accounts.Account) {
 				if a.Status != accounts.Activating || !a.AwaitedBy("act-1") || a.AwaitedBy("act-2") || a.AwaitedStackID != "" {
 					t.Errorf("%+v", a)

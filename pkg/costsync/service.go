@@ -49,6 +49,7 @@ type Store interface {
 	Generation(ctx context.Context, tenantID, payerID, generation, accountID string) ([]Recommendation, error)
 	Commitment(ctx context.Context, tenantID, payerID string) (Commitment, int64, bool, error)
 	PutCommitment(ctx context.Context, tenantID string, c Commitment, readVersion int64, entry audit.Entry) error
+	DeleteCommitment(ctx context.Context, tenantID, payerID string, readVersion int64, entry audit.Entry) error
 	AcquireManualSync(ctx context.Context, tenantID string, now time.Time, interval time.Duration) (time.Duration, error)
 }
 

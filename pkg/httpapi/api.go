@@ -67,7 +67,7 @@ type route struct {
 // New builds the API.
 func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
-	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes(), a.discoveryRoutes(), a.activationRoutes(), a.integrationRoutes())
+	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes(), a.discoveryRoutes(), a.activationRoutes(), a.integrationRoutes(), a.connectionRoutes(), a.terraformRoutes())
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.pattern, a.serve(rt))
 	}

@@ -18,7 +18,8 @@ func (a *API) costRoutes() []route {
 		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/recommendations", query: filterParams, handle: a.accountRecommendations},
 		{method: http.MethodGet, pattern: "/v1/recommendations", query: slices.Concat(filterParams, []string{"limit", "cursor"}), handle: a.tenantRecommendations},
 		{method: http.MethodPut, pattern: "/v1/accounts/{accountId}/commitment", write: true, handle: a.putCommitment},
-		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/commitment", handle: a.getCommitment},
+		{method: http.MethodGet, pattern: "/v1/accounts/{accountId}/commitment", query: []string{"spend"}, handle: a.getCommitment},
+		{method: http.MethodDelete, pattern: "/v1/accounts/{accountId}/commitment", write: true, handle: a.deleteCommitment},
 	}
 }
 
@@ -138,9 +139,33 @@ func (a *API) getCommitment(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
+	switch query(r)["spend"] {
+	case "", "true":
+	case "false":
+		// The commitment alone: no Cost Explorer request ($0.01 each), works before the account is connected.
+		c, err := a.cfg.CostSync.Commitment(r.Context(), p.TenantID, id)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, map[string]any{"commitment": c})
+	default:
+		return badRequest("spend is true or false", validation.FieldError{Field: "spend", Message: "must be true or false"})
+	}
 	rep, err := a.cfg.CostSync.CommitmentReport(r.Context(), p.TenantID, id)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, rep)
+}
+
+func (a *API) deleteCommitment(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	if err := a.cfg.CostSync.DeleteCommitment(r.Context(), p.TenantID, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -67,8 +67,12 @@ func TestOnboardingInstructions(t *testing.T) {
 		if got := ins.Manual.TrustPolicy.Statement[0].Condition["StringEquals"]["sts:ExternalId"]; got != externalID {
 			t.Errorf("manual trust policy External ID = %q", got)
 		}
-		if !strings.Contains(ins.Terraform, externalID) || !strings.Contains(ins.Terraform, `resource "aws_iam_role"`) {
-			t.Errorf("terraform lacks the role or External ID:\n%s", ins.Terraform)
+		// View as Code: both halves, the role trusting the External ID of the gangplank_account it comes with.
+		for _, want := range []string{`resource "aws_iam_role" "gangplank"`, `"sts:ExternalId" = gangplank_account.this.external_id`,
+			`resource "gangplank_account" "this"`, `resource "gangplank_account_connection" "this"`} {
+			if !strings.Contains(ins.Terraform, want) {
+				t.Errorf("terraform lacks %s:\n%s", want, ins.Terraform)
+			}
 		}
 	}
 

@@ -168,6 +168,8 @@ func problemFor(err error) Problem {
 		return problem(http.StatusUnprocessableEntity, "not-a-payer", "Not a payer account", err.Error())
 	case errors.Is(err, costsync.ErrSyncOff):
 		return problem(http.StatusConflict, "cost-sync-off", "Cost sync is off for this account", err.Error())
+	case errors.Is(err, costsync.ErrCommitmentChanged):
+		return problem(http.StatusConflict, "commitment-changed", "The commitment changed concurrently", err.Error())
 	case errors.Is(err, costsync.ErrNoCommitment):
 		return problem(http.StatusNotFound, "no-commitment", "No commitment recorded", err.Error())
 	case errors.As(err, &denied):

@@ -2,18 +2,11 @@ package onboarding
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/awsid"
@@ -81,6 +74,8 @@ type linkInput struct {
 	RoleName         string
 	BulkActivation   bool
 	MemberAccessRole string
+	// Terraform writes the material's Terraform; without one (outside the API) the material has none.
+	Terraform TerraformRenderer
 }
 
 // build renders the instructions for one account.
@@ -121,9 +116,13 @@ func (c Config) build(in linkInput) (Instructions, error) {
 	shape := RoleShape{AccessLevel: a.AccessLevel, Type: a.Type, BulkActivation: bulk == "enabled", MemberAccessRole: memberRole}
 	trust := TrustPolicy(c.PlatformPrincipal, in.ExternalID)
 	policies := PermissionPolicies(shape)
-	tf, err := terraform(a, roleName, trust, policies)
-	if err != nil {
-		return Instructions{}, err
+	var tf string
+	if in.Terraform != nil {
+		// Both halves, as GET /v1/accounts/{id}/terraform (viewascode.go).
+		var err error
+		if tf, err = in.Terraform.Render(TerraformSpec{Account: a, RoleName: roleName, PlatformPrincipal: c.PlatformPrincipal, Policies: policies}); err != nil {
+			return Instructions{}, err
+		}
 	}
 	launch := Instructions{Action: ActionCreate, StackName: in.StackName, Region: a.Region}
 	if stack, ok := connectedStack(a); ok {
@@ -231,88 +230,3 @@ func writeParameters(b *strings.Builder, params map[string]string) {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }
-
-// terraform renders the role as a Terraform configuration ("View as Code"), built with hclwrite so that every
-// value is quoted and escaped by the HCL library, and each policy is passed through jsonencode as Terraform users
-// write them.
-func terraform(a accounts.Account, roleName string, trust Policy, policies []NamedPolicy) (string, error) {
-	f := hclwrite.NewEmptyFile()
-	body := f.Body()
-
-	tfBlock := body.AppendNewBlock("terraform", nil).Body()
-	providers := tfBlock.AppendNewBlock("required_providers", nil).Body()
-	providers.SetAttributeValue("aws", cty.ObjectVal(map[string]cty.Value{
-		"source": cty.StringVal("hashicorp/aws"), "version": cty.StringVal(">= 5.0"),
-	}))
-	body.AppendNewline()
-
-	body.AppendUnstructuredTokens(comment(fmt.Sprintf("Gangplank's role in account %s. Apply with credentials for that account.", a.AccountID)))
-	role := body.AppendNewBlock("resource", []string{"aws_iam_role", "gangplank"}).Body()
-	role.SetAttributeValue("name", cty.StringVal(roleName))
-	role.SetAttributeValue("description", cty.StringVal("Lets Gangplank read this account at the access level you chose."))
-	role.SetAttributeValue("max_session_duration", cty.NumberIntVal(3600))
-	trustTokens, err := jsonencode(trust)
-	if err != nil {
-		return "", err
-	}
-	role.SetAttributeRaw("assume_role_policy", trustTokens)
-	body.AppendNewline()
-
-	roleRef := hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: "gangplank"}, hcl.TraverseAttr{Name: "name"}}
-	attach := body.AppendNewBlock("resource", []string{"aws_iam_role_policy_attachment", "view_only"}).Body()
-	attach.SetAttributeTraversal("role", roleRef)
-	attach.SetAttributeValue("policy_arn", cty.StringVal(ViewOnlyAccess))
-
-	for _, p := range policies {
-		body.AppendNewline()
-		block := body.AppendNewBlock("resource", []string{"aws_iam_role_policy", snake(p.Name)}).Body()
-		block.SetAttributeValue("name", cty.StringVal(p.Name))
-		block.SetAttributeTraversal("role", hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: "gangplank"}, hcl.TraverseAttr{Name: "id"}})
-		doc, err := jsonencode(p.Document)
-		if err != nil {
-			return "", err
-		}
-		block.SetAttributeRaw("policy", doc)
-	}
-	body.AppendNewline()
-	out := body.AppendNewBlock("output", []string{"gangplank_role_arn"}).Body()
-	out.SetAttributeValue("description", cty.StringVal("Paste this into Gangplank to connect the account."))
-	out.SetAttributeTraversal("value", hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: "gangplank"}, hcl.TraverseAttr{Name: "arn"}})
-	return string(hclwrite.Format(f.Bytes())), nil
-}
-
-// jsonencode returns the tokens of jsonencode(<v as an HCL object>).
-func jsonencode(v any) (hclwrite.Tokens, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	ty, err := ctyjson.ImpliedType(raw)
-	if err != nil {
-		return nil, err
-	}
-	val, err := ctyjson.Unmarshal(raw, ty)
-	if err != nil {
-		return nil, err
-	}
-	return hclwrite.TokensForFunctionCall("jsonencode", hclwrite.TokensForValue(val)), nil
-}
-
-func comment(text string) hclwrite.Tokens {
-	return hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte("# " + text + "\n")}}
-}
-
-// snake turns "GangplankTags" into "gangplank_tags" for Terraform resource names.
-func snake(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}

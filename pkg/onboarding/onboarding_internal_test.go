@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty/function"
-	"github.com/zclconf/go-cty/cty/function/stdlib"
 	"gopkg.in/yaml.v3"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
@@ -276,56 +272,50 @@ func TestCLICommand(t *testing.T) {
 	}
 }
 
-// TestTerraform: the configuration parses as HCL, and each jsonencode(...) evaluates to exactly the policy the
-// instructions give for creating the role by hand.
+// recordingRenderer stands for pkg/viewascode (which imports this package): it keeps the spec it was handed.
+type recordingRenderer struct{ spec *TerraformSpec }
+
+func (r recordingRenderer) Render(s TerraformSpec) (string, error) {
+	*r.spec = s
+	return "# rendered", nil
+}
+
+// TestTerraform: the material's Terraform is written from exactly the role the manual instructions describe (the
+// same trust principal, role name and permission policies); pkg/viewascode's tests prove it writes them as given.
+// Without a renderer (every function but the API) the material has no Terraform.
 func TestTerraform(t *testing.T) {
 	for _, shape := range []struct {
 		typ   accounts.Type
 		level accounts.AccessLevel
 		bulk  bool
 	}{{accounts.Management, accounts.TagsWrite, true}, {accounts.Linked, accounts.Resources, false}, {accounts.Standalone, accounts.ResourcesTags, false}} {
-		ins := instructionsFor(t, shape.typ, shape.level, shape.bulk)
-		file, diags := hclsyntax.ParseConfig([]byte(ins.Terraform), "main.tf", hcl.InitialPos)
-		if diags.HasErrors() {
-			t.Fatalf("terraform does not parse: %v\n%s", diags, ins.Terraform)
+		var spec TerraformSpec
+		name, _ := linkStackName("gpa_token")
+		in := linkInput{TenantID: "acme", ExternalID: "gp-0123456789abcdef0123456789abcdef", Token: "gpa_token", StackName: name,
+			Account:   accounts.Account{AccountID: "111111111111", Type: shape.typ, AccessLevel: shape.level, Region: "eu-west-1"},
+			ExpiresAt: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC), BulkActivation: shape.bulk}
+		bare, err := testConfig.build(in)
+		if err != nil || bare.Terraform != "" {
+			t.Errorf("%s without a renderer: terraform %q, %v", shape.typ, bare.Terraform, err)
 		}
-		ctx := &hcl.EvalContext{Functions: map[string]function.Function{"jsonencode": stdlib.JSONEncodeFunc}}
-		policies := map[string]any{}
-		for _, block := range file.Body.(*hclsyntax.Body).Blocks {
-			if block.Type != "resource" {
-				continue
-			}
-			for name, attr := range block.Body.Attributes {
-				if name != "policy" && name != "assume_role_policy" {
-					continue
-				}
-				v, diags := attr.Expr.Value(ctx)
-				if diags.HasErrors() {
-					t.Fatalf("%s.%s: %v", block.Labels[1], name, diags)
-				}
-				var doc any
-				_ = json.Unmarshal([]byte(v.AsString()), &doc)
-				policies[block.Labels[1]] = doc
-			}
+		in.Terraform = recordingRenderer{&spec}
+		ins, err := testConfig.build(in)
+		if err != nil {
+			t.Fatal(err)
 		}
-		want := map[string]any{"gangplank": roundTrip(t, ins.Manual.TrustPolicy)}
-		for _, p := range ins.Manual.PermissionPolicies {
-			want[snake(p.Name)] = roundTrip(t, p.Document)
+		if ins.Terraform != "# rendered" {
+			t.Errorf("terraform = %q", ins.Terraform)
 		}
-		if !reflect.DeepEqual(policies, want) {
-			t.Errorf("%s/%s: terraform policies differ from the manual ones:\n got %v\nwant %v", shape.typ, shape.level, policies, want)
+		if spec.RoleName != ins.Manual.RoleName || spec.PlatformPrincipal != testConfig.PlatformPrincipal || spec.Account.AccountID != "111111111111" {
+			t.Errorf("%s: spec = %+v", shape.typ, spec)
+		}
+		if !reflect.DeepEqual(spec.Policies, ins.Manual.PermissionPolicies) {
+			t.Errorf("%s/%s: terraform policies differ from the manual ones:\n got %v\nwant %v", shape.typ, shape.level, spec.Policies, ins.Manual.PermissionPolicies)
+		}
+		if !reflect.DeepEqual(TrustPolicy(spec.PlatformPrincipal, in.ExternalID), ins.Manual.TrustPolicy) {
+			t.Errorf("trust policy differs")
 		}
 	}
-}
-
-func roundTrip(t *testing.T, v any) any {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	_ = json.Unmarshal(raw, &out)
-	return out
 }
 
 func TestPermissionPolicies(t *testing.T) {

@@ -53,6 +53,8 @@ type Service struct {
 	observers []Observer
 	// afterAnswer runs for each account a callback settled, once CloudFormation has the answer.
 	afterAnswer []func(ctx context.Context, a accounts.Account)
+	// terraform writes the launch material's Terraform and View as Code (RenderTerraformWith); nil outside the API.
+	terraform TerraformRenderer
 
 	// ConnectRetry bounds how long POST /connect waits for a role to become assumable (DefaultConnectRetry).
 	ConnectRetry time.Duration
@@ -115,7 +117,7 @@ func (s *Service) CreateAccount(ctx context.Context, tenantID string, in account
 		return Created{}, err
 	}
 	ins, err := s.cfg.build(linkInput{TenantID: tenantID, ExternalID: tenant.ExternalID, Account: a, Token: token, StackName: stackName,
-		ExpiresAt: in.Link.ExpiresAt})
+		ExpiresAt: in.Link.ExpiresAt, Terraform: s.terraform})
 	return Created{Account: a, Instructions: ins}, err
 }
 
@@ -137,7 +139,7 @@ func (s *Service) IssueLink(ctx context.Context, tenantID, accountID string) (In
 		return Instructions{}, err
 	}
 	return s.cfg.build(linkInput{TenantID: tenantID, ExternalID: tenant.ExternalID, Account: a, Token: token, StackName: stackName,
-		ExpiresAt: a.Link.ExpiresAt})
+		ExpiresAt: a.Link.ExpiresAt, Terraform: s.terraform})
 }
 
 // NewLink gives the account a new activation link in memory, replacing its previous one as IssueLink does, and

@@ -210,7 +210,24 @@ func (s Costs) PutCommitment(ctx context.Context, tenantID string, c costsync.Co
 	err = s.transact(ctx, []types.TransactWriteItem{{Put: put}, log})
 	var c2 *cancelledError
 	if errors.As(err, &c2) && (c2.failed(0) || c2.conflicted(0)) {
-		return ErrStatusChanged
+		return costsync.ErrCommitmentChanged
+	}
+	return err
+}
+
+// DeleteCommitment removes a commitment (conditioned on the version read) with its audit entry, in one transaction.
+func (s Costs) DeleteCommitment(ctx context.Context, tenantID, payerID string, readVersion int64, entry audit.Entry) error {
+	log, err := s.auditPut(entry)
+	if err != nil {
+		return err
+	}
+	del := &types.Delete{TableName: s.table(), Key: key(tenantPK(tenantID), commitmentSK(payerID)),
+		ConditionExpression:       aws.String("version = :expected"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":expected": num(strconv.FormatInt(readVersion, 10))}}
+	err = s.transact(ctx, []types.TransactWriteItem{{Delete: del}, log})
+	var c *cancelledError
+	if errors.As(err, &c) && (c.failed(0) || c.conflicted(0)) {
+		return costsync.ErrCommitmentChanged
 	}
 	return err
 }

@@ -35,11 +35,15 @@ type Tenant struct {
 	Version  int64              `json:"version" dynamodbav:"version"`
 }
 
-// MarshalJSON shows a tenant that never rotated its External ID with an empty list of previous ones.
+// MarshalJSON shows a tenant that never rotated its External ID with an empty list of previous ones, and a tenant
+// stored before a setting existed with that setting's default (what applies to it).
 func (t Tenant) MarshalJSON() ([]byte, error) {
 	type plain Tenant
 	if t.PreviousExternalIDs == nil {
 		t.PreviousExternalIDs = []RetiredExternalID{}
+	}
+	if t.Settings.ActivationStacksInFlight == 0 {
+		t.Settings.ActivationStacksInFlight = DefaultActivationStacksInFlight
 	}
 	return json.Marshal(plain(t))
 }

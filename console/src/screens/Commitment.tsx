@@ -12,10 +12,17 @@ export function CommitmentSection({ account }: { account: Account }) {
   const { api, canWrite } = useApp();
   const report = useLoad(
     (a) =>
-      ok(a.GET("/v1/accounts/{accountId}/commitment", { params: { path: { accountId: account.accountId } } })).catch((err) => {
-        if (err instanceof ApiError && err.status === 404) return null;
-        throw err;
-      }),
+      ok(a.GET("/v1/accounts/{accountId}/commitment", { params: { path: { accountId: account.accountId } } })).then(
+        // Without spend=false the API answers the whole report; the commitment alone is for callers that ask.
+        (r) => {
+          if (!("spendToDate" in r)) throw new Error("the API answered the commitment without its spend report");
+          return r;
+        },
+        (err) => {
+          if (err instanceof ApiError && err.status === 404) return null;
+          throw err;
+        },
+      ),
     [account.accountId],
   );
   const c = report.data?.commitment;

@@ -6,12 +6,16 @@ import (
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/httpapi"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/viewascode"
 )
 
 // NewAPI builds the HTTP API over the builder's parts, authenticating callers with authn.
 func NewAPI(b *platform.Builder, authn auth.Authenticator) *httpapi.API {
+	ob := b.Onboarding()
+	// Only the API renders Terraform (launch material, View as Code): the HCL writer stays out of the other functions.
+	ob.RenderTerraformWith(viewascode.Renderer{})
 	return httpapi.New(httpapi.Config{
-		Accounts: b.Accounts(), Tenants: b.Tenants(), Audit: b.Audit(), Onboarding: b.Onboarding(), CostSync: b.CostSync(),
+		Accounts: b.Accounts(), Tenants: b.Tenants(), Audit: b.Audit(), Onboarding: ob, CostSync: b.CostSync(),
 		Discovery: b.Discovery(), Activation: b.Activation(), Cursors: b.DB().Cursors, Authenticator: authn,
 	})
 }
