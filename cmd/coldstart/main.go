@@ -177,6 +177,14 @@ func environment(n platform.Needs) []string {
 	if len(n.Workflow) > 0 {
 		env = append(env, "BULK_ACTIVATION_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:gangplank-bulk-activation")
 	}
+	if n.IdentityKeys == platform.ReadWrite {
+		env = append(env, "IDENTITY_SECRET_PREFIX=gangplank/identity",
+			"IDENTITY_KMS_KEY_ID=arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000")
+	}
+	if n.Scheduler {
+		env = append(env, "IDENTITY_SCHEDULE_GROUP=gangplank-identity", "IDENTITY_SCHEDULE_ROLE_ARN=arn:aws:iam::123456789012:role/gangplank-identity-scheduler",
+			"IDENTITY_QUEUE_ARN=arn:aws:sqs:us-east-1:123456789012:gangplank-identity")
+	}
 	return env
 }
 

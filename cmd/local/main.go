@@ -19,7 +19,7 @@ func main() {
 	consoleAddr := flag.String("console-addr", "127.0.0.1:8081", "web console listen address (empty: no console)")
 	consoleDir := flag.String("console-dir", "console/dist", "the built web console")
 	state := flag.String("state", ".local", "directory for local keys and logs")
-	demo := flag.Bool("demo", true, "put a sample organization in the local AWS")
+	demo := flag.Bool("demo", true, "put a sample organization with tagged resources in the local AWS")
 	readyFile := flag.String("ready-file", "", "write where everything listens (JSON) to this file once it serves")
 	awsAddr := flag.String("aws-addr", "127.0.0.1:4566", "local AWS listen address (AWS CLI profiles for customer accounts name it)")
 	flag.Parse()

@@ -208,6 +208,10 @@ describe("the console", () => {
     await link("Organization").click();
     await see(page.getByRole("heading", { name: "Discovery" }));
     await button("Discover now").click();
+    // Discovery is a job: its progress shows until it succeeds, then the run's result.
+    await see(page.getByTestId("discovery-job"));
+    await see(page.locator('[data-testid="discovery-job"][data-status="succeeded"]'), LONG);
+    expect(await page.getByTestId("discovery-job").textContent()).toMatch(new RegExp(`${Object.keys(demo.members).length + 1} accounts and \\d+ OUs read`));
     await see(page.getByTestId("discovery-run").getByText(/Last run/), LONG);
     for (const name of Object.keys(demo.members)) await see(page.locator(`[data-member="${demo.members[name]}"]`));
     await see(page.locator(`[data-member="${demo.members["prod-web"]}"]`).getByText("Not activated"));

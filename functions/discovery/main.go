@@ -1,5 +1,5 @@
-// Command discovery is the daily discovery: it reads the organization of every active management account and
-// brings each tenant's linked accounts in step with it.
+// Command discovery is the daily discovery: it starts a discovery job for every active management account's
+// organization and returns; the discovery-worker function runs the jobs.
 package main
 
 import (
@@ -16,8 +16,8 @@ func main() {
 	b, _ := platform.ColdStart(context.Background(), platform.Discovery)
 	disc := platform.Build(func() *discovery.Service { return b.Discovery() })
 	lambda.Start(func(ctx context.Context) (map[string]int, error) {
-		ran, failed, err := disc.DiscoverAll(ctx)
-		slog.InfoContext(ctx, "daily discovery", "organizations", ran, "failed", failed)
-		return map[string]int{"organizations": ran, "failed": failed}, err
+		started, failed, err := disc.StartAll(ctx)
+		slog.InfoContext(ctx, "daily discovery started", "organizations", started, "failed", failed)
+		return map[string]int{"started": started, "failed": failed}, err
 	})
 }

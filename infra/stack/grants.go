@@ -37,7 +37,7 @@ func (m *mainStack) grant(fn awslambda.Function, n platform.Needs) {
 		m.cursorKey.GrantRead(fn, nil)
 	}
 	for _, q := range platform.Queues() {
-		if n.Queues[q.ID] == platform.Send {
+		if n.Queues[q.ID].Sends() {
 			m.queues[q.ID].GrantSendMessages(fn)
 		}
 	}
@@ -46,4 +46,5 @@ func (m *mainStack) grant(fn awslambda.Function, n platform.Needs) {
 			Effect: awsiam.Effect_ALLOW, Actions: jsii.Strings("sts:AssumeRole"), Resources: jsii.Strings(m.connectorARN()),
 		}))
 	}
+	m.grantIdentity(fn, n)
 }

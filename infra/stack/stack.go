@@ -35,6 +35,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/gangplank/gangplank/pkg/crossaccount"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/httpapi/spec"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
@@ -107,6 +108,7 @@ type mainStack struct {
 	alarms      awssns.Topic
 	connector   awsiam.Role
 	api         awsapigatewayv2.HttpApi
+	identity    identityResources
 	// userPool and webClient are the Cognito user pool and its web client (nil with an external issuer).
 	userPool  awscognito.UserPool
 	webClient awscognito.UserPoolClient
@@ -135,13 +137,25 @@ func (m *mainStack) build() error {
 	if m.cfg.AlarmEmail != "" {
 		m.alarms.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(m.cfg.AlarmEmail), nil))
 	}
-	m.queues = map[string]awssqs.Queue{platform.CostSyncQueue.ID: m.buildCostQueue()}
+	m.queues = map[string]awssqs.Queue{
+		platform.CostSyncQueue.ID: m.buildQueue("CostSync", "costsync", 6*300, 5, "a payer's cost sync failed five times"),
+		// A discovery step is delivered again after the worker's timeout (the visibility timeout is six times it) and,
+		// after discovery.MaxDeliveries deliveries, lands in the dead-letter queue; its last delivery has already
+		// failed the job with the reason.
+		platform.DiscoveryQueue.ID: m.buildQueue("Discovery", "discovery", 6*900, discovery.MaxDeliveries,
+			"a discovery step failed every delivery (its job failed with the reason)"),
+		platform.InventoryQueue.ID: m.buildQueue("Inventory", "inventory", 6*900, 5, "inventory work failed five times"),
+	}
+	m.buildIdentity()
 	if err := m.buildFunctions(); err != nil {
 		return err
 	}
 	m.buildConnector()
 	m.buildCostSync()
+	m.buildIdentityWork()
+	m.buildDiscovery()
 	m.buildRotation()
+	m.buildInventory()
 	if err := m.buildStateMachine(); err != nil {
 		return err
 	}
@@ -252,10 +266,16 @@ var functions = []function{
 	// within the custom resource's 300 s ServiceTimeout.
 	{name: "callback", description: "Answers onboarding stacks' custom resources and reads their notifications (SNS)",
 		memoryMB: 256, timeoutSec: 120, reserved: 50, async: true},
-	// Daily: reads every organization in turn (throttled per management account), adding accounts one transaction
-	// each; 15 minutes covers organizations of several thousand accounts.
-	{name: "discovery", description: "Daily: discovers every active management account's organization",
-		memoryMB: 512, timeoutSec: 900, reserved: 1, async: true},
+	// Daily: starts a discovery job for every active management account (one sparse index query, then a job and a
+	// message each) and returns; the worker runs the jobs.
+	{name: "discovery", description: "Daily: starts a discovery job for every active management account's organization",
+		memoryMB: 256, timeoutSec: 300, reserved: 1, async: true},
+	// One step of a discovery job per message: it reads and writes for as long as its invocation allows (less a
+	// margin for its checkpoint), then queues the job's next step itself. An organization of 50,000 accounts holds
+	// its members and their listing in memory (peak heap measured in docs/discovery.md). Reserved concurrency bounds
+	// the jobs running at once (Organizations throttles per management account; one job per account at a time).
+	{name: "discovery-worker", description: "Runs discovery jobs, one step per message (SQS), each step continuing the job",
+		memoryMB: 1024, timeoutSec: 900, reserved: 10},
 	// One batch of bulk activation: up to 50 CreateStack calls through two role hops (throttling retried), or one
 	// check of their accounts. Reserved concurrency bounds the calls into customers' accounts (and the workflow's
 	// Map runs at most 4 batches at once per activation).
@@ -268,10 +288,26 @@ var functions = []function{
 	// visibility timeout is six times this.
 	{name: "costsync-worker", description: "Syncs one payer's Cost Explorer recommendations per message (SQS)",
 		memoryMB: 512, timeoutSec: 300, reserved: 5},
+	// The IAM integration's routes: an onboarding or an offboarding is a few dozen IAM calls, well within API
+	// Gateway's 30 s.
+	{name: "identity-api", description: "The IAM integration's HTTP API routes (x-gangplank-function: identity-api)", memoryMB: 512, timeoutSec: 29},
+	// A sync of 5,000 users reads a few pages and writes a few hundred batches; the queue's visibility timeout is
+	// six times this. Reserved concurrency bounds the calls into customers' IAM.
+	{name: "identity-worker", description: "Does the IAM integrations' work, one message each (SQS): syncs, rotations, scheduled deletions",
+		memoryMB: 512, timeoutSec: 600, reserved: 5},
+	{name: "identity-scheduler", description: "Daily: enqueues a sync of every IAM integration and the key rotations due",
+		memoryMB: 256, timeoutSec: 120, async: true},
 	// Daily: the tenants with an External ID warning or rotation due (one sparse index query), each checking its
 	// connected roles before a grace period ends, eight at a time.
 	{name: "rotation", description: "Daily: rotates External IDs on their tenants' schedule and warns about stacks still on an old one",
 		memoryMB: 256, timeoutSec: 900, reserved: 1, async: true},
+	// Hourly: the accounts whose scheduled inventory sync is due (one sparse index query), one message each.
+	{name: "inventory-scheduler", description: "Hourly: starts the inventory sync of every account whose scheduled sync is due",
+		memoryMB: 256, timeoutSec: 120, async: true},
+	// One unit of inventory work per message: a sync's plan, a region's scan (continued in a new message a minute
+	// before the timeout), tag summaries, a tag write-back. A scan holds at most a region's ARN hashes and a page.
+	{name: "inventory-worker", description: "Inventory: plans syncs, scans regions, summarizes tags and writes tag edits back (SQS)",
+		memoryMB: 1024, timeoutSec: 900, reserved: 20},
 }
 
 // Functions lists the names of the functions the stack deploys.
@@ -345,10 +381,11 @@ func (m *mainStack) environment(n platform.Needs) *map[string]*string {
 		env["PLATFORM_PRINCIPAL_ARN"] = jsii.String(m.connectorARN())
 	}
 	for _, q := range platform.Queues() {
-		if n.Queues[q.ID] == platform.Send {
+		if n.Queues[q.ID].Sends() {
 			env[q.EnvVar] = m.queues[q.ID].QueueUrl()
 		}
 	}
+	m.identityEnvironment(n, env)
 	if len(n.Workflow) > 0 && m.workflowDefined() {
 		// The fixed ARN, not a reference: the workflow's definition references the task function, so a reference
 		// back would be a cycle.
@@ -452,15 +489,30 @@ func (m *mainStack) buildAPI() error {
 			DetailedMetricsEnabled: jsii.Bool(true),
 		},
 	})
-	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiHandler"), m.Functions["api"],
-		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0()})
+	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
+	integrationOf := func(function string) awsapigatewayv2.HttpRouteIntegration {
+		if i, ok := integrations[function]; ok {
+			return i
+		}
+		id := "ApiHandler"
+		if function != "api" {
+			id = "ApiHandler-" + function
+		}
+		i := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(id), m.Functions[function],
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0()})
+		integrations[function] = i
+		return i
+	}
 	routes, err := Routes()
 	if err != nil {
 		return err
 	}
 	for _, r := range routes {
+		if _, ok := m.Functions[r.Function]; !ok {
+			return fmt.Errorf("%s %s: x-gangplank-function names %q, which the stack does not deploy", r.Method, r.Path, r.Function)
+		}
 		opts := &awsapigatewayv2.AddRoutesOptions{Path: jsii.String(r.Path), Methods: &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
-			Integration: integration}
+			Integration: integrationOf(r.Function)}
 		if !r.Public {
 			opts.Authorizer = authorizer
 		}
@@ -479,6 +531,8 @@ func (m *mainStack) buildAPI() error {
 type Route struct {
 	Method, Path string
 	Public       bool
+	// Function serves the route: the operation's x-gangplank-function, or the main API ("api").
+	Function string
 }
 
 // Routes reads the operations of the OpenAPI document the handler serves.
@@ -491,7 +545,11 @@ func Routes() ([]Route, error) {
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			public := op.Security != nil && len(*op.Security) == 0
-			routes = append(routes, Route{Method: method, Path: path, Public: public})
+			function := "api"
+			if f, ok := op.Extensions["x-gangplank-function"].(string); ok {
+				function = f
+			}
+			routes = append(routes, Route{Method: method, Path: path, Public: public, Function: function})
 		}
 	}
 	sort.Slice(routes, func(i, j int) bool {
@@ -597,20 +655,12 @@ func (m *mainStack) outputs() {
 	out("AlarmTopicArn", m.alarms.TopicArn())
 }
 
-// buildCostQueue is the queue of payers to sync: the scheduler and the API's on-demand syncs send, the worker
-// consumes; a payer whose sync fails five times lands in the dead-letter queue (alarmed).
-func (m *mainStack) buildCostQueue() awssqs.Queue {
-	dlq := awssqs.NewQueue(m.stack, jsii.String("CostSyncDeadLetters"), &awssqs.QueueProps{
-		QueueName: jsii.String(m.cfg.Prefix + "-costsync-dlq"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
-		EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-	})
-	m.alarm("CostSyncDeadLetters", dlq.MetricApproximateNumberOfMessagesVisible(nil),
-		"a payer's cost sync failed five times: read it from "+m.cfg.Prefix+"-costsync-dlq")
-	return awssqs.NewQueue(m.stack, jsii.String("CostSync"), &awssqs.QueueProps{
-		QueueName: jsii.String(m.cfg.Prefix + "-costsync"), Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: m.key,
-		EnforceSSL: jsii.Bool(true), VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * 300)),
-		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(5)},
-	})
+// buildDiscovery makes the worker the discovery queue's consumer, one step at a time per invocation, reporting a
+// failed step alone (it is delivered again and resumes from the job's last checkpoint).
+func (m *mainStack) buildDiscovery() {
+	m.Functions["discovery-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.queues[platform.DiscoveryQueue.ID], &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(10),
+	}))
 }
 
 // buildCostSync wires the daily schedule, the queue and the worker. The worker's concurrency is capped (reserved
@@ -642,6 +692,22 @@ func (m *mainStack) buildRotation() {
 		Description: jsii.String("Daily External ID schedule: warnings, rotations due, grace periods ending (04:00 UTC)"),
 		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("0"), Hour: jsii.String("4")}),
 		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["rotation"], &awsschedulertargets.ScheduleTargetBaseProps{
+			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
+		}),
+	})
+}
+
+// buildInventory wires the hourly schedule (each tenant chooses its interval; the scheduler reads the accounts
+// due) and the worker on its queue, one message at a time, at most 20 at once (customers' Tagging API quotas are
+// per account and region, and scans of one account run side by side).
+func (m *mainStack) buildInventory() {
+	m.Functions["inventory-worker"].AddEventSource(awslambdaeventsources.NewSqsEventSource(m.queues[platform.InventoryQueue.ID], &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true), MaxConcurrency: jsii.Number(20),
+	}))
+	awsscheduler.NewSchedule(m.stack, jsii.String("HourlyInventory"), &awsscheduler.ScheduleProps{
+		Description: jsii.String("Hourly: starts the inventory syncs that are due (each tenant chooses how often; daily by default)"),
+		Schedule:    awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{Minute: jsii.String("15")}),
+		Target: awsschedulertargets.NewLambdaInvoke(m.Functions["inventory-scheduler"], &awsschedulertargets.ScheduleTargetBaseProps{
 			RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
 		}),
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/gangplank/gangplank/infra/stack"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
@@ -166,12 +167,18 @@ func envOf(t *testing.T, name string) []string {
 			env = append(env, "ONBOARDING_TEMPLATE_URL", "CALLBACK_TOPIC_ARN_PATTERN", "PLATFORM_PRINCIPAL_ARN")
 		}
 		for _, q := range platform.Queues() {
-			if n.Queues[q.ID] == platform.Send {
+			if n.Queues[q.ID].Sends() {
 				env = append(env, q.EnvVar)
 			}
 		}
 		if len(n.Workflow) > 0 {
 			env = append(env, stack.StateMachineEnv)
+		}
+		if n.IdentityKeys == platform.ReadWrite {
+			env = append(env, "IDENTITY_SECRET_PREFIX", "IDENTITY_KMS_KEY_ID")
+		}
+		if n.Scheduler {
+			env = append(env, "IDENTITY_SCHEDULE_GROUP", "IDENTITY_SCHEDULE_ROLE_ARN", "IDENTITY_QUEUE_ARN")
 		}
 		sort.Strings(env)
 		return env
@@ -227,7 +234,8 @@ func TestRoutesNeedTokens(t *testing.T) {
 			public[r.Method+" "+r.Path] = true
 		}
 	}
-	if len(public) != 2 || !public["GET /healthz"] || !public["GET /v1/openapi.json"] {
+	if len(public) != 4 || !public["GET /healthz"] || !public["GET /v1/openapi.json"] ||
+		!public["GET /v1/iam-invitations/{token}"] || !public["POST /v1/iam-invitations/{token}"] {
 		t.Errorf("public routes = %v", public)
 	}
 	got := s.main.resources("AWS::ApiGatewayV2::Route")
@@ -512,29 +520,45 @@ func TestConfigValidation(t *testing.T) {
 func TestCostSyncWiring(t *testing.T) {
 	s := synth(t)
 	schedules := s.main.resources("AWS::Scheduler::Schedule")
-	if len(schedules) != 3 || !strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
+	if len(schedules) != 5 || !strings.Contains(js(schedules), "cron(15 * *") || !strings.Contains(js(schedules), "Fninventoryscheduler") ||
+		!strings.Contains(js(schedules), "cron(0 6") || !strings.Contains(js(schedules), "Fncostsyncscheduler") ||
 		!strings.Contains(js(schedules), "cron(0 5") || !strings.Contains(js(schedules), "Fndiscovery") ||
 		!strings.Contains(js(schedules), "cron(0 4") || !strings.Contains(js(schedules), "Fnrotation") {
 		t.Errorf("schedules = %s", js(schedules))
 	}
 	mappings := s.main.resources("AWS::Lambda::EventSourceMapping")
-	if len(mappings) != 1 {
+	// The cost sync's worker, the identity worker, the discovery worker and the inventory's.
+	if len(mappings) != 4 {
 		t.Fatalf("event source mappings = %s", js(mappings))
 	}
+	found := false
 	for _, m := range mappings {
-		if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || js(m["ScalingConfig"]) != `{"MaximumConcurrency":5}` ||
-			!strings.Contains(js(m["FunctionName"]), "Fncostsyncworker") {
+		if !strings.Contains(js(m["FunctionName"]), "Fncostsyncworker") && !strings.Contains(js(m["FunctionName"]), "Fninventoryworker") {
+			continue
+		}
+		found = true
+		worker, concurrency := "CostSync", `{"MaximumConcurrency":5}`
+		if strings.Contains(js(m["FunctionName"]), "Fninventoryworker") {
+			worker, concurrency = "Inventory", `{"MaximumConcurrency":20}`
+		}
+		if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || js(m["ScalingConfig"]) != concurrency || js(m["BatchSize"]) != "1" ||
+			!strings.Contains(js(m["EventSourceArn"]), worker) {
 			t.Errorf("mapping = %s", js(m))
 		}
 	}
-	var queue map[string]any
-	for _, q := range s.main.resources("AWS::SQS::Queue") {
-		if q["QueueName"] == "gangplank-costsync" {
-			queue = q
-		}
+	if !found {
+		t.Errorf("no mapping for the cost sync worker: %s", js(mappings))
 	}
-	if queue == nil || queue["RedrivePolicy"] == nil || queue["KmsMasterKeyId"] == nil {
-		t.Errorf("cost sync queue = %v", queue)
+	for _, name := range []string{"gangplank-costsync", "gangplank-inventory"} {
+		var queue map[string]any
+		for _, q := range s.main.resources("AWS::SQS::Queue") {
+			if q["QueueName"] == name {
+				queue = q
+			}
+		}
+		if queue == nil || queue["RedrivePolicy"] == nil || queue["KmsMasterKeyId"] == nil {
+			t.Errorf("%s queue = %v", name, queue)
+		}
 	}
 }
 
@@ -638,7 +662,7 @@ func summary(actions []string, resource any) string {
 	}
 	raw := js(resource)
 	var names []string
-	for _, m := range regexp.MustCompile(`"Fn::GetAtt":\["([A-Za-z0-9]+?)(?:[0-9A-F]{8})?","Arn"\]|"Ref":"([A-Za-z0-9]+?)(?:[0-9A-F]{8})?"|"(/index/\*|:(?:stateMachine|execution|role)[:/][^"]*)"|^"(\*)"$`).FindAllStringSubmatch(raw, -1) {
+	for _, m := range regexp.MustCompile(`"Fn::GetAtt":\["([A-Za-z0-9]+?)(?:[0-9A-F]{8})?","Arn"\]|"Ref":"([A-Za-z0-9]+?)(?:[0-9A-F]{8})?"|"(/index/\*|:(?:stateMachine|execution|role|secret|schedule)[:/][^"]*)"|^"(\*)"$`).FindAllStringSubmatch(raw, -1) {
 		for _, g := range m[1:] {
 			if g != "" && !strings.HasPrefix(g, "AWS") && g != ":" {
 				names = append(names, g)
@@ -646,6 +670,46 @@ func summary(actions []string, resource any) string {
 		}
 	}
 	return acts + " on " + strings.Join(names, " ")
+}
+
+// TestDiscoveryWiring: the discovery worker consumes the discovery queue one step per message, with partial batch
+// responses and bounded concurrency; the queue's visibility timeout outlasts the worker's timeout six times, and a
+// step that failed every delivery (discovery.MaxDeliveries) ends in an alarmed dead-letter queue.
+func TestDiscoveryWiring(t *testing.T) {
+	s := synth(t)
+	var mapping map[string]any
+	for _, m := range s.main.resources("AWS::Lambda::EventSourceMapping") {
+		if strings.Contains(js(m["FunctionName"]), "Fndiscoveryworker") {
+			mapping = m
+		}
+	}
+	if mapping == nil || js(mapping["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || mapping["BatchSize"] != float64(1) ||
+		js(mapping["ScalingConfig"]) != `{"MaximumConcurrency":10}` || !strings.Contains(js(mapping["EventSourceArn"]), "Discovery") {
+		t.Errorf("discovery worker's mapping = %s", js(mapping))
+	}
+	var worker map[string]any
+	for _, f := range s.main.resources("AWS::Lambda::Function") {
+		if f["FunctionName"] == "gangplank-discovery-worker" {
+			worker = f
+		}
+	}
+	var queue map[string]any
+	for _, q := range s.main.resources("AWS::SQS::Queue") {
+		if q["QueueName"] == "gangplank-discovery" {
+			queue = q
+		}
+	}
+	if worker == nil || queue == nil {
+		t.Fatalf("worker %v, queue %v", worker, queue)
+	}
+	if timeout := worker["Timeout"].(float64); queue["VisibilityTimeout"] != 6*timeout || queue["KmsMasterKeyId"] == nil ||
+		!strings.Contains(js(queue["RedrivePolicy"]), fmt.Sprintf(`"maxReceiveCount":%d`, discovery.MaxDeliveries)) ||
+		!strings.Contains(js(queue["RedrivePolicy"]), "DiscoveryDeadLetters") {
+		t.Errorf("discovery queue = %s (worker timeout %v)", js(queue), worker["Timeout"])
+	}
+	if !strings.Contains(js(s.main.resources("AWS::CloudWatch::Alarm")), "DiscoveryDeadLetters") {
+		t.Error("no alarm on the discovery dead-letter queue")
+	}
 }
 
 // TestFunctionPolicies pins what each function may do in the platform's account. Each comes from the function's
@@ -656,17 +720,28 @@ func TestFunctionPolicies(t *testing.T) {
 	s := synth(t)
 	common := []string{"kms:Decrypt,kms:DescribeKey,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "xray:PutTelemetryRecords,xray:PutTraceSegments on *"}
 	want := map[string][]string{
-		"api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
+		"api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableInventory TableInventory /index/*",
+			"dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue on CursorKey",
-			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync", "states:StartExecution on :stateMachine:gangplank-bulk-activation",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Discovery", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Identity",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory",
+			"states:StartExecution on :stateMachine:gangplank-bulk-activation",
 			"states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
 			"states:StopExecution on :execution:gangplank-bulk-activation:*", "sts:AssumeRole on :role/gangplank-platform-connector"},
 		"callback": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on CostSync",
-			"sqs:SendMessage on DeadLetterscallback", "states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Discovery",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Identity",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory", "sqs:SendMessage on DeadLetterscallback", "states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation",
 			"sts:AssumeRole on :role/gangplank-platform-connector"},
-		"discovery": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
-			"sqs:SendMessage on DeadLettersdiscovery", "states:StartExecution on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
+		// The daily discovery only lists management accounts and starts their jobs: no customer account, no tenant.
+		"discovery": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Discovery", "sqs:SendMessage on DeadLettersdiscovery"},
+		"discovery-worker": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
+			"kms:Decrypt on DataKey", "kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey",
+			"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on Discovery",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Discovery",
+			"states:StartExecution on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
 		"activation": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"states:SendTaskFailure,states:SendTaskHeartbeat,states:SendTaskSuccess on :stateMachine:gangplank-bulk-activation", "sts:AssumeRole on :role/gangplank-platform-connector"},
 		"costsync-scheduler": {"dynamodb:read on TableAccounts TableAccounts /index/*", "kms:Decrypt,kms:DescribeKey on DataKey",
@@ -674,9 +749,33 @@ func TestFunctionPolicies(t *testing.T) {
 			"sqs:SendMessage on DeadLetterscostsyncscheduler"},
 		"rotation": {"dynamodb:read on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt,kms:DescribeKey on DataKey", "sqs:SendMessage on DeadLettersrotation", "sts:AssumeRole on :role/gangplank-platform-connector"},
+		"identity-api": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableIdentities TableIdentities /index/*",
+			"dynamodb:read-write on TableTenants TableTenants /index/*", "iam:PassRole on IdentityScheduler",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on IdentityKey",
+			"scheduler:CreateSchedule,scheduler:DeleteSchedule,scheduler:GetSchedule on :schedule/gangplank-identity/*",
+			"secretsmanager:CreateSecret,secretsmanager:DeleteSecret,secretsmanager:DescribeSecret,secretsmanager:GetSecretValue,secretsmanager:PutSecretValue,secretsmanager:TagResource,secretsmanager:UpdateSecretVersionStage on :secret:gangplank/identity/*",
+			"secretsmanager:DescribeSecret,secretsmanager:GetSecretValue on CursorKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Identity",
+			"sts:AssumeRole on :role/gangplank-platform-connector"},
+		"identity-worker": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableIdentities TableIdentities /index/*",
+			"dynamodb:read-write on TableTenants TableTenants /index/*", "iam:PassRole on IdentityScheduler", "kms:Decrypt on DataKey",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on IdentityKey",
+			"scheduler:CreateSchedule,scheduler:DeleteSchedule,scheduler:GetSchedule on :schedule/gangplank-identity/*",
+			"secretsmanager:CreateSecret,secretsmanager:DeleteSecret,secretsmanager:DescribeSecret,secretsmanager:GetSecretValue,secretsmanager:PutSecretValue,secretsmanager:TagResource,secretsmanager:UpdateSecretVersionStage on :secret:gangplank/identity/*",
+			"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on Identity",
+			"sts:AssumeRole on :role/gangplank-platform-connector"},
+		"identity-scheduler": {"dynamodb:read on TableAccounts TableAccounts /index/*", "dynamodb:read on TableIdentities TableIdentities /index/*",
+			"kms:Decrypt,kms:DescribeKey on DataKey", "kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Identity", "sqs:SendMessage on DeadLettersidentityscheduler"},
 		"costsync-worker": {"dynamodb:read-write on TableAccounts TableAccounts /index/*", "dynamodb:read-write on TableCosts", "dynamodb:read-write on TableTenants TableTenants /index/*",
 			"kms:Decrypt on DataKey", "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on CostSync",
 			"sts:AssumeRole on :role/gangplank-platform-connector"},
+		"inventory-scheduler": {"dynamodb:read on TableInventory TableInventory /index/*", "kms:Decrypt,kms:DescribeKey on DataKey",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory",
+			"sqs:SendMessage on DeadLettersinventoryscheduler"},
+		"inventory-worker": {"dynamodb:read on TableAccounts TableAccounts /index/*", "dynamodb:read on TableTenants TableTenants /index/*",
+			"dynamodb:read-write on TableInventory TableInventory /index/*", "kms:Decrypt on DataKey", "kms:Decrypt,kms:DescribeKey on DataKey",
+			"kms:Decrypt,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt* on DataKey", "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on Inventory",
+			"sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on Inventory", "sts:AssumeRole on :role/gangplank-platform-connector"},
 	}
 	for _, f := range stack.Functions() {
 		w, ok := want[f]
@@ -684,7 +783,7 @@ func TestFunctionPolicies(t *testing.T) {
 			t.Errorf("%s: no pinned policy; add it to this test after reviewing what it may do", f)
 			continue
 		}
-		if f != "costsync-scheduler" {
+		if f != "costsync-scheduler" && f != "identity-scheduler" && f != "inventory-scheduler" { // the schedulers read tables, and write none
 			w = append(w, common...)
 		} else {
 			w = append(w, common[1])
@@ -693,5 +792,73 @@ func TestFunctionPolicies(t *testing.T) {
 		if got := policyOf(t, s.main, f); !slices.Equal(got, w) {
 			t.Errorf("%s may do:\n  %s\nwant:\n  %s", f, strings.Join(got, "\n  "), strings.Join(w, "\n  "))
 		}
+	}
+}
+
+// TestIdentityWiring: the IAM integrations' keys are readable by the identity functions only (the secrets under the
+// identity prefix, the identity KMS key); their routes are served by identity-api; the worker consumes the identity
+// queue; EventBridge Scheduler's role for delayed deletions may only send to that queue; a daily schedule starts
+// the syncs.
+func TestIdentityWiring(t *testing.T) {
+	s := synth(t)
+	for _, f := range stack.Functions() {
+		policy := strings.Join(policyOf(t, s.main, f), "\n")
+		identity := f == "identity-api" || f == "identity-worker"
+		if strings.Contains(policy, ":secret:gangplank/identity/") != identity || strings.Contains(policy, "IdentityKey") != identity {
+			t.Errorf("%s: may use the identity secrets or key: %v (want %v)", f, !identity, identity)
+		}
+	}
+	routes, err := stack.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes {
+		if want := strings.Contains(r.Path, "/iam") || strings.Contains(r.Path, "iam-users"); (r.Function == "identity-api") != want {
+			t.Errorf("%s %s is served by %s", r.Method, r.Path, r.Function)
+		}
+	}
+	integrations := js(s.main.resources("AWS::ApiGatewayV2::Integration"))
+	if !strings.Contains(integrations, "Fnidentityapi") || !strings.Contains(integrations, "Fnapi") {
+		t.Errorf("integrations = %s", integrations)
+	}
+	var mapping map[string]any
+	for _, m := range s.main.resources("AWS::Lambda::EventSourceMapping") {
+		if strings.Contains(js(m["FunctionName"]), "Fnidentityworker") {
+			mapping = m
+		}
+	}
+	if mapping == nil || !strings.Contains(js(mapping["EventSourceArn"]), "Identity") || js(mapping["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` {
+		t.Errorf("identity worker mapping = %s", js(mapping))
+	}
+	var queue map[string]any
+	for _, q := range s.main.resources("AWS::SQS::Queue") {
+		if q["QueueName"] == "gangplank-identity" {
+			queue = q
+		}
+	}
+	if queue == nil || queue["RedrivePolicy"] == nil || queue["KmsMasterKeyId"] == nil {
+		t.Errorf("identity queue = %v", queue)
+	}
+	if !strings.Contains(js(s.main.resources("AWS::Scheduler::Schedule")), "Fnidentityscheduler") {
+		t.Error("no daily schedule starts the identity syncs")
+	}
+	groups := s.main.resources("AWS::Scheduler::ScheduleGroup")
+	if len(groups) != 1 || !strings.Contains(js(groups), "gangplank-identity") {
+		t.Errorf("schedule groups = %s", js(groups))
+	}
+	for id, p := range s.main.resources("AWS::IAM::Policy") {
+		if !strings.Contains(js(p["Roles"]), "IdentityScheduler") {
+			continue
+		}
+		for _, st := range asList(p["PolicyDocument"].(map[string]any)["Statement"]) {
+			stmt := st.(map[string]any)
+			if strings.Contains(js(stmt["Action"]), "sqs:") && !strings.Contains(js(stmt["Resource"]), "Identity") {
+				t.Errorf("%s: the scheduler's role may send to %v", id, stmt["Resource"])
+			}
+		}
+	}
+	keys := s.main.resources("AWS::KMS::Key")
+	if !strings.Contains(js(keys), "IAM integrations' access keys") || !strings.Contains(js(keys), `"EnableKeyRotation":true`) {
+		t.Errorf("KMS keys = %s", js(keys))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -22,7 +23,8 @@ type Type string
 const (
 	// Management is an organization's management (payer) account.
 	Management Type = "management"
-	// Linked is a member account of an organization whose management account the tenant also links.
+	// Linked is a member account of an organization whose management account the tenant also links. A linked
+	// account added first has no management account until its own role shows which one it is (ManagementLookup).
 	Linked Type = "linked"
 	// Standalone is an account outside any organization Gangplank knows.
 	Standalone Type = "standalone"
@@ -67,6 +69,72 @@ const (
 // AccessLevels lists every access level.
 var AccessLevels = []AccessLevel{Resources, ResourcesTags, TagsWrite}
 
+// IdentityAccess is what the platform may do with the account's IAM users through its role (a parameter of the
+// onboarding template, like the access level). The role grants it; the identity integration verifies it.
+type IdentityAccess string
+
+const (
+	// IdentityNone grants nothing on IAM users (the default).
+	IdentityNone IdentityAccess = "none"
+	// IdentityRead lists IAM users, groups and policies and reads the credential report.
+	IdentityRead IdentityAccess = "read"
+	// IdentityReadWrite also creates and removes users, their credentials, memberships and policies, limited to
+	// the identity path prefix.
+	IdentityReadWrite IdentityAccess = "readwrite"
+)
+
+// IdentityAccesses lists every identity access option.
+var IdentityAccesses = []IdentityAccess{IdentityNone, IdentityRead, IdentityReadWrite}
+
+// Or returns the option, with "" (accounts stored before the option existed) read as none.
+func (l IdentityAccess) Or() IdentityAccess {
+	if l == "" {
+		return IdentityNone
+	}
+	return l
+}
+
+// MarshalJSON shows an unset option as none.
+func (l IdentityAccess) MarshalJSON() ([]byte, error) { return json.Marshal(string(l.Or())) }
+
+// IAMPath is an IAM path prefix ("/engineering/"): only the users under it are synced, onboarded and offboarded.
+type IAMPath string
+
+// RootPath is the path of every IAM entity: no prefix.
+const RootPath IAMPath = "/"
+
+// Or returns the path, with "" read as the root.
+func (p IAMPath) Or() IAMPath {
+	if p == "" {
+		return RootPath
+	}
+	return p
+}
+
+// MarshalJSON shows an unset prefix as the root.
+func (p IAMPath) MarshalJSON() ([]byte, error) { return json.Marshal(string(p.Or())) }
+
+// Holds reports whether an IAM entity with this path is under the prefix.
+func (p IAMPath) Holds(path string) bool { return strings.HasPrefix(path, string(p.Or())) }
+
+// MaxIAMPathLength is IAM's limit on a path.
+const MaxIAMPathLength = 512
+
+// CheckIAMPath applies IAM's path rule, narrowed so that a prefix is safe inside a policy's resource ARN: it starts
+// and ends with "/", and its segments are made of letters, digits and +=,.@_- (no "*" or "?", which a policy would
+// read as wildcards).
+func CheckIAMPath(p string) error {
+	switch {
+	case len(p) > MaxIAMPathLength:
+		return fmt.Errorf("must be at most %d characters", MaxIAMPathLength)
+	case !iamPath.MatchString(p):
+		return errors.New(`must start and end with "/" and contain only letters, digits and +=,.@_- between them, such as /engineering/ (or "/" for no prefix)`)
+	}
+	return nil
+}
+
+var iamPath = regexp.MustCompile(`^/([\w+=,.@-]+/)*$`)
+
 // Account is one AWS account linked to a tenant.
 type Account struct {
 	TenantID            string      `json:"-" dynamodbav:"tenantId"`
@@ -79,6 +147,14 @@ type Account struct {
 	AccessLevel         AccessLevel `json:"accessLevel" dynamodbav:"accessLevel"`
 	CostSync            bool        `json:"costSync" dynamodbav:"costSync"`
 	ManagementAccountID string      `json:"managementAccountId,omitempty" dynamodbav:"managementAccountId,omitempty"`
+	// IdentityAccess is the chosen identity access option; the role grants it when the stack is launched or
+	// updated with it. IdentityPathPrefix limits the users the identity integration syncs and manages.
+	IdentityAccess     IdentityAccess `json:"identityAccess" dynamodbav:"identityAccess,omitempty"`
+	IdentityPathPrefix IAMPath        `json:"identityPathPrefix" dynamodbav:"identityPathPrefix,omitempty"`
+	// IdentityIntegration is how the account's IAM integration enters it ("role" or "key"), empty without one. The
+	// integration sets and clears it in the same transaction as its own record, so an account with an
+	// integration cannot be deleted (its key and synced users would outlive it).
+	IdentityIntegration string `json:"identityIntegration,omitempty" dynamodbav:"identityIntegration,omitempty"`
 
 	// Connection: set when the cross-account role is verified.
 	RoleARN string `json:"roleArn,omitempty" dynamodbav:"roleArn,omitempty"`
@@ -99,6 +175,9 @@ type Account struct {
 	Organization *Membership `json:"organization,omitempty" dynamodbav:"organization,omitempty"`
 	// Discovery is a management account's discovery settings and latest run.
 	Discovery *Discovery `json:"discovery,omitempty" dynamodbav:"discovery,omitempty"`
+	// ManagementLookup is what a linked account's own role said of its organization's management account (when
+	// the tenant linked it without naming one).
+	ManagementLookup *ManagementLookup `json:"managementLookup,omitempty" dynamodbav:"managementLookup,omitempty"`
 	// Activation names the bulk activation (and batch) waiting for this account's callback.
 	Activation *ActivationRef `json:"-" dynamodbav:"activationRef,omitempty"`
 	// Integration is the account's integration settings (integration.go).
@@ -203,6 +282,8 @@ type DiscoveryRun struct {
 	// Excluded by the filters; ClaimedElsewhere: linked to another tenant (which is never named).
 	Excluded         int `json:"excluded" dynamodbav:"excluded"`
 	ClaimedElsewhere int `json:"claimedElsewhere" dynamodbav:"claimedElsewhere"`
+	// JobID is the discovery job that made the run (GET /v1/discoveries/{id}).
+	JobID string `json:"jobId,omitempty" dynamodbav:"jobId,omitempty"`
 }
 
 // DefaultMemberRoleName is the role AWS Organizations creates in accounts it creates.
@@ -340,6 +421,14 @@ func ParseStatus(s string) (Status, error) {
 		return "", fmt.Errorf("must be one of %s", list(Statuses))
 	}
 	return Status(s), nil
+}
+
+// ParseIdentityAccess checks an identity access option.
+func ParseIdentityAccess(s string) (IdentityAccess, error) {
+	if !slices.Contains(IdentityAccesses, IdentityAccess(s)) {
+		return "", fmt.Errorf("must be one of %s", list(IdentityAccesses))
+	}
+	return IdentityAccess(s), nil
 }
 
 // ParseAccessLevel checks an access level.

@@ -26,6 +26,10 @@ var (
 	ErrPlatformAccount = errors.New("is the platform's own AWS account; it cannot be linked to a tenant")
 	// ErrConfirmationMismatch: deleting needs the account's exact name in confirm.
 	ErrConfirmationMismatch = errors.New("to delete this account, set confirm to its exact name")
+	// ErrHasIdentityIntegration: an account goes only after its IAM integration (its stored key, synced users and
+	// scheduled deletions) has been removed.
+	ErrHasIdentityIntegration = errors.New("the account still has an IAM integration: remove it first (DELETE " +
+		"/v1/accounts/{accountId}/iam deletes its stored key and synced users), then delete the account")
 )
 
 // LinkedAccountsError: a management account cannot go while linked accounts still name it.

@@ -24,6 +24,10 @@ type Store interface {
 	List(ctx context.Context, tenantID string, q ListQuery) (Page, error)
 	Replace(ctx context.Context, before, after Account, entry audit.Entry) error
 	Delete(ctx context.Context, a Account, entry audit.Entry) error
+	// CreateMany is Create for many accounts, with each one's error in the input's order.
+	CreateMany(ctx context.Context, as []Account, entries []audit.Entry) []error
+	// SetMembership writes an account's membership if its stored version is still version (else ErrVersionMismatch).
+	SetMembership(ctx context.Context, tenantID, accountID string, version int64, m Membership, at time.Time, entry audit.Entry) error
 }
 
 // ErrManagementMissing is what a Store returns when a linked account's management account is not (or no longer)
@@ -97,10 +101,15 @@ type CreateInput struct {
 	AccessLevel         string
 	CostSync            *bool
 	ManagementAccountID string
+	IdentityAccess      string
+	IdentityPathPrefix  string
 	// Link, when set, is stored with the account, so the account and its first activation link exist together.
 	Link *ActivationLink
 	// Discovered, when set, is a member account found by discovery: it starts not_activated.
 	Discovered *Membership
+	// DiscoveredFrom, when set, names the linked account through which this management account was found (the
+	// tenant started with the linked account): it starts not_activated, with a reason that invites its activation.
+	DiscoveredFrom string
 	// Integration, when set, are the account's integration settings from the start.
 	Integration *IntegrationInput
 }
@@ -114,29 +123,43 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreateInput) (
 	if err != nil {
 		return Account{}, err
 	}
-	a, err := in.validate(defaults, s.reserved)
-	if err = in.withIntegration(&a, err, s.now().UTC()); err != nil {
+	a, entry, err := s.newAccount(ctx, tenantID, in, defaults)
+	if err != nil {
 		return Account{}, err
 	}
-	now := s.now().UTC()
-	a.TenantID, a.Status, a.CreatedAt, a.UpdatedAt, a.Version = tenantID, Pending, now, now, 1
-	a.Health = Health{Status: HealthUnknown, Reason: "not connected yet: launch the onboarding stack, or connect a role ARN"}
-	a.Link = in.Link
-	if in.Discovered != nil {
-		a.Status, a.Organization = NotActivated, in.Discovered
-		a.StatusReason = "Found in the organization; activate it from its management account, or connect it by hand."
-	}
-	entry := audit.New(ctx, tenantID, now, "account.created", Target(a.AccountID), audit.Diff(nil, &a, bookkeeping...))
 	switch err := s.store.Create(ctx, a, entry); {
 	case errors.Is(err, ErrIntegrationNameTaken):
 		return Account{}, &IntegrationNameTakenError{Field: "integration.integrationName"}
 	case errors.Is(err, ErrManagementMissing):
 		return Account{}, validation.Field("managementAccountId",
-			"no management account %s in your tenant; link the management account first", a.ManagementAccountID)
+			"no management account %s in your tenant; link the management account first, or leave managementAccountId out "+
+				"and Gangplank finds it through this account's role once it is connected", a.ManagementAccountID)
 	case err != nil:
 		return Account{}, err
 	}
 	return a, nil
+}
+
+// newAccount validates in and builds the account it creates, with its audit entry.
+func (s *Service) newAccount(ctx context.Context, tenantID string, in CreateInput, defaults Defaults) (Account, audit.Entry, error) {
+	a, err := in.validate(defaults, s.reserved)
+	if err = in.withIntegration(&a, err, s.now().UTC()); err != nil {
+		return Account{}, audit.Entry{}, err
+	}
+	now := s.now().UTC()
+	a.TenantID, a.Status, a.CreatedAt, a.UpdatedAt, a.Version = tenantID, Pending, now, now, 1
+	a.Health = Health{Status: HealthUnknown, Reason: "not connected yet: launch the onboarding stack, or connect a role ARN"}
+	a.Link = in.Link
+	switch {
+	case in.Discovered != nil:
+		a.Status, a.Organization = NotActivated, in.Discovered
+		a.StatusReason = "Found in the organization; activate it from its management account, or connect it by hand."
+	case in.DiscoveredFrom != "" && a.Type != Management:
+		return Account{}, audit.Entry{}, fmt.Errorf("only a management account is discovered from a linked account, not a %s one", a.Type)
+	case in.DiscoveredFrom != "":
+		a.Status, a.StatusReason = NotActivated, DiscoveredFromReason(in.DiscoveredFrom, a.AccountID)
+	}
+	return a, audit.New(ctx, tenantID, now, "account.created", Target(a.AccountID), audit.Diff(nil, &a, bookkeeping...)), nil
 }
 
 func (in CreateInput) validate(d Defaults, reserved map[string]bool) (Account, error) {
@@ -169,9 +192,10 @@ func (in CreateInput) validate(d Defaults, reserved map[string]bool) (Account, e
 	if in.CostSync != nil {
 		a.CostSync = *in.CostSync
 	}
+	a.IdentityAccess, a.IdentityPathPrefix = checkIdentity(&c, in.IdentityAccess, in.IdentityPathPrefix)
+	// A linked account may leave its management account out: once it is connected, Gangplank reads its organization
+	// through its own role and attaches it to its management account (adding that one, not activated, if needed).
 	switch {
-	case t == Linked && in.ManagementAccountID == "":
-		c.Add("managementAccountId", "is required for a linked account: name the management account it belongs to")
 	case t != Linked && in.ManagementAccountID != "" && t != "":
 		c.Add("managementAccountId", "is allowed only for linked accounts")
 	case in.ManagementAccountID != "":
@@ -182,6 +206,20 @@ func (in CreateInput) validate(d Defaults, reserved map[string]bool) (Account, e
 		}
 	}
 	return a, c.Err()
+}
+
+// checkIdentity validates the identity access option and path prefix ("" keeps the default).
+func checkIdentity(c *validation.Collector, access, prefix string) (IdentityAccess, IAMPath) {
+	var l IdentityAccess
+	if access != "" {
+		var err error
+		l, err = ParseIdentityAccess(access)
+		c.Check("identityAccess", err)
+	}
+	if prefix != "" {
+		c.Check("identityPathPrefix", CheckIAMPath(prefix))
+	}
+	return l, IAMPath(prefix)
 }
 
 // Get returns one account of the tenant.
@@ -212,9 +250,11 @@ func (s *Service) List(ctx context.Context, tenantID string, q ListQuery) (Page,
 
 // Patch changes some of an account's editable fields; nil fields stay as they are.
 type Patch struct {
-	Name        *string
-	AccessLevel *string
-	CostSync    *bool
+	Name               *string
+	AccessLevel        *string
+	CostSync           *bool
+	IdentityAccess     *string
+	IdentityPathPrefix *string
 }
 
 // Update applies patch to the account if its current ETag is one of ifMatch ("*" matches any version).
@@ -243,6 +283,26 @@ func (s *Service) Update(ctx context.Context, tenantID, accountID string, ifMatc
 	}
 	if p.CostSync != nil {
 		after.CostSync = *p.CostSync
+	}
+	if p.IdentityAccess != nil || p.IdentityPathPrefix != nil {
+		access, prefix := "", ""
+		if p.IdentityAccess != nil {
+			if access = *p.IdentityAccess; access == "" {
+				c.Add("identityAccess", "must be one of %s", list(IdentityAccesses))
+			}
+		}
+		if p.IdentityPathPrefix != nil {
+			if prefix = *p.IdentityPathPrefix; prefix == "" {
+				c.Add("identityPathPrefix", `must not be empty: "/" means no prefix`)
+			}
+		}
+		l, path := checkIdentity(&c, access, prefix)
+		if p.IdentityAccess != nil {
+			after.IdentityAccess = l
+		}
+		if p.IdentityPathPrefix != nil {
+			after.IdentityPathPrefix = path
+		}
 	}
 	if err := c.Err(); err != nil {
 		return Account{}, err
@@ -363,6 +423,9 @@ func (s *Service) Delete(ctx context.Context, tenantID, accountID, confirm strin
 		}
 		if NormalizeName(confirm) != NormalizeName(a.Name) {
 			return fmt.Errorf("%w (%q)", ErrConfirmationMismatch, a.Name)
+		}
+		if a.IdentityIntegration != "" {
+			return ErrHasIdentityIntegration
 		}
 		if len(ifMatch) > 0 && !slices.Contains(ifMatch, "*") && !slices.Contains(ifMatch, a.ETag()) {
 			return ErrVersionMismatch

@@ -46,6 +46,24 @@ func (m *memStore) Replace(_ context.Context, before, after Account, e audit.Ent
 	m.entries = append(m.entries, e)
 	return nil
 }
+func (m *memStore) CreateMany(ctx context.Context, as []Account, es []audit.Entry) []error {
+	errs := make([]error, len(as))
+	for i := range as {
+		errs[i] = m.Create(ctx, as[i], es[i])
+	}
+	return errs
+}
+func (m *memStore) SetMembership(_ context.Context, tenant, id string, version int64, ms Membership, at time.Time, e audit.Entry) error {
+	m.writes++
+	a, ok := m.accounts[id]
+	if !ok || a.TenantID != tenant || a.Version != version {
+		return ErrVersionMismatch
+	}
+	a.Organization, a.Version, a.UpdatedAt = &ms, version+1, at
+	m.accounts[id] = a
+	m.entries = append(m.entries, e)
+	return nil
+}
 func (m *memStore) Delete(_ context.Context, a Account, e audit.Entry) error {
 	m.writes++
 	if m.conflicts > 0 {
@@ -74,8 +92,6 @@ func TestCreateValidation(t *testing.T) {
 	}{
 		{name: "everything wrong at once", in: CreateInput{Name: " x", AccountID: "12", Type: "payer", Region: "mars-1", AccessLevel: "root"},
 			fields: []string{"name", "accountId", "type", "region", "accessLevel"}},
-		{name: "linked without management", in: CreateInput{Name: "n", AccountID: "111111111111", Type: "linked", Region: "us-east-1"},
-			fields: []string{"managementAccountId"}},
 		{name: "linked managing itself", in: CreateInput{Name: "n", AccountID: "111111111111", Type: "linked", Region: "us-east-1", ManagementAccountID: "111111111111"},
 			fields: []string{"managementAccountId"}},
 		{name: "management naming a management", in: CreateInput{Name: "n", AccountID: "111111111111", Type: "management", Region: "us-east-1", ManagementAccountID: "222222222222"},
@@ -262,5 +278,27 @@ func TestPlatformAccountIsReserved(t *testing.T) {
 	}
 	if _, err := s.Create(context.Background(), "acme", CreateInput{Name: "Theirs", AccountID: "123456789013", Type: "standalone", Region: "us-east-1"}); err != nil {
 		t.Errorf("another account: %v", err)
+	}
+}
+
+// TestLinkedAccountFirst: a linked account may be added before its management account (its own role names it once
+// connected); a management account found that way starts not_activated with a reason that names the linked account
+// and invites its activation; only a management account is found that way.
+func TestLinkedAccountFirst(t *testing.T) {
+	svc := NewService(newMem(), defaults(Defaults{}), clock)
+	ctx := context.Background()
+	linked, err := svc.Create(ctx, "acme", CreateInput{Name: "Dev", AccountID: "111111111111", Type: "linked", Region: "us-east-1"})
+	if err != nil || linked.Status != Pending || linked.ManagementAccountID != "" {
+		t.Fatalf("linked first: %+v, %v", linked, err)
+	}
+	m, err := svc.Create(ctx, "acme", CreateInput{Name: "Payer", AccountID: "222222222222", Type: "management", Region: "us-east-1",
+		DiscoveredFrom: "111111111111"})
+	if err != nil || m.Status != NotActivated || !strings.Contains(m.StatusReason, "Discovered from linked account 111111111111") ||
+		!strings.Contains(m.StatusReason, "GET /v1/accounts/222222222222/onboarding") {
+		t.Fatalf("management found from it: %s %q, %v", m.Status, m.StatusReason, err)
+	}
+	if _, err := svc.Create(ctx, "acme", CreateInput{Name: "Other", AccountID: "333333333333", Type: "standalone", Region: "us-east-1",
+		DiscoveredFrom: "111111111111"}); err == nil {
+		t.Error("a standalone account was created as found from a linked account")
 	}
 }

@@ -346,6 +346,7 @@ func TestAutoEnrolment(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Connect(t, "acme", "750000000003")
+	p.WaitDiscovery(t, "acme", "750000000003") // the discovery job the activation started
 	list, err := p.Services.Activation.List(ctx, "acme")
 	if err != nil || len(list) != 1 {
 		t.Fatalf("activations after discovery: %v %v", list, err)

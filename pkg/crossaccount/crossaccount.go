@@ -34,6 +34,7 @@ const sessionDuration = time.Hour
 
 // Connector holds the platform side of the chain. Build one per cold start.
 type Connector struct {
+	platform  aws.Config // the platform's own configuration (endpoints, retries), for keys customers hand over
 	connector aws.Config // acts as the connector role (or as the platform itself when there is none)
 	sts       STS
 	// Backoff is the first wait between attempts while a new role propagates through IAM; it doubles up to 8 s.
@@ -54,7 +55,7 @@ func New(platform aws.Config, connectorRoleARN string) *Connector {
 		})
 		cfg.Credentials = aws.NewCredentialsCache(provider, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = 5 * time.Minute })
 	}
-	return &Connector{connector: cfg, sts: sts.NewFromConfig(cfg), Backoff: time.Second, cache: map[string]*aws.CredentialsCache{}}
+	return &Connector{platform: platform.Copy(), connector: cfg, sts: sts.NewFromConfig(cfg), Backoff: time.Second, cache: map[string]*aws.CredentialsCache{}}
 }
 
 // credentials returns the cached credentials of the customer's role with one External ID, refreshed ahead of

@@ -39,6 +39,10 @@ type Door struct {
 	// accepted remembers, per role, the External ID the role accepted last, so that a role still on a previous
 	// External ID costs one refused AssumeRole per cold start rather than one per entry.
 	accepted map[string]string
+
+	// ways and secrets let identity capabilities enter through a stored access key (keys.go).
+	ways    Ways
+	secrets SecretReader
 }
 
 // NewDoor returns the door over the connector (the platform side of the chain). now is the clock that decides
@@ -57,6 +61,10 @@ type Session struct {
 	// period (the customer should update the stack).
 	ExternalID string
 	Previous   bool
+	// Via is how the session entered: ViaRole, or ViaKey (EnterIdentity through a stored access key, whose id is
+	// AccessKeyID; Config then acts as the key's IAM user).
+	Via         string
+	AccessKeyID string
 }
 
 // ErrNotConnected matches every *NotUsableError.
@@ -147,7 +155,7 @@ func (d *Door) enter(ctx context.Context, a accounts.Account, t tenants.Tenant, 
 		d.mu.Unlock()
 		cfg := d.connector.connector.Copy()
 		cfg.Credentials = creds
-		return Session{Account: a, Config: cfg, ExternalID: id, Previous: id != t.ExternalID}, nil
+		return Session{Account: a, Config: cfg, ExternalID: id, Previous: id != t.ExternalID, Via: ViaRole}, nil
 	}
 	return Session{}, &AccessError{AccountID: a.AccountID, RoleARN: a.RoleARN, Cause: denied, Reason: deniedReason(a, t, d.now())}
 }

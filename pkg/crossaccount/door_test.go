@@ -1,6 +1,7 @@
 package crossaccount_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
@@ -39,9 +41,8 @@ func TestRotationGracePeriod(t *testing.T) {
 	if !sess.Previous || sess.ExternalID != before.ExternalID {
 		t.Errorf("session: previous=%v externalId=%q, want the previous External ID %q", sess.Previous, sess.ExternalID, before.ExternalID)
 	}
-	res, err := p.Services.Discovery.Discover(ctx, "acme", mgmtID)
-	if err != nil || res.Run.Found != 2 {
-		t.Fatalf("discovery in the grace period: found %d, err %v; want the 2 member accounts", res.Run.Found, err)
+	if job := p.Discover(t, "acme", mgmtID); job.Status != discovery.Succeeded || job.Run.Found != 2 {
+		t.Fatalf("discovery in the grace period: %s %q %+v; want the 2 member accounts", job.Status, job.Error, job.Run)
 	}
 	status, err := p.Services.CostSync.SyncPayer(ctx, "acme", mgmtID)
 	if err != nil || status.Status != costsync.StatusOK {
@@ -79,8 +80,20 @@ func TestRotationGracePeriod(t *testing.T) {
 			t.Errorf("%s after the grace period: %v, want a refusal naming the ended grace period", what, err)
 		}
 	}
-	_, err = later.Discovery.Discover(ctx, "acme", mgmtID)
-	clearly("discovery", err)
+	// The later platform's discovery runs its own steps (the worker's clock is today's).
+	steps := &heldQueue{}
+	later.Discovery.Queue = steps
+	job, err := later.Discovery.Start(ctx, "acme", mgmtID, discovery.TriggerAPI)
+	if err != nil || len(steps.held) != 1 {
+		t.Fatalf("start discovery a month later: %v, %d steps queued", err, len(steps.held))
+	}
+	if err := later.Discovery.Step(ctx, steps.held[0], false); err != nil {
+		t.Fatalf("a refusal is no error another delivery fixes: %v", err)
+	}
+	if job, err = later.Discovery.Job(ctx, "acme", job.ID); err != nil || job.Status != discovery.Failed ||
+		!strings.Contains(job.Error, "grace period ended") {
+		t.Errorf("discovery after the grace period: %s %q %v, want failed naming the ended grace period", job.Status, job.Error, err)
+	}
 	status, err = later.CostSync.SyncPayer(ctx, "acme", mgmtID)
 	clearly("cost sync", err)
 	if status.Status != costsync.StatusFailed || !strings.Contains(status.LastError, "grace period ended") {
@@ -89,4 +102,12 @@ func TestRotationGracePeriod(t *testing.T) {
 	_, err = later.Activation.Handle(ctx, activation.Batch{Action: "activate", TenantID: "acme", ActivationID: id,
 		ManagementAccountID: mgmtID, AccountIDs: nil})
 	clearly("bulk activation", err)
+}
+
+// heldQueue keeps the steps a discovery queues, for the test to run.
+type heldQueue struct{ held []discovery.Message }
+
+func (q *heldQueue) Send(_ context.Context, m discovery.Message) error {
+	q.held = append(q.held, m)
+	return nil
 }

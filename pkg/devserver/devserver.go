@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -43,7 +44,8 @@ type Options struct {
 	ConsoleAddr string
 	// ConsoleDir holds the built console (default console/dist).
 	ConsoleDir string
-	// Demo puts a sample organization in the local AWS (SeedDemo) for a person to add and discover.
+	// Demo seeds the demo organization (SeedDemo) before serving, for a person to add and discover: `make local`
+	// does.
 	Demo bool
 	// Started, if set, is told where everything is once it all serves (the console's end-to-end tests read it).
 	Started func(Started)
@@ -118,6 +120,12 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	var demo Demo
+	if o.Demo {
+		if demo, err = SeedDemo(ctx, env); err != nil {
+			return err
+		}
+	}
 	cfg := prov.Config
 	cfg.CursorKey, cfg.Claims = cursorKey, auth.DefaultClaims
 	services, err := platform.NewServices(awsCfg, cfg, time.Now)
@@ -130,14 +138,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer stopFunctions()
-	var demo *Demo
-	if o.Demo {
-		d, err := SeedDemo(ctx, env)
-		if err != nil {
-			return err
-		}
-		demo = &d
-	}
+	go runSchedules(ctx, env)
 	names := prov.Tables
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	api := web.NewAPI(services.Builder, verifier)
@@ -173,7 +174,11 @@ func Run(ctx context.Context, o Options) error {
 		o.Ready(baseURL)
 	}
 	if o.Started != nil {
-		o.Started(Started{APIURL: baseURL, ConsoleURL: consoleURL, AWSEndpoint: env.Endpoint, Demo: demo})
+		started := Started{APIURL: baseURL, ConsoleURL: consoleURL, AWSEndpoint: env.Endpoint}
+		if o.Demo {
+			started.Demo = &demo
+		}
+		o.Started(started)
 	}
 
 	select {
@@ -192,7 +197,7 @@ func Run(ctx context.Context, o Options) error {
 	return errors.Join(errs...)
 }
 
-func printBanner(w io.Writer, baseURL, consoleURL, awsEndpoint, tenantsTable, accountsTable, token string, demo *Demo) {
+func printBanner(w io.Writer, baseURL, consoleURL, awsEndpoint, tenantsTable, accountsTable, token string, demo Demo) {
 	lines := []string{
 		"Gangplank is running locally.",
 		"",
@@ -221,14 +226,35 @@ func printBanner(w io.Writer, baseURL, consoleURL, awsEndpoint, tenantsTable, ac
 		"  AWS_ENDPOINT_URL="+awsEndpoint+" AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=local \\",
 		"       aws sts get-caller-identity --region us-east-1",
 		"",
-		"State lives in memory: stopping (Ctrl-C) forgets it.",
 	)
-	if demo != nil {
-		lines = append(lines, "",
-			"The local AWS holds a sample organization: add management account "+demo.ManagementAccountID+" in the console",
-			fmt.Sprintf("(Add Cloud Account, type Management) to discover its %d member accounts and activate them.", len(demo.Members)))
+	if len(demo.Accounts) > 0 {
+		lines = append(lines, fmt.Sprintf("A demo organization is ready: management account %s with %d members in OUs Workloads (Prod, Dev) and",
+			demo.ManagementAccountID, len(demo.Members)),
+			fmt.Sprintf("Sandbox, and %d tagged resources in %s (Resource Explorer is on in the management account).",
+				demo.Resources, strings.Join(DemoRegions, ", ")),
+			"Add the management account (Add Cloud Account, type Management) to discover and activate its members;",
+			"a connected account's inventory appears at once:",
+			"  curl -s -H \"Authorization: Bearer $TOKEN\" "+baseURL+"/v1/resources", "")
 	}
+	lines = append(lines, "State lives in memory: stopping (Ctrl-C) forgets it.")
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
+
+// runSchedules plays EventBridge Scheduler on the wall clock: every few seconds it fires the schedules that are due
+// (delayed deletions of offboarded IAM users), which moto stores but never fires.
+func runSchedules(ctx context.Context, env *localaws.Env) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if _, err := env.FireDueSchedules(ctx, now); err != nil && ctx.Err() == nil {
+				slog.WarnContext(ctx, "local scheduler", "error", err.Error())
+			}
+		}
+	}
 }
 
 // loadOrCreateSecret reads a secret from path, creating a random one (64 hex characters, mode 0600) if it is missing.

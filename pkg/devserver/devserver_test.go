@@ -10,9 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	taggingtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
+
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/devserver"
+	"github.com/gangplank/gangplank/pkg/testkit"
 )
+
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // TestRun runs `make local`'s server as a developer would: the banner's token works, state persists in the state
 // directory, and cancelling stops everything.
@@ -156,4 +163,34 @@ func createAccount(t *testing.T, base, token string) string {
 		t.Fatalf("create account: %d %v", resp.StatusCode, err)
 	}
 	return out.Onboarding.QuickCreateURL
+}
+
+// TestSeedDemo: `make local`'s demo organization holds tagged resources in each demo region of each of its
+// accounts, and Resource Explorer is on in the management account.
+func TestSeedDemo(t *testing.T) {
+	env := testkit.LocalAWS(t)
+	demo, err := devserver.SeedDemo(t.Context(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(demo.Accounts) != 1+len(demo.Members) || len(demo.Members) != 7 || demo.Accounts[0] != devserver.DemoManagementAccount ||
+		demo.Resources != len(demo.Accounts)*len(devserver.DemoRegions)*devserver.DemoResourcesPerAccountRegion {
+		t.Fatalf("demo = %+v", demo)
+	}
+	for _, acct := range demo.Accounts {
+		cfg := env.AccountConfig(acct)
+		cfg.Region = "eu-west-1"
+		listed := 0
+		for p := resourcegroupstaggingapi.NewGetResourcesPaginator(resourcegroupstaggingapi.NewFromConfig(cfg), &resourcegroupstaggingapi.GetResourcesInput{
+			TagFilters: []taggingtypes.TagFilter{{Key: aws.String("team")}}}); p.HasMorePages(); {
+			page, err := p.NextPage(t.Context())
+			if err != nil {
+				t.Fatalf("%s: %v", acct, err)
+			}
+			listed += len(page.ResourceTagMappingList)
+		}
+		if listed != devserver.DemoResourcesPerAccountRegion {
+			t.Errorf("%s lists %d tagged resources in eu-west-1, want %d", acct, listed, devserver.DemoResourcesPerAccountRegion)
+		}
+	}
 }

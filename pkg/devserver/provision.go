@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -20,6 +23,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/awsid"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/localaws"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
@@ -41,6 +45,13 @@ type Provisioned struct {
 	// CostSyncQueueURL is the queue of payers to sync, with a dead-letter queue after five receives (the worker
 	// consumes it: ServeFunctions).
 	CostSyncQueueURL string
+	// IdentityQueueURL is the IAM integrations' work queue (the identity worker consumes it: ServeFunctions).
+	IdentityQueueURL string
+	// DiscoveryQueueURL is the queue of discovery jobs' steps, with a dead-letter queue after
+	// discovery.MaxDeliveries receives (the discovery worker consumes it: ServeFunctions). Config sends to it.
+	DiscoveryQueueURL string
+	// InventoryQueueURL is the inventory's work (plans, scans, summaries, write-backs), with a dead-letter queue.
+	InventoryQueueURL string
 }
 
 // Provision creates in the local AWS what the CDK stack creates in the cloud: the tables, the connector role (the
@@ -80,22 +91,23 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 	}
 
 	queues := sqs.NewFromConfig(awsCfg)
-	dlq, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(prefix + "-costsync-dlq")})
-	if err != nil {
-		return Provisioned{}, fmt.Errorf("create the cost sync dead-letter queue: %w", err)
+	if p.CostSyncQueueURL, _, err = createQueue(ctx, queues, prefix+"-costsync", 5); err != nil {
+		return Provisioned{}, fmt.Errorf("create the cost sync queue: %w", err)
 	}
-	dlqAttrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if p.DiscoveryQueueURL, _, err = createQueue(ctx, queues, prefix+"-discovery", discovery.MaxDeliveries); err != nil {
+		return Provisioned{}, fmt.Errorf("create the discovery queue: %w", err)
+	}
+	if p.InventoryQueueURL, _, err = createQueue(ctx, queues, prefix+"-inventory", 5); err != nil {
+		return Provisioned{}, fmt.Errorf("create the inventory queue: %w", err)
+	}
+	identityQueueARN := ""
+	if p.IdentityQueueURL, identityQueueARN, err = createQueue(ctx, queues, prefix+"-identity", 5); err != nil {
+		return Provisioned{}, fmt.Errorf("create the identity queue: %w", err)
+	}
+	identity, err := provisionIdentity(ctx, awsCfg, prefix, identityQueueARN)
 	if err != nil {
 		return Provisioned{}, err
 	}
-	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": dlqAttrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], "maxReceiveCount": "5"})
-	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(prefix + "-costsync"),
-		Attributes: map[string]string{string(sqstypes.QueueAttributeNameRedrivePolicy): string(redrive)}})
-	if err != nil {
-		return Provisioned{}, fmt.Errorf("create the cost sync queue: %w", err)
-	}
-	p.CostSyncQueueURL = aws.ToString(q.QueueUrl)
 
 	p.ActivationFunction = prefix + "-activation"
 	definition := statemachines.Substitute(statemachines.BulkActivation, map[string]string{
@@ -108,6 +120,7 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 	}
 
 	p.Config = platform.Config{
+		QueueURLs:        map[string]string{platform.DiscoveryQueue.ID: p.DiscoveryQueueURL},
 		StateMachineARN:  aws.ToString(sm.StateMachineArn),
 		Tables:           names,
 		ConnectorRoleARN: role,
@@ -121,8 +134,69 @@ func Provision(ctx context.Context, env *localaws.Env, awsCfg aws.Config, prefix
 			// The local AWS serves CloudFormation's response buckets path-style on its edge, as S3 does.
 			ResponseEndpoint: env.Endpoint,
 		},
+		Identity: identity,
 	}
 	return p, nil
+}
+
+// createQueue creates a queue with a dead-letter queue that takes a message after maxReceives receives, as the CDK
+// stack does, and returns the queue's URL and ARN.
+func createQueue(ctx context.Context, queues *sqs.Client, name string, maxReceives int) (string, string, error) {
+	arnOf := func(url *string) (string, error) {
+		attrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: url,
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+		if err != nil {
+			return "", err
+		}
+		return attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
+	}
+	dlq, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
+	if err != nil {
+		return "", "", err
+	}
+	dlqARN, err := arnOf(dlq.QueueUrl)
+	if err != nil {
+		return "", "", err
+	}
+	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": dlqARN, "maxReceiveCount": strconv.Itoa(maxReceives)})
+	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name),
+		Attributes: map[string]string{string(sqstypes.QueueAttributeNameRedrivePolicy): string(redrive)}})
+	if err != nil {
+		return "", "", err
+	}
+	qARN, err := arnOf(q.QueueUrl)
+	return aws.ToString(q.QueueUrl), qARN, err
+}
+
+// provisionIdentity creates what the IAM integrations use, as the CDK stack does: the KMS key that encrypts their
+// keys' secrets, the schedule group of delayed deletions, and the role the scheduler assumes to send to the
+// identity queue.
+func provisionIdentity(ctx context.Context, awsCfg aws.Config, prefix, queueARN string) (platform.IdentityConfig, error) {
+	key, err := kms.NewFromConfig(awsCfg).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("Gangplank " + prefix + ": IAM integration keys")})
+	if err != nil {
+		return platform.IdentityConfig{}, fmt.Errorf("create the identity KMS key: %w", err)
+	}
+	group := prefix + "-identity"
+	if _, err := scheduler.NewFromConfig(awsCfg).CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: aws.String(group)}); err != nil {
+		return platform.IdentityConfig{}, fmt.Errorf("create the identity schedule group: %w", err)
+	}
+	trust, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+		"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": map[string]string{"Service": "scheduler.amazonaws.com"},
+	}}})
+	client := iam.NewFromConfig(awsCfg)
+	role, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(prefix + "-identity-scheduler"), AssumeRolePolicyDocument: aws.String(string(trust))})
+	if err != nil {
+		return platform.IdentityConfig{}, fmt.Errorf("create the identity scheduler role: %w", err)
+	}
+	send, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+		"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queueARN,
+	}}})
+	if _, err := client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: role.Role.RoleName, PolicyName: aws.String("SendToIdentityQueue"),
+		PolicyDocument: aws.String(string(send))}); err != nil {
+		return platform.IdentityConfig{}, err
+	}
+	return platform.IdentityConfig{SecretPrefix: prefix + "/identity", KMSKeyID: aws.ToString(key.KeyMetadata.Arn), ScheduleGroup: group,
+		ScheduleRoleARN: aws.ToString(role.Role.Arn), QueueARN: queueARN}, nil
 }
 
 func createConnectorRole(ctx context.Context, client *iam.Client, name string) (string, error) {
@@ -169,14 +243,19 @@ type FunctionOptions struct {
 	RetryDelay time.Duration
 	// Tune adjusts each function's parts before it serves (tests shorten retries).
 	Tune func(*platform.Builder)
+	// DiscoveryTimeout is the discovery worker's timeout (the CDK stack's: 15 minutes), which each step's budget
+	// keeps within.
+	DiscoveryTimeout time.Duration
 }
 
 // ServeFunctions runs the platform's event-driven functions in-process as the CDK stack deploys them: the callback
-// subscribed to the callback topic of every region, and the cost sync worker consuming its queue. Each is built
-// from its own wiring (platform.Callback, platform.CostSyncWorker) over the part of cfg it is given, so a function
-// that reaches beyond its wiring fails here as it would in the cloud. It returns what stops the consumers.
+// subscribed to the callback topic of every region, and the cost sync, discovery, identity and inventory workers consuming their
+// queues. Each is built from its own wiring (platform.Callback, platform.CostSyncWorker, platform.DiscoveryWorker,
+// platform.IdentityWorker, platform.InventoryWorker) over the part of cfg it is given, so a function that reaches beyond its wiring fails here
+// as it would in the cloud. It returns what stops the consumers.
 func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p Provisioned, cfg platform.Config, name string, o FunctionOptions) (func(), error) {
-	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL}
+	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL, platform.IdentityQueue.ID: p.IdentityQueueURL,
+		platform.DiscoveryQueue.ID: p.DiscoveryQueueURL, platform.InventoryQueue.ID: p.InventoryQueueURL}
 	build := func(fn platform.Function) *platform.Builder {
 		b := platform.NewBuilder(awsCfg, cfg.For(fn.Needs), fn.Needs, time.Now)
 		if o.Tune != nil {
@@ -192,6 +271,20 @@ func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p
 		}
 	}
 	worker := build(platform.CostSyncWorker).CostSync()
-	return env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.CostSyncQueueURL, Name: name + "-costsync-worker",
-		Handler: worker.HandleSQS, Timeout: 5 * time.Minute}), nil
+	stopCosts := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.CostSyncQueueURL, Name: name + "-costsync-worker",
+		Handler: worker.HandleSQS, Timeout: 5 * time.Minute})
+	identity := build(platform.IdentityWorker).Identity()
+	stopIdentity := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.IdentityQueueURL, Name: name + "-identity-worker",
+		Handler: identity.HandleSQS, Timeout: 10 * time.Minute})
+	discoverer := build(platform.DiscoveryWorker).Discovery()
+	timeout := o.DiscoveryTimeout
+	if timeout == 0 {
+		timeout = 15 * time.Minute
+	}
+	stopDiscovery := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.DiscoveryQueueURL, Name: name + "-discovery-worker",
+		Handler: discoverer.HandleSQS, Timeout: timeout})
+	inventory := build(platform.InventoryWorker).Inventory()
+	stopInventory := env.SubscribeQueue(localaws.SQSSubscription{QueueURL: p.InventoryQueueURL, Name: name + "-inventory-worker",
+		Handler: inventory.HandleSQS, Timeout: 15 * time.Minute})
+	return func() { stopInventory(); stopDiscovery(); stopCosts(); stopIdentity() }, nil
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -150,12 +149,9 @@ func TestDiscoverOrganization(t *testing.T) {
 	if _, err := client.RemoveAccountFromOrganization(t.Context(), &organizations.RemoveAccountFromOrganizationInput{AccountId: aws.String(left)}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := p.Services.Discovery.Discover(t.Context(), "acme", "730000000001")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Run.Added != 0 || res.Run.Updated != 1 || res.Run.Left != 1 {
-		t.Errorf("second run = %+v, want 1 updated and 1 left", res.Run)
+	job := p.Discover(t, "acme", "730000000001")
+	if job.Status != discovery.Succeeded || job.Run == nil || job.Run.Added != 0 || job.Run.Updated != 1 || job.Run.Left != 1 {
+		t.Fatalf("second run = %s %q %+v, want 1 updated and 1 left", job.Status, job.Error, job.Run)
 	}
 	after := members(t, p, "acme", "730000000001")
 	if a := after[moved]; a.Organization.Path != o.ous[dest] {
@@ -204,6 +200,7 @@ func TestFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Connect(t, "acme", "730000000002")
+	p.WaitDiscovery(t, "acme", "730000000002")
 	found := members(t, p, "acme", "730000000002")
 	want := 0
 	for id, path := range o.accounts {
@@ -228,7 +225,6 @@ func TestFilters(t *testing.T) {
 // TestThrottling: Organizations throttles the first requests; discovery waits them out and records the retries.
 func TestThrottling(t *testing.T) {
 	p := testkit.NewPlatform(t)
-	p.Services.Discovery.MaxBackoff = 10 * time.Millisecond
 	buildOrg(t, "730000000003", []int{2}, 10)
 	p.ConnectManagement(t, "acme", "730000000003")
 	var throttled atomic.Int32
@@ -239,28 +235,27 @@ func TestThrottling(t *testing.T) {
 		}
 		return false
 	}))()
-	res, err := p.Services.Discovery.Discover(t.Context(), "acme", "730000000003")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Run.Retries < 6 || res.Run.Found != 10 {
-		t.Errorf("run = %+v, want 6 retries and 10 accounts", res.Run)
+	job := p.Discover(t, "acme", "730000000003")
+	if job.Status != discovery.Succeeded || job.Run.Retries < 6 || job.Run.Found != 10 || job.Progress.Retries < 6 {
+		t.Errorf("job = %s %q, run %+v, progress %+v: want 6 retries and 10 accounts", job.Status, job.Error, job.Run, job.Progress)
 	}
 }
 
-// TestDiscoverAll: the daily run covers every active management account across tenants; one whose organization
-// cannot be read fails alone, recorded on its account.
-func TestDiscoverAll(t *testing.T) {
+// TestStartAll: the daily run starts a job for every active management account across tenants and returns; one
+// whose organization cannot be read fails alone, with the reason, recorded on its account.
+func TestStartAll(t *testing.T) {
 	p := testkit.NewPlatform(t)
 	buildOrg(t, "730000000004", []int{2}, 4)
 	p.ConnectManagement(t, "acme", "730000000004")
 	p.ConnectManagement(t, "globex", "730000000005") // no organization: Organizations answers AWSOrganizationsNotInUseException
-	ran, failed, err := p.Services.Discovery.DiscoverAll(t.Context())
-	if err != nil {
-		t.Fatal(err)
+	started, failed, err := p.Services.Discovery.StartAll(t.Context())
+	if err != nil || started != 2 || failed != 0 {
+		t.Fatalf("started %d, %d could not start, %v; want both started", started, failed, err)
 	}
-	if ran < 2 || failed < 1 {
-		t.Errorf("ran %d, failed %d", ran, failed)
+	for _, r := range []struct{ tenant, account string }{{"acme", "730000000004"}, {"globex", "730000000005"}} {
+		if j := p.WaitDiscovery(t, r.tenant, r.account); j.Trigger != discovery.TriggerSchedule {
+			t.Errorf("%s's job = %+v, want the schedule's", r.account, j)
+		}
 	}
 	g, _ := p.Services.Accounts.Get(t.Context(), "globex", "730000000005")
 	if g.Discovery == nil || g.Discovery.LastRun == nil || g.Discovery.LastRun.Status != "failed" || g.Discovery.LastRun.Error == "" {

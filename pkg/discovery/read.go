@@ -1,10 +1,16 @@
-// Package discovery reads a management account's AWS organization (every account and the OU tree) through its
-// role, and keeps the tenant's linked accounts in step with it: new members appear not_activated, known ones are
-// updated, members that left are marked so; nothing is ever deleted.
+// Package discovery reads AWS organizations for the tenants that link them. Through a management account's role it
+// reads every account and the OU tree, and keeps the tenant's linked accounts in step: new members appear
+// not_activated, known ones are updated, members that left are marked so; nothing is ever deleted. Through a linked
+// account's own role (a tenant that started with a linked account) it finds the organization's management account.
+//
+// Each discovery is a job (job.go): started by the API, by an activation or by the daily schedule, it runs in
+// steps on a queue, each step checkpointing where it stopped, so an organization of any size outlasts any one
+// Lambda invocation (docs/discovery.md).
 package discovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,6 +23,8 @@ type Organizations interface {
 	ListRoots(ctx context.Context, in *organizations.ListRootsInput, optFns ...func(*organizations.Options)) (*organizations.ListRootsOutput, error)
 	ListOrganizationalUnitsForParent(ctx context.Context, in *organizations.ListOrganizationalUnitsForParentInput, optFns ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
 	ListAccountsForParent(ctx context.Context, in *organizations.ListAccountsForParentInput, optFns ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
+	DescribeOrganization(ctx context.Context, in *organizations.DescribeOrganizationInput, optFns ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
+	DescribeAccount(ctx context.Context, in *organizations.DescribeAccountInput, optFns ...func(*organizations.Options)) (*organizations.DescribeAccountOutput, error)
 }
 
 // OU is an organizational unit (or the root) with its path of names from the root.
@@ -28,11 +36,15 @@ type OU struct {
 	Depth    int    `json:"depth" dynamodbav:"depth"`
 }
 
-// Member is an account of the organization.
+// Member is an account of the organization (short JSON names: a job's checkpoints store thousands).
 type Member struct {
-	ID, Name, Email, Status, JoinedMethod string
-	JoinedAt                              *time.Time
-	ParentID                              string
+	ID           string     `json:"i"`
+	Name         string     `json:"n"`
+	Email        string     `json:"e"`
+	Status       string     `json:"s"`
+	JoinedMethod string     `json:"j"`
+	JoinedAt     *time.Time `json:"t,omitempty"`
+	ParentID     string     `json:"p"`
 }
 
 // Tree is the whole organization.
@@ -45,59 +57,116 @@ type Tree struct {
 // maxOUDepth is AWS's limit: an OU five levels below the root has no child OUs, so it is not asked for them.
 const maxOUDepth = 5
 
-// Read walks the organization from its root: per container one ListOrganizationalUnitsForParent (the OUs with their
-// names) and one ListAccountsForParent (the accounts with their details and their parent), 20 a page. That is the
-// least Organizations allows for names, paths and details: ListAccounts has no parents and ListParents is one call
-// per account.
-func Read(ctx context.Context, org Organizations) (Tree, error) {
-	roots, err := org.ListRoots(ctx, &organizations.ListRootsInput{})
-	if err != nil {
-		return Tree{}, fmt.Errorf("list the organization's root: %w", err)
+// Listings of one container, in the order the walk makes them.
+const (
+	listOUs      = "ous"
+	listAccounts = "accounts"
+)
+
+// Walk is where a reading of the organization stands: which containers (the root, OUs) are still to list, and how
+// far the first of them is listed. It is all a later step needs, with the OUs and members read so far, to go on.
+type Walk struct {
+	// Started: the root has been read (and is the first container).
+	Started bool `json:"started"`
+	// Pending lists the containers not fully listed yet, breadth first; the walk is listing Pending[0].
+	Pending []string `json:"pending,omitempty"`
+	// Listing is the listing of Pending[0] under way (its OUs, then its accounts), NextToken the page to ask next.
+	Listing   string `json:"listing,omitempty"`
+	NextToken string `json:"nextToken,omitempty"`
+}
+
+// Done reports whether every container has been listed.
+func (w Walk) Done() bool { return w.Started && len(w.Pending) == 0 }
+
+// ErrNoRoot: Organizations listed no root (an organization always has one).
+var ErrNoRoot = errors.New("the organization has no root")
+
+// Advance reads on from w, one request at a time while more() allows another, adding what it reads to t (which
+// holds what earlier steps read). Per container: one ListOrganizationalUnitsForParent (the OUs with their names;
+// not asked of OUs at AWS's depth limit) and one ListAccountsForParent (the accounts with their details and, by
+// being asked per container, their parent), 20 a page. ListAccounts has no parents and ListParents is one call per
+// account, so this is the least Organizations allows for paths: Σ⌈accounts in a container / 20⌉ + one call per
+// container above the depth limit + ListRoots.
+func Advance(ctx context.Context, org Organizations, t *Tree, w *Walk, more func() bool) error {
+	if t.OUs == nil {
+		t.OUs = map[string]OU{}
 	}
-	if len(roots.Roots) == 0 {
-		return Tree{}, fmt.Errorf("the organization has no root")
-	}
-	root := roots.Roots[0]
-	t := Tree{RootID: aws.ToString(root.Id), OUs: map[string]OU{}}
-	t.OUs[t.RootID] = OU{ID: t.RootID, Name: aws.ToString(root.Name), Path: aws.ToString(root.Name)}
-	queue := []string{t.RootID}
-	for len(queue) > 0 {
-		parent := t.OUs[queue[0]]
-		queue = queue[1:]
-		if parent.Depth < maxOUDepth {
-			var token *string
-			for {
-				out, err := org.ListOrganizationalUnitsForParent(ctx, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(parent.ID), NextToken: token})
-				if err != nil {
-					return Tree{}, fmt.Errorf("list the OUs of %s: %w", parent.ID, err)
-				}
-				for _, ou := range out.OrganizationalUnits {
-					child := OU{ID: aws.ToString(ou.Id), Name: aws.ToString(ou.Name), ParentID: parent.ID,
-						Path: parent.Path + "/" + aws.ToString(ou.Name), Depth: parent.Depth + 1}
-					t.OUs[child.ID] = child
-					queue = append(queue, child.ID)
-				}
-				if token = out.NextToken; token == nil {
-					break
-				}
-			}
+	for !w.Done() {
+		if !more() {
+			return nil
 		}
-		var token *string
-		for {
-			out, err := org.ListAccountsForParent(ctx, &organizations.ListAccountsForParentInput{ParentId: aws.String(parent.ID), NextToken: token})
+		if !w.Started {
+			roots, err := org.ListRoots(ctx, &organizations.ListRootsInput{})
 			if err != nil {
-				return Tree{}, fmt.Errorf("list the accounts of %s: %w", parent.ID, err)
+				return fmt.Errorf("list the organization's root: %w", err)
+			}
+			if len(roots.Roots) == 0 {
+				return ErrNoRoot
+			}
+			root := roots.Roots[0]
+			t.RootID = aws.ToString(root.Id)
+			t.OUs[t.RootID] = OU{ID: t.RootID, Name: aws.ToString(root.Name), Path: aws.ToString(root.Name)}
+			w.Started, w.Pending, w.Listing, w.NextToken = true, []string{t.RootID}, listOUs, ""
+			continue
+		}
+		parent, ok := t.OUs[w.Pending[0]]
+		if !ok {
+			return fmt.Errorf("the walk lost container %s (its checkpoint does not hold it)", w.Pending[0])
+		}
+		if w.Listing == listOUs && parent.Depth >= maxOUDepth {
+			w.Listing, w.NextToken = listAccounts, ""
+		}
+		var next *string
+		switch w.Listing {
+		case listOUs:
+			out, err := org.ListOrganizationalUnitsForParent(ctx, &organizations.ListOrganizationalUnitsForParentInput{
+				ParentId: aws.String(parent.ID), NextToken: token(w.NextToken)})
+			if err != nil {
+				return fmt.Errorf("list the OUs of %s: %w", parent.ID, err)
+			}
+			for _, ou := range out.OrganizationalUnits {
+				child := OU{ID: aws.ToString(ou.Id), Name: aws.ToString(ou.Name), ParentID: parent.ID,
+					Path: parent.Path + "/" + aws.ToString(ou.Name), Depth: parent.Depth + 1}
+				t.OUs[child.ID] = child
+				w.Pending = append(w.Pending, child.ID)
+			}
+			if next = out.NextToken; next == nil {
+				w.Listing, w.NextToken = listAccounts, ""
+				continue
+			}
+		default:
+			out, err := org.ListAccountsForParent(ctx, &organizations.ListAccountsForParentInput{
+				ParentId: aws.String(parent.ID), NextToken: token(w.NextToken)})
+			if err != nil {
+				return fmt.Errorf("list the accounts of %s: %w", parent.ID, err)
 			}
 			for _, a := range out.Accounts {
 				t.Members = append(t.Members, Member{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email),
 					Status: string(a.Status), JoinedMethod: string(a.JoinedMethod), JoinedAt: a.JoinedTimestamp, ParentID: parent.ID})
 			}
-			if token = out.NextToken; token == nil {
-				break
+			if next = out.NextToken; next == nil {
+				w.Pending, w.Listing, w.NextToken = w.Pending[1:], listOUs, ""
+				continue
 			}
 		}
+		w.NextToken = aws.ToString(next)
 	}
-	return t, nil
+	return nil
+}
+
+func token(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+// Read walks the whole organization at once (the organization's size bounds the time: jobs use Advance).
+func Read(ctx context.Context, org Organizations) (Tree, error) {
+	var t Tree
+	var w Walk
+	err := Advance(ctx, org, &t, &w, func() bool { return true })
+	return t, err
 }
 
 // ancestors lists the OU ids above an account, nearest first, root included.

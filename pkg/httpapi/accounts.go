@@ -28,6 +28,8 @@ type CreateAccountRequest struct {
 	AccessLevel         string `json:"accessLevel"`
 	CostSync            *bool  `json:"costSync"`
 	ManagementAccountID string `json:"managementAccountId"`
+	IdentityAccess      string `json:"identityAccess"`
+	IdentityPathPrefix  string `json:"identityPathPrefix"`
 	// Integration, when present, sets the integration settings in the same write as the account.
 	Integration *IntegrationRequest `json:"integration"`
 }
@@ -40,6 +42,7 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request, p auth.Princ
 	in := accounts.CreateInput{
 		Name: req.Name, AccountID: req.AccountID, Type: req.Type, Region: req.Region,
 		AccessLevel: req.AccessLevel, CostSync: req.CostSync, ManagementAccountID: req.ManagementAccountID,
+		IdentityAccess: req.IdentityAccess, IdentityPathPrefix: req.IdentityPathPrefix,
 	}
 	if req.Integration != nil {
 		integration := req.Integration.input()
@@ -107,9 +110,11 @@ func (a *API) getAccount(w http.ResponseWriter, r *http.Request, p auth.Principa
 
 // PatchAccountRequest is the body of PATCH /v1/accounts/{accountId}: absent fields keep their values.
 type PatchAccountRequest struct {
-	Name        *string `json:"name"`
-	AccessLevel *string `json:"accessLevel"`
-	CostSync    *bool   `json:"costSync"`
+	Name               *string `json:"name"`
+	AccessLevel        *string `json:"accessLevel"`
+	CostSync           *bool   `json:"costSync"`
+	IdentityAccess     *string `json:"identityAccess"`
+	IdentityPathPrefix *string `json:"identityPathPrefix"`
 }
 
 func (a *API) patchAccount(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -126,7 +131,8 @@ func (a *API) patchAccount(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	acct, err := a.cfg.Accounts.Update(r.Context(), p.TenantID, id, tags,
-		accounts.Patch{Name: req.Name, AccessLevel: req.AccessLevel, CostSync: req.CostSync})
+		accounts.Patch{Name: req.Name, AccessLevel: req.AccessLevel, CostSync: req.CostSync,
+			IdentityAccess: req.IdentityAccess, IdentityPathPrefix: req.IdentityPathPrefix})
 	if err != nil {
 		return err
 	}

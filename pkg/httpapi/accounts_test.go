@@ -73,8 +73,6 @@ func TestCreateAccountRefusals(t *testing.T) {
 		{name: "text/plain", body: `{}`, contentType: "text/plain", status: 415, typ: "unsupported-media-type"},
 		{name: "latin-1 JSON", body: `{}`, contentType: "application/json; charset=iso-8859-1", status: 415, typ: "unsupported-media-type"},
 		{name: "no content type", body: `{}`, contentType: "-", status: 415, typ: "unsupported-media-type"},
-		{name: "linked without management", body: account("L", "444444444444", "linked"),
-			status: 422, typ: "validation-failed", fields: []string{"managementAccountId"}},
 		{name: "linked to an unknown management account", body: account("L", "444444444444", "linked", "managementAccountId", "999999999999"),
 			status: 422, typ: "validation-failed", fields: []string{"managementAccountId"}},
 		{name: "linked to a standalone account", body: account("L", "444444444444", "linked", "managementAccountId", "333333333333"),

@@ -21,6 +21,8 @@ import (
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/identity"
+	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/requestid"
 	"github.com/gangplank/gangplank/pkg/tenants"
@@ -40,6 +42,9 @@ type Config struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
+	Inventory  *inventory.Service
+	// Identity is the IAM integration (nil: its routes are served by another function, identity-api).
+	Identity *identity.Service
 	// Cursors signs the offsets of listings that are not DynamoDB pages.
 	Cursors       *cursor.Signer
 	Authenticator auth.Authenticator
@@ -67,11 +72,27 @@ type route struct {
 // New builds the API.
 func New(cfg Config) *API {
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
-	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes(), a.discoveryRoutes(), a.activationRoutes(), a.integrationRoutes(), a.connectionRoutes(), a.terraformRoutes())
+	a.routes = slices.Concat(a.metaRoutes(), a.tenantRoutes(), a.accountRoutes(), a.onboardingRoutes(), a.auditRoutes(), a.costRoutes(), a.discoveryRoutes(), a.activationRoutes(), a.integrationRoutes(), a.connectionRoutes(), a.terraformRoutes(), a.inventoryRoutes())
+	if cfg.Identity != nil {
+		a.routes = append(a.routes, a.identityRoutes()...)
+	}
+	a.handleRoutes()
+	return a
+}
+
+// NewIdentity builds the API of the identity-api function: the IAM integration's routes only (and the meta
+// routes), over cfg.Identity, cfg.Tenants (a tenant's first request creates it), cfg.Cursors and cfg.Authenticator.
+func NewIdentity(cfg Config) *API {
+	a := &API{cfg: cfg, mux: http.NewServeMux()}
+	a.routes = slices.Concat(a.metaRoutes(), a.identityRoutes())
+	a.handleRoutes()
+	return a
+}
+
+func (a *API) handleRoutes() {
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.pattern, a.serve(rt))
 	}
-	return a
 }
 
 // Routes lists "METHOD pattern" for every route, for the test that keeps the OpenAPI document complete.
@@ -101,7 +122,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeProblem(ctx, rec, r, errPanic)
 			}
 		}
-		slog.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		slog.InfoContext(ctx, "request", "method", r.Method, "path", loggedPath(r), "status", rec.status,
 			"durationMs", time.Since(start).Milliseconds())
 	}()
 

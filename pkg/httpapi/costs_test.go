@@ -10,7 +10,7 @@ import (
 )
 
 // connectedPayer adds a management account with an organization of members and connects it with a role made
-// from its manual instructions; it returns the members.
+// from its manual instructions, and waits for the discovery its activation starts; it returns the members.
 func (f *fixture) connectedPayer(t *testing.T, id string, members int) []string {
 	t.Helper()
 	ids := testkit.NewOrganization(t, id, members)
@@ -19,6 +19,7 @@ func (f *fixture) connectedPayer(t *testing.T, id string, members int) []string 
 	if r := f.do(t, http.MethodPost, "/v1/accounts/"+id+"/connect", f.admin, map[string]any{"roleArn": role}); r.Status != 200 {
 		t.Fatalf("connect: %d %s", r.Status, r.Body)
 	}
+	f.WaitDiscovery(t, "acme", id)
 	return ids
 }
 

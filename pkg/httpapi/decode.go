@@ -209,6 +209,9 @@ func walkValue(dec *json.Decoder, path string, t reflect.Type, depth int) error 
 	}
 	switch tok {
 	case json.Delim('{'):
+		if t != nil && t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Pointer {
+			return walkNullableMap(dec, path, t, depth+1)
+		}
 		if t != nil && t.Kind() != reflect.Struct {
 			t = nil // the wrong type: encoding/json reports it with the member's name
 		}
@@ -229,6 +232,43 @@ func walkValue(dec *json.Decoder, path string, t reflect.Type, depth int) error 
 		if _, err := dec.Token(); err != nil {
 			return describeDecodeError(err)
 		}
+	}
+	return nil
+}
+
+// walkNullableMap walks an object decoded into a map of pointers: a map the API documents null as a value of
+// (a merge patch's "remove this key", as in PATCH /v1/resources/{resourceArn}'s tags). Members may have any name;
+// each is given once; a value other than null is walked as the map's element.
+func walkNullableMap(dec *json.Decoder, path string, t reflect.Type, depth int) error {
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return describeDecodeError(err)
+		}
+		key, _ := tok.(string)
+		name := join(path, key)
+		if seen[key] {
+			return badRequest("a member appears twice in the body", validation.FieldError{Field: name,
+				Message: "is given twice; give each member once"})
+		}
+		seen[key] = true
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return describeDecodeError(err)
+		}
+		if string(value) == "null" {
+			continue
+		}
+		inner := json.NewDecoder(bytes.NewReader(value))
+		inner.UseNumber()
+		if err := walkValue(inner, name, t.Elem(), depth); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // the closing brace
+	if err != nil {
+		return describeDecodeError(err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -17,6 +18,8 @@ func TestTenantIsolation(t *testing.T) {
 	acmeCursor := f.do(t, http.MethodGet, "/v1/accounts?limit=1", f.admin, nil).Map(t)["nextCursor"].(string)
 	// acme's activation id is derived from its request: globex cannot reach it even knowing it.
 	acmeActivation := "act-000000000000000000000000"
+	// An ARN in acme's account, URL-encoded as the API takes it: globex meets 404 whether or not it exists.
+	acmeResource := url.PathEscape("arn:aws:sns:us-east-1:111111111111:orders")
 	before := f.snapshot(t)
 
 	tests := []struct {
@@ -66,6 +69,7 @@ func TestTenantIsolation(t *testing.T) {
 		{name: "acme's account as Terraform", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/terraform"}, status: 404},
 		{name: "disconnect acme's account", req: testkit.Request{Method: "POST", Path: "/v1/accounts/111111111111/disconnect"}, status: 404},
 		{name: "discover acme's organization", req: testkit.Request{Method: "POST", Path: "/v1/accounts/111111111111/discovery"}, status: 404},
+		{name: "read a discovery job", req: testkit.Request{Method: "GET", Path: "/v1/discoveries/20260101T000000-0123456789ab"}, status: 404},
 		{name: "acme's organization", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/organization"}, status: 404},
 		{name: "acme's discovery settings", req: testkit.Request{Method: "PUT", Path: "/v1/accounts/111111111111/discovery/settings",
 			Body: map[string]any{"autoEnroll": true}}, status: 404},
@@ -75,6 +79,22 @@ func TestTenantIsolation(t *testing.T) {
 			check: func(t *testing.T, r *testkit.Response) { wantNoItems(t, r) }},
 		{name: "acme's activation", req: testkit.Request{Method: "GET", Path: "/v1/activations/" + acmeActivation}, status: 404},
 		{name: "cancel acme's activation", req: testkit.Request{Method: "DELETE", Path: "/v1/activations/" + acmeActivation}, status: 404},
+		{name: "acme's resources", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/resources"}, status: 404},
+		{name: "acme's inventory status", req: testkit.Request{Method: "GET", Path: "/v1/accounts/111111111111/resources/sync"}, status: 404},
+		{name: "sync acme's inventory", req: testkit.Request{Method: "POST", Path: "/v1/accounts/111111111111/resources/sync"}, status: 404},
+		{name: "resources of acme's account", req: testkit.Request{Method: "GET", Path: "/v1/resources?accountId=111111111111"}, status: 404},
+		{name: "tenant resources", req: testkit.Request{Method: "GET", Path: "/v1/resources"}, status: 200, check: wantNoItems},
+		{name: "acme's resource", req: testkit.Request{Method: "GET", Path: "/v1/resources/" + acmeResource}, status: 404},
+		{name: "tag acme's resource", req: testkit.Request{Method: "PATCH", Path: "/v1/resources/" + acmeResource,
+			Body: map[string]any{"tags": map[string]any{"env": "hacked"}}, Header: map[string]string{"If-Match": "*"}}, status: 404},
+		{name: "tag keys of acme's account", req: testkit.Request{Method: "GET", Path: "/v1/tags?accountId=111111111111"}, status: 404},
+		{name: "tenant tag keys", req: testkit.Request{Method: "GET", Path: "/v1/tags"}, status: 200, check: wantNoItems},
+		{name: "tenant tag values", req: testkit.Request{Method: "GET", Path: "/v1/tags/env"}, status: 200,
+			check: func(t *testing.T, r *testkit.Response) {
+				if v := r.Map(t)["values"].([]any); len(v) != 0 {
+					t.Errorf("another tenant sees %d values: %s", len(v), r.Body)
+				}
+			}},
 		{name: "audit trail", req: testkit.Request{Method: "GET", Path: "/v1/audit"}, status: 200,
 			check: func(t *testing.T, r *testkit.Response) {
 				if strings.Contains(string(r.Body), "111111111111") || strings.Contains(string(r.Body), "acme") {

@@ -15,6 +15,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/requestid"
 	"github.com/gangplank/gangplank/pkg/tenants"
@@ -90,8 +91,12 @@ func problemFor(err error) Problem {
 		roleErr *onboarding.RoleError
 		limited *costsync.RateLimitedError
 		denied  *costsync.AccessDeniedError
+		invRate *inventory.RateLimitedError
 		taken   *accounts.IntegrationNameTakenError
 	)
+	if p, ok := identityProblem(err); ok {
+		return p
+	}
 	switch {
 	case errors.As(err, &se):
 		return se.p
@@ -118,6 +123,8 @@ func problemFor(err error) Problem {
 		p := problem(http.StatusConflict, "has-linked-accounts", "The management account still has linked accounts", err.Error())
 		p.Extra = map[string]any{"linkedAccounts": linked.Linked, "linkedAccountCount": linked.Total}
 		return p
+	case errors.Is(err, accounts.ErrHasIdentityIntegration):
+		return problem(http.StatusConflict, "has-identity-integration", "The account still has an IAM integration", err.Error())
 	case errors.Is(err, accounts.ErrAlreadyLinked), errors.Is(err, accounts.ErrClaimedElsewhere):
 		return problem(http.StatusConflict, "account-taken", "The AWS account is already linked", err.Error())
 	case errors.As(err, &taken):
@@ -144,6 +151,18 @@ func problemFor(err error) Problem {
 		p := problem(http.StatusTooManyRequests, "sync-rate-limited", "A sync was requested moments ago", err.Error())
 		p.Extra = map[string]any{"retryAfterSeconds": int(limited.RetryAfter.Seconds()) + 1}
 		return p
+	case errors.As(err, &invRate):
+		p := problem(http.StatusTooManyRequests, "sync-rate-limited", "A sync was requested moments ago", err.Error())
+		p.Extra = map[string]any{"retryAfterSeconds": int(invRate.RetryAfter.Seconds()) + 1}
+		return p
+	case errors.Is(err, inventory.ErrNotFound):
+		return problem(http.StatusNotFound, "not-found", "Resource not found", err.Error())
+	case errors.Is(err, inventory.ErrTagsUnavailable):
+		return problem(http.StatusConflict, "tags-unavailable", "Tags are not read at this account's access level", err.Error())
+	case errors.Is(err, inventory.ErrVersionMismatch):
+		return problem(http.StatusPreconditionFailed, "precondition-failed", "The resource changed", err.Error())
+	case errors.Is(err, inventory.ErrPreconditionRequired):
+		return problem(http.StatusPreconditionRequired, "precondition-required", "If-Match is required", err.Error())
 	case errors.Is(err, activation.ErrNotFound):
 		return problem(http.StatusNotFound, "not-found", "Activation not found", err.Error())
 	case errors.Is(err, activation.ErrNothingSelected):
@@ -162,6 +181,10 @@ func problemFor(err error) Problem {
 		return problem(http.StatusConflict, "role-refused", "The account's role refused Gangplank", err.Error())
 	case errors.Is(err, discovery.ErrNeverDiscovered):
 		return problem(http.StatusNotFound, "never-discovered", "The organization has not been discovered yet", err.Error())
+	case errors.Is(err, discovery.ErrJobNotFound):
+		return problem(http.StatusNotFound, "not-found", "Discovery not found", err.Error())
+	case errors.Is(err, discovery.ErrQueueNotWired):
+		return problem(http.StatusServiceUnavailable, "not-configured", "Discovery is not configured", err.Error())
 	case errors.Is(err, discovery.ErrConcurrentRun):
 		return problem(http.StatusConflict, "concurrent-discovery", "Another discovery ran at the same time", err.Error())
 	case errors.Is(err, costsync.ErrNotPayer), errors.Is(err, costsync.ErrNotManagement):
@@ -186,7 +209,7 @@ func problemFor(err error) Problem {
 // writeProblem answers with err as problem+json, logging server-side failures with their cause.
 func writeProblem(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
-	p.Instance = r.URL.Path
+	p.Instance = loggedPath(r)
 	p.RequestID = requestid.From(ctx)
 	switch {
 	case p.Status >= 500 && errors.Is(err, context.Canceled):

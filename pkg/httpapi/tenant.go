@@ -30,6 +30,8 @@ type patchTenantRequest struct {
 		ExternalIDGraceDays *int    `json:"externalIdGraceDays"`
 		// Recommendations replaces the whole recommendation settings.
 		Recommendations *tenants.RecommendationSettings `json:"recommendations"`
+		// Inventory replaces the inventory's schedule.
+		Inventory *tenants.InventorySettings `json:"inventory"`
 		// CredentialRotationDays rotates the External ID on a schedule (0: off).
 		CredentialRotationDays *int `json:"credentialRotationDays"`
 		// ActivationStacksInFlight is bulk activation's stacks in flight for the tenant's requests.
@@ -50,7 +52,8 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if req.Settings != nil {
 		patch = tenants.SettingsPatch{DefaultRegion: req.Settings.DefaultRegion, CostSyncDefault: req.Settings.CostSyncDefault,
 			ExternalIDGraceDays: req.Settings.ExternalIDGraceDays, Recommendations: req.Settings.Recommendations,
-			CredentialRotationDays: req.Settings.CredentialRotationDays, ActivationStacksInFlight: req.Settings.ActivationStacksInFlight}
+			Inventory: req.Settings.Inventory, CredentialRotationDays: req.Settings.CredentialRotationDays,
+			ActivationStacksInFlight: req.Settings.ActivationStacksInFlight}
 	}
 	t, err := a.cfg.Tenants.UpdateSettings(r.Context(), p.TenantID, tags, patch)
 	if err != nil {

@@ -174,6 +174,10 @@ func (e *Env) iamResource(c *Call, caller principal) string {
 		return base + "role" + pathOf("role", c.Form("RoleName")) + c.Form("RoleName")
 	case c.Form("UserName") != "":
 		return base + "user" + pathOf("user", c.Form("UserName")) + c.Form("UserName")
+	case c.Action == "DeleteVirtualMFADevice": // authorized against the device (mfa/<name>), whose ARN is its serial
+		return c.Form("SerialNumber")
+	case c.Action == "CreateVirtualMFADevice":
+		return base + "mfa" + newPath() + c.Form("VirtualMFADeviceName")
 	case c.Form("PolicyArn") != "":
 		return c.Form("PolicyArn")
 	case c.Action == "CreatePolicy":
@@ -344,7 +348,13 @@ func restOperation(c *Call, prefix, account string) (action, resource string) {
 		if resource == "" {
 			resource = in.IndexArn
 		}
-		return strings.Trim(path, "/"), resource
+		op := strings.Trim(path, "/")
+		if op == "ListResources" {
+			// ListResources is authorized as resource-explorer-2:Search, on the view (its API reference's minimum
+			// permissions).
+			op = "Search"
+		}
+		return op, resource
 	case "lambda":
 		return lambdaOperation(r.Method, path, c.Region, account)
 	case "apigateway":

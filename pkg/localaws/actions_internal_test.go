@@ -24,6 +24,7 @@ func TestOperationOf(t *testing.T) {
 		{"STS AssumeRole", "sts", "POST", "", "/", "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A2%3Arole%2FR", nil, "sts:AssumeRole", "arn:aws:iam::2:role/R"},
 		{"CloudFormation stack by name", "cloudformation", "POST", "", "/", "Action=CreateStack&StackName=Gangplank-Onboarding", nil, "cloudformation:CreateStack", "arn:aws:cloudformation:us-east-1:111111111111:stack/Gangplank-Onboarding/*"},
 		{"Resource Explorer Search", "resource-explorer-2", "POST", "", "/Search", `{"QueryString":"","ViewArn":"arn:aws:resource-explorer-2:us-east-1:111111111111:view/all/1"}`, nil, "resource-explorer-2:Search", "arn:aws:resource-explorer-2:us-east-1:111111111111:view/all/1"},
+		{"Resource Explorer ListResources is authorized as Search", "resource-explorer-2", "POST", "", "/ListResources", `{"ViewArn":"arn:aws:resource-explorer-2:us-east-1:111111111111:view/all/1"}`, nil, "resource-explorer-2:Search", "arn:aws:resource-explorer-2:us-east-1:111111111111:view/all/1"},
 		{"Resource Explorer ListViews", "resource-explorer-2", "POST", "", "/ListViews", `{}`, nil, "resource-explorer-2:ListViews", ""},
 		{"Resource Explorer tags", "resource-explorer-2", "GET", "", "/tags/arn%3Aaws%3Aresource-explorer-2%3Aus-east-1%3A1%3Aview%2Fv", "", nil, "resource-explorer-2:ListTagsForResource", "arn:aws:resource-explorer-2:us-east-1:1:view/v"},
 		{"Lambda Invoke is InvokeFunction", "lambda", "POST", "", "/2015-03-31/functions/fn/invocations", "{}", nil, "lambda:InvokeFunction", "arn:aws:lambda:us-east-1:111111111111:function:fn"},

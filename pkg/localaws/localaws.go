@@ -87,6 +87,8 @@ type Env struct {
 	trust        *trustEnforcer
 	cfn          *cfnEmulator
 	ce           *costExplorer
+	acct         *accountEdge
+	re           *resourceExplorer
 	sso          *identityCenter
 	lambdas      lambdas
 	invocations  invocations
@@ -145,9 +147,11 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	e.trust = &trustEnforcer{env: e}
 	e.cfn = newCFNEmulator(e)
 	e.ce = newCostExplorer(e)
+	e.acct = newAccountEdge(e)
+	e.re = newResourceExplorer(e)
 	e.sso = newIdentityCenter(e)
 	e.serveConsole()
-	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), &identityEnforcer{env: e}, e.trust, e.cfn, e.ce, e.sso))
+	e.interceptors = register(append(append([]Interceptor{}, opts.Interceptors...), &identityEnforcer{env: e}, e.trust, e.cfn, e.ce, e.sso, e.acct, e.re, newIAMEmulator(e), schedulerGuard{}))
 	e.edge = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.edge.Serve(edgeLn) }()
 

@@ -85,6 +85,208 @@ def _fix_dynamodb_transaction_snapshots():
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def _fix_dynamodb_read_serialization():
+    """DynamoDB reads (GetItem, Query, Scan, BatchGetItem, TransactGetItems): serialize the answer with json.dumps.
+
+    moto 5.2.1 serializes every response through a generic, shape-driven serializer that walks each attribute value
+    of each item against the service model: about 25 ms per account item, so one 100-item Query page costs over two
+    seconds and listing 50,000 accounts would take most of an hour. These operations' answers are already DynamoDB
+    JSON (items as {"attr": {"S": ...}}), which is exactly what the wire carries; json.dumps writes the same bytes
+    the serializer would (binary values base64, as AWS sends them). Errors and every other operation keep moto's
+    serializer.
+    """
+    import base64
+    import datetime
+    import json
+
+    from moto.core import responses as core_responses
+
+    reads = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+    original = getattr(core_responses.ActionResult, "execute_result", None)
+    if original is None:
+        return
+
+    def encode(value):
+        if isinstance(value, (bytes, bytearray)):
+            return base64.b64encode(value).decode("ascii")
+        if isinstance(value, datetime.datetime):
+            return value.timestamp()
+        raise TypeError(f"not JSON: {type(value).__name__}")
+
+    def execute_result(self, context):
+        result = self.result
+        try:
+            service = context.service_model.service_name
+            operation = context.operation_model.name
+        except Exception:  # noqa: BLE001 - an unknown operation: moto's serializer decides.
+            return original(self, context)
+        if service != "dynamodb" or operation not in reads or not isinstance(result, dict):
+            return original(self, context)
+        try:
+            body = json.dumps(result, default=encode, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return original(self, context)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    core_responses.ActionResult.execute_result = execute_result
+
+
+def _fix_dynamodb_query_scale():
+    """Query: answer from a cached, sorted view of the partition instead of scanning the whole table per page.
+
+    moto 5.2.1 answers every Query page by listing every item of the table, comparing each with the key condition,
+    sorting the matches, and walking them to the page's ExclusiveStartKey: O(table) per page, so listing a
+    management account's 50,000 accounts (a few dozen 1 MB pages) would take hours. Here each (table, index,
+    partition key) gets its matching items sorted once (in the order moto sorts them), reused until any write;
+    a page bisects to its start key and reads on from there, applying the key condition, Limit and the 1 MB page
+    size exactly as moto does. Queries with a filter, multi-attribute keys or anything unusual keep moto's path.
+    """
+    import bisect
+    import copy as copy_module
+    import decimal
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, GlobalSecondaryIndex, Table
+
+    state = {"generation": 0}
+    cache = {}
+    lock = threading.Lock()
+
+    def bump():
+        with lock:
+            state["generation"] += 1
+            cache.clear()
+
+    def invalidating(fn):
+        def wrapper(*args, **kwargs):
+            bump()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                bump()
+        return wrapper
+
+    for owner, names in ((DynamoDBBackend, ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")),
+                         (Table, ("put_item", "delete_item"))):
+        for name in names:
+            if hasattr(owner, name):
+                setattr(owner, name, invalidating(getattr(owner, name)))
+
+    def native(value):
+        dt = value if isinstance(value, DynamoType) else DynamoType(value)
+        if dt.type == "N":
+            return (1, decimal.Decimal(dt.value))
+        if dt.type == "S":
+            return (0, dt.value)
+        if dt.type == "B":
+            return (2, dt.value if isinstance(dt.value, bytes) else str(dt.value).encode())
+        raise TypeError(dt.type)
+
+    def sorted_view(table, index_name, hash_attr, hash_value, attrs, range_keys):
+        key = (id(table), index_name, hash_attr, native(hash_value))
+        with lock:
+            hit = cache.get(key)
+            generation = state["generation"]
+        if hit is not None:
+            return hit
+        if index_name is None:
+            partition = table.items.get(hash_value) if table.range_key_attr else None
+            items = list(partition.values()) if partition is not None else []
+        else:
+            wanted = native(hash_value)
+            items = []
+            for item in table.all_items():
+                v = item.attrs.get(hash_attr)
+                if v is None or native(v) != wanted:
+                    continue
+                if any(not item.attrs.get(k) for k in range_keys):
+                    continue
+                items.append(item)
+        keyed = sorted(((tuple(native(it.attrs[a]) for a in attrs), it) for it in items), key=lambda p: p[0])
+        view = ([k for k, _ in keyed], [it for _, it in keyed])
+        with lock:
+            if state["generation"] == generation:
+                cache[key] = view
+        return view
+
+    original = DynamoDBBackend.query
+
+    def query(self, table_name, hash_key_dict, range_comparison, range_value_dicts, limit, exclusive_start_key,
+              scan_index_forward, projection_expressions, index_name=None, consistent_read=False, expr_names=None,
+              expr_values=None, filter_expression=None, hash_key_conditions=None, range_key_conditions=None, **filter_kwargs):
+        args = (table_name, hash_key_dict, range_comparison, range_value_dicts, limit, exclusive_start_key,
+                scan_index_forward, projection_expressions, index_name, consistent_read, expr_names, expr_values,
+                filter_expression, hash_key_conditions, range_key_conditions)
+        try:
+            answer = fast_query(self, *args, **filter_kwargs)
+        except Exception:  # noqa: BLE001 - anything unexpected: moto's own path decides, errors included.
+            answer = None
+        if answer is None:
+            return original(self, *args[:8], index_name=index_name, consistent_read=consistent_read, expr_names=expr_names,
+                            expr_values=expr_values, filter_expression=filter_expression,
+                            hash_key_conditions=hash_key_conditions, range_key_conditions=range_key_conditions, **filter_kwargs)
+        return answer
+
+    def fast_query(self, table_name, hash_key_dict, range_comparison, range_value_dicts, limit, exclusive_start_key,
+                   scan_index_forward, projection_expressions, index_name, consistent_read, expr_names, expr_values,
+                   filter_expression, hash_key_conditions, range_key_conditions, **filter_kwargs):
+        if filter_expression or filter_kwargs or not hash_key_conditions or len(hash_key_conditions) != 1:
+            return None
+        if range_key_conditions and len(range_key_conditions) > 1:
+            return None
+        table = self.get_table(table_name)
+        hash_attr, hash_raw = hash_key_conditions[0]
+        hash_value = DynamoType(hash_raw)
+        if index_name:
+            index = next((i for i in table.all_indexes() if i.name == index_name), None)
+            if index is None or not isinstance(index, GlobalSecondaryIndex):
+                return None
+            hash_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            range_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+            if hash_keys != [hash_attr] or len(range_keys) != 1 or not table.range_key_attr:
+                return None
+            attrs = table._generate_attr_to_sort_by([hash_attr, table.hash_key_attr], [range_keys[0], table.range_key_attr])
+            range_attr = range_keys[0]
+        else:
+            if hash_attr != table.hash_key_attr or not table.range_key_attr:
+                return None
+            attrs, range_keys = [table.range_key_attr], []
+            range_attr = table.range_key_attr
+        if range_key_conditions and range_key_conditions[0][0] != range_attr:
+            return None
+        keys, items = sorted_view(table, index_name, hash_attr, hash_value, attrs, range_keys)
+        range_objs = [DynamoType(v) for v in range_value_dicts]
+        order = range(len(items)) if scan_index_forward else range(len(items) - 1, -1, -1)
+        if exclusive_start_key:
+            if any(a not in exclusive_start_key for a in attrs):
+                return None
+            start = tuple(native(exclusive_start_key[a]) for a in attrs)
+            order = range(bisect.bisect_right(keys, start), len(items)) if scan_index_forward else range(bisect.bisect_left(keys, start) - 1, -1, -1)
+        results, size, last = [], 0, None
+        for i in order:
+            item = items[i]
+            if len(results) == limit or size + item.size() > RESULT_SIZE_LIMIT:
+                last = table._get_last_evaluated_key(results[-1], index_name)
+                break
+            if range_comparison:
+                value = item.attrs.get(range_attr)
+                if value is None or not value.compare(range_comparison, range_objs):
+                    continue
+            results.append(item)
+            size += item.size()
+        scanned = len(results)
+        results = copy_module.deepcopy(results)
+        if index_name:
+            results = [table.get_index(index_name).project(r) for r in results]
+        if projection_expressions:
+            results = [r.project(projection_expressions) for r in results]
+        return results, scanned, last
+
+    DynamoDBBackend.query = query
+
+
 def _fix_cloudformation_novalue_in_lists():
     """CloudFormation removes a list item that resolves to AWS::NoValue (`!If [cond, {...}, !Ref AWS::NoValue]`);
     moto keeps it as None, and IAM::Role Policies then fails with a TypeError. Drop those items, as AWS does."""
@@ -449,7 +651,330 @@ def _fix_stepfunctions_executions():
     backend.start_execution = start_execution
 
 
+def _fix_dynamodb_query_cost():
+    """Query reads one partition (a table's) or the index's items, as DynamoDB does; moto collected and sorted every
+    item of the whole table for every Query page, so a page of a 100-item partition of a 200,000-item table took
+    seconds, and deep-copied each page before answering it. The items a Query considers, and its answer, are
+    unchanged."""
+    import moto.dynamodb.models.table as table_module
+
+    original = getattr(Table, "query", None)
+    if original is None or not hasattr(Table, "all_items") or getattr(table_module, "copy", None) is not copy:
+        return
+    real_copy = copy
+
+    class _ResultsNotCopied:
+        """Query deep-copies the page it answers before projecting it; the answer is only serialized, so the copy of
+        a 1 MB page (seconds on a busy machine) is skipped: the projection builds new items anyway."""
+
+        @staticmethod
+        def deepcopy(value, memo=None):
+            if isinstance(value, list):
+                return list(value)
+            return real_copy.deepcopy(value, memo)
+
+        def __getattr__(self, name):
+            return getattr(real_copy, name)
+
+    _results_not_copied = _ResultsNotCopied()
+
+    def query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward, projection_expressions,
+              index_name=None, *args, **kwargs):
+        if index_name is None and hash_key is not None:
+            partition = self.items.get(hash_key) if self.range_key_attr else None
+            if self.range_key_attr:
+                candidates = list(partition.values()) if partition else []
+            else:
+                one = self.items.get(hash_key)
+                candidates = [one] if one is not None else []
+        else:
+            candidates = []
+            for hash_set in self.items.values():
+                if self.range_key_attr:
+                    candidates.extend(hash_set.values())
+                else:
+                    candidates.append(hash_set)
+        self.all_items = lambda: candidates  # the instance's, for this call only (the edge serializes DynamoDB calls)
+        table_module.copy = _results_not_copied
+        try:
+            return original(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,
+                            projection_expressions, index_name, *args, **kwargs)
+        finally:
+            table_module.copy = real_copy
+            del self.all_items
+
+    Table.query = query
+
+
+def _fix_tagging_api():
+    """The Resource Groups Tagging API as AWS documents it.
+
+    - GetResources limits a page by ResourcesPerPage alone unless the caller sets TagsPerPage (moto always applies a
+      default of 100 tags, so pages of well-tagged resources came back small), and honours ResourceARNList (moto
+      ignored it and listed everything).
+    - An S3 bucket is listed in its own region only (moto listed every bucket in every region).
+    - TagResources and UntagResources tag what AWS lets them tag: EC2, S3, SQS, SNS, DynamoDB, CloudWatch Logs,
+      Secrets Manager and KMS too (moto answered "Service not yet supported" for these). The edge checks the caller's
+      service-level tag permissions first, as AWS does.
+    """
+    import json
+
+    from moto.resourcegroupstaggingapi import models as tg_models
+    from moto.resourcegroupstaggingapi import responses as tg_responses
+
+    response_cls = getattr(tg_responses, "ResourceGroupsTaggingAPIResponse", None)
+    backend_cls = getattr(tg_models, "ResourceGroupsTaggingAPIBackend", None)
+    if response_cls is None or backend_cls is None or not hasattr(backend_cls, "_get_resources_generator"):
+        return
+
+    def get_resources(self):
+        arns = self._get_param("ResourceARNList", [])
+        if arns:
+            wanted = set(arns)
+            found = [r for r in self.backend._get_resources_generator(tag_filters=[], resource_type_filters=[]) if r["ResourceARN"] in wanted]
+            return json.dumps({"ResourceTagMappingList": found, "PaginationToken": ""})
+        token, mapping = self.backend.get_resources(
+            pagination_token=self._get_param("PaginationToken"),
+            tag_filters=self._get_param("TagFilters", []),
+            resources_per_page=self._get_int_param("ResourcesPerPage", 50),
+            tags_per_page=self._get_int_param("TagsPerPage", 0) or 10**9,
+            resource_type_filters=self._get_param("ResourceTypeFilters", []),
+        )
+        return json.dumps({"ResourceTagMappingList": mapping, "PaginationToken": token})
+
+    response_cls.get_resources = get_resources
+
+    original_generator = backend_cls._get_resources_generator
+
+    def generator(self, tag_filters=None, resource_type_filters=None):
+        for r in original_generator(self, tag_filters=tag_filters or [], resource_type_filters=resource_type_filters):
+            arn = r["ResourceARN"]
+            if arn.startswith("arn:aws:s3:::") and "/" not in arn:
+                bucket = self.s3_backend.buckets.get(arn[len("arn:aws:s3:::"):])
+                if bucket is not None and getattr(bucket, "region_name", self.region_name) != self.region_name:
+                    continue
+            yield r
+
+    backend_cls._get_resources_generator = generator
+
+    original_tag, original_untag = backend_cls.tag_resources, backend_cls.untag_resources
+
+    def parts(arn):
+        p = arn.split(":", 5)
+        return (p[2], p[3], p[5]) if len(p) == 6 else ("", "", "")
+
+    def tag_one(self, arn, tags, remove):
+        """Tags one resource of a service moto's Tagging API leaves out; False if it is not one of those."""
+        from moto.sqs.models import sqs_backends
+        from moto.sns.models import sns_backends
+        from moto.logs.models import logs_backends
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.secretsmanager.models import secretsmanager_backends
+        from moto.kms.models import kms_backends
+
+        service, region, resource = parts(arn)
+        region = region or self.region_name
+        acct = self.account_id
+        if service == "ec2":
+            rid = resource.split("/", 1)[-1]
+            if remove:
+                self.ec2_backend.delete_tags([rid], {k: None for k in tags})
+            else:
+                self.ec2_backend.create_tags([rid], tags)
+        elif service == "s3" and "/" not in resource:
+            current = {t["Key"]: t["Value"] for t in self.s3_backend.get_bucket_tagging(resource)["Tags"]}
+            if remove:
+                for k in tags:
+                    current.pop(k, None)
+            else:
+                current.update(tags)
+            self.s3_backend.put_bucket_tagging(resource, current)
+        elif service == "sqs":
+            backend = sqs_backends[acct][region]
+            backend.untag_queue(resource, list(tags)) if remove else backend.tag_queue(resource, tags)
+        elif service == "sns":
+            backend = sns_backends[acct][region]
+            backend.untag_resource(arn, list(tags)) if remove else backend.tag_resource(arn, tags)
+        elif service == "logs":
+            backend = logs_backends[acct][region]
+            backend.untag_resource(arn, list(tags)) if remove else backend.tag_resource(arn, tags)
+        elif service == "dynamodb":
+            backend = dynamodb_backends[acct][region]
+            backend.untag_resource(arn, list(tags)) if remove else backend.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
+        elif service == "secretsmanager":
+            backend = secretsmanager_backends[acct][region]
+            backend.untag_resource(arn, list(tags)) if remove else backend.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
+        elif service == "kms":
+            backend = kms_backends[acct][region]
+            backend.untag_resource(arn, list(tags)) if remove else backend.tag_resource(arn, [{"TagKey": k, "TagValue": v} for k, v in tags.items()])
+        else:
+            return False
+        return True
+
+    def apply(self, arns, tags, remove, original):
+        failed, rest = {}, []
+        for arn in arns:
+            try:
+                if not tag_one(self, arn, tags, remove):
+                    rest.append(arn)
+            except Exception as e:  # noqa: BLE001 - the resource's own service refused: AWS reports it per resource
+                failed[arn] = {"StatusCode": 400, "ErrorCode": "InvalidParameterException", "ErrorMessage": str(e) or type(e).__name__}
+        if rest:
+            failed.update(original(self, rest, tags if not remove else list(tags)))
+        return failed
+
+    backend_cls.tag_resources = lambda self, resource_arns, tags: apply(self, resource_arns, tags, False, original_tag)
+    backend_cls.untag_resources = lambda self, resource_arn_list, tag_keys: apply(self, resource_arn_list, tag_keys, True, original_untag)
+
+
+def _add_seed_route():
+    """POST /moto-api/gangplank/seed-resources creates many tagged resources in one account and region at once, so
+    that scale tests and the local demo can fill an account in seconds instead of one API call per resource. Body:
+    {"account", "region", "type": "sns:topic"|"sqs:queue"|"logs:log-group"|"ec2:volume"|"s3:bucket", "prefix",
+    "start", "count", "tags": {key: value with {i}}, "cycle": {key: [values picked by i]}}."""
+    import json
+
+    from moto.moto_api._internal import urls as api_urls
+
+    def seed(request, full_url, headers):
+        from moto.ec2 import ec2_backends
+        from moto.logs.models import logs_backends
+        from moto.s3.models import s3_backends
+        from moto.sns.models import sns_backends
+        from moto.sqs.models import sqs_backends
+
+        body = json.loads(request.data or b"{}") if hasattr(request, "data") else json.loads(request.body or b"{}")
+        acct, region, kind = body["account"], body["region"], body["type"]
+        prefix, start, count = body.get("prefix", "r"), int(body.get("start", 0)), int(body.get("count", 0))
+        fixed, cycle = body.get("tags", {}), body.get("cycle", {})
+        arns = []
+        for i in range(start, start + count):
+            tags = {k: str(v).replace("{i}", str(i)) for k, v in fixed.items()}
+            for k, values in cycle.items():
+                if values:
+                    tags[k] = values[i % len(values)]
+            name = f"{prefix}-{i}"
+            if kind == "sns:topic":
+                arns.append(sns_backends[acct][region].create_topic(name, tags=tags).arn)
+            elif kind == "sqs:queue":
+                q = sqs_backends[acct][region].create_queue(name, tags=tags)
+                arns.append(q.queue_arn)
+            elif kind == "logs:log-group":
+                g = logs_backends[acct][region].create_log_group(name, tags)
+                arns.append(g.arn)
+            elif kind == "ec2:volume":
+                backend = ec2_backends[acct][region]
+                v = backend.create_volume(size=1, zone_name=region + "a")
+                backend.create_tags([v.id], tags)
+                arns.append(f"arn:aws:ec2:{region}:{acct}:volume/{v.id}")
+            elif kind == "s3:bucket":
+                backend = s3_backends[acct]["aws"]
+                b = backend.create_bucket(name, region)
+                backend.put_bucket_tagging(name, tags)
+                arns.append(b.arn)
+            else:
+                return 400, {}, json.dumps({"error": "unsupported type " + kind})
+        return 200, {"Content-Type": "application/json"}, json.dumps({"arns": arns})
+
+    api_urls.url_paths["{0}/moto-api/gangplank/seed-resources"] = seed
+
+
+def _fix_secretsmanager_current_version():
+    """GetSecretValue without VersionId or VersionStage returns the AWSCURRENT version (AWS documents it), but moto
+    returns the version created first or last put with AWSCURRENT, and never follows UpdateSecretVersionStage: after
+    a rotation moves AWSCURRENT, moto still hands out the old value. Ask for AWSCURRENT when nothing is named."""
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    original = SecretsManagerBackend.get_secret_value
+
+    def get_secret_value(self, secret_id, version_id, version_stage):
+        if not version_id and not version_stage:
+            version_stage = "AWSCURRENT"
+        return original(self, secret_id, version_id, version_stage)
+
+    SecretsManagerBackend.get_secret_value = get_secret_value
+
+
+def _add_organization_seeding():
+    """A local shortcut, not an AWS API: build a large organization in one request (POST
+    /moto-api/gangplank/organization-seed), for the benchmarks only. Through the API, moto creates an account in
+    O(accounts) (it scans every account to attach the default policies) and moves one in O(accounts) again, so an
+    organization of 50,000 accounts would take hours to build; here it takes seconds. What is built is what the API
+    would build (an organization with nested OUs and CREATED member accounts, each with the default policies
+    attached), except that member accounts get no OrganizationAccountAccessRole unless memberRoles is true.
+
+    Body: {"managementAccountId": "...", "ous": [{"name": "...", "parent": -1 | index of an earlier OU}],
+           "accounts": [{"name": "...", "email": "...", "parent": -1 | OU index}], "memberRoles": false}
+    Answer: {"rootId": "r-...", "ous": ["ou-...", ...], "accounts": ["123456789012", ...]} in the order given.
+    """
+    import json
+
+    from moto.moto_api._internal import urls as api_urls
+    from moto.organizations import models as org_models
+    from moto.organizations import utils as org_utils
+
+    def seed(request, full_url, headers):
+        if request.method != "POST":
+            return 405, {}, json.dumps({"Error": "POST an organization to seed"})
+        size = int(headers.get("Content-Length") or 0)
+        body = json.loads(request.environ["wsgi.input"].read(size).decode("utf-8"))
+        management = body["managementAccountId"]
+        backend = org_models.organizations_backends[management]["aws"]
+        if backend.org is None:
+            backend.create_organization(region="us-east-1", FeatureSet="ALL")
+        org = backend.org
+        defaults = [p for p in backend.policies if p.id in (org_utils.DEFAULT_SCP_POLICY_ID, org_utils.DEFAULT_RCP_POLICY_ID)]
+
+        def attach(target):
+            for policy in defaults:
+                target.attached_policies.append(policy)
+                policy.attachments.append(target)
+
+        ou_ids = []
+        for spec in body.get("ous", []):
+            parent = org.root_id if spec["parent"] < 0 else ou_ids[spec["parent"]]
+            ou = org_models.FakeOrganizationalUnit(org, Name=spec["name"], ParentId=parent)
+            backend.ou.append(ou)
+            attach(ou)
+            ou_ids.append(ou.id)
+
+        taken = {a.id for a in backend.accounts} | set(org_models.organizations_backends.master_accounts)
+        account_ids = []
+        for spec in body.get("accounts", []):
+            if body.get("memberRoles"):
+                account = org_models.FakeAccount(org, AccountName=spec["name"], Email=spec["email"])
+            else:
+                # FakeAccount's constructor also creates the member role (an IAM backend per account); build the
+                # same object without it.
+                account = org_models.FakeAccount.__new__(org_models.FakeAccount)
+                account.type, account.region = "ACCOUNT", org.region
+                account.organization_id, account.master_account_id = org.id, org.master_account_id
+                account.create_account_status_id = org_utils.make_random_create_account_status_id()
+                account.id = org_utils.make_random_account_id()
+                account.name, account.email = spec["name"], spec["email"]
+                account.create_time = org_models.utcnow()
+                account.status = account.state = "ACTIVE"
+                account.joined_method = "CREATED"
+                account.parent_id = org.root_id
+                account.attached_policies, account.tags = [], {}
+            while account.id in taken:
+                account.id = org_utils.make_random_account_id()
+            taken.add(account.id)
+            if spec.get("parent", -1) >= 0:
+                account.parent_id = ou_ids[spec["parent"]]
+            backend.accounts.append(account)
+            attach(account)
+            org_models.organizations_backends.master_accounts[account.id] = (backend.account_id, backend.partition)
+            account_ids.append(account.id)
+        answer = {"rootId": org.root_id, "ous": ou_ids, "accounts": account_ids}
+        return 200, {"Content-Type": "application/json"}, json.dumps(answer)
+
+    api_urls.url_paths["{0}/moto-api/gangplank/organization-seed"] = seed
+
+
 _fix_dynamodb_transaction_snapshots()
+_fix_dynamodb_read_serialization()
+_fix_dynamodb_query_scale()
 _fix_cloudformation_novalue_in_lists()
 _fix_cloudformation_condition_updates()
 _aws_managed_policy = _load_aws_managed_policies_once()
@@ -457,6 +982,11 @@ _iam_changed = _publish_iam_changes()  # after every patch of IAM's mutating met
 _fix_cloudformation_role_updates(_iam_changed)
 _fix_organization_account_access_role(_aws_managed_policy, _iam_changed)
 _fix_stepfunctions_executions()
+_fix_dynamodb_query_cost()
+_fix_tagging_api()
+_add_seed_route()
+_fix_secretsmanager_current_version()
+_add_organization_seeding()
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -387,20 +387,34 @@ func (w *world) dumpEvents(t *testing.T, account, region, stackID string) {
 	}
 }
 
-// TestTemplateMatchesManualPolicies: for every account type and access level, the role the template creates has
-// exactly the trust and permission policies the manual instructions (and the Terraform, built from the same
-// policies) describe: whichever way a customer connects, Gangplank gets the same access.
+// TestTemplateMatchesManualPolicies: for every account type, access level and identity access option, the role the
+// template creates has exactly the trust and permission policies the manual instructions (and the Terraform, built
+// from the same policies) describe: whichever way a customer connects, Gangplank gets the same access.
 func TestTemplateMatchesManualPolicies(t *testing.T) {
 	w := newWorld(t)
-	cases := []struct{ account, typ, level string }{
-		{"410000000001", "standalone", "resources"},
-		{"410000000002", "management", "resources_tags"},
-		{"410000000003", "management", "tags_write"},
+	cases := []struct{ account, typ, level, identity, prefix string }{
+		{"410000000001", "standalone", "resources", "", ""},
+		{"410000000002", "management", "resources_tags", "read", ""},
+		{"410000000003", "management", "tags_write", "readwrite", ""},
+		{"410000000004", "linked", "resources", "readwrite", "/engineering/contractors/"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.typ+"/"+tc.level, func(t *testing.T) {
-			r := w.Do(t, testkit.Request{Method: http.MethodPost, Path: "/v1/accounts", Token: w.admin,
-				Body: map[string]any{"name": "P " + tc.account, "accountId": tc.account, "type": tc.typ, "region": "us-east-1", "accessLevel": tc.level}})
+		t.Run(tc.typ+"/"+tc.level+"/"+tc.identity+tc.prefix, func(t *testing.T) {
+			body := map[string]any{"name": "P " + tc.account, "accountId": tc.account, "type": tc.typ, "region": "us-east-1", "accessLevel": tc.level}
+			if tc.typ == "linked" {
+				mgmt := "410000000099"
+				if _, err := w.Services.Accounts.Get(t.Context(), "acme", mgmt); err != nil {
+					w.addAccount(t, "acme", mgmt, "management")
+				}
+				body["managementAccountId"] = mgmt
+			}
+			if tc.identity != "" {
+				body["identityAccess"] = tc.identity
+			}
+			if tc.prefix != "" {
+				body["identityPathPrefix"] = tc.prefix
+			}
+			r := w.Do(t, testkit.Request{Method: http.MethodPost, Path: "/v1/accounts", Token: w.admin, Body: body})
 			var created struct {
 				Onboarding onboarding.Instructions `json:"onboarding"`
 			}
@@ -443,6 +457,12 @@ func TestTemplateMatchesManualPolicies(t *testing.T) {
 				if got[n] != doc {
 					t.Errorf("policy %s:\n template %s\n manual   %s", n, got[n], doc)
 				}
+			}
+			if _, ok := got[onboarding.IdentityPolicyName]; ok != (tc.identity != "") {
+				t.Errorf("identity access %q: the role has %s = %v", tc.identity, onboarding.IdentityPolicyName, ok)
+			}
+			if tc.prefix != "" && !strings.Contains(got[onboarding.IdentityPolicyName], "user"+tc.prefix+"*") {
+				t.Errorf("the readwrite statement is not limited to %s: %s", tc.prefix, got[onboarding.IdentityPolicyName])
 			}
 		})
 	}

@@ -112,8 +112,11 @@ func (c Config) build(in linkInput) (Instructions, error) {
 		"RoleName":             roleName,
 		"BulkActivation":       bulk,
 		"MemberAccessRoleName": memberRole,
+		"IdentityAccess":       string(a.IdentityAccess.Or()),
+		"IdentityPathPrefix":   string(a.IdentityPathPrefix.Or()),
 	}
-	shape := RoleShape{AccessLevel: a.AccessLevel, Type: a.Type, BulkActivation: bulk == "enabled", MemberAccessRole: memberRole}
+	shape := RoleShape{AccessLevel: a.AccessLevel, Type: a.Type, BulkActivation: bulk == "enabled", MemberAccessRole: memberRole,
+		IdentityAccess: a.IdentityAccess.Or(), IdentityPathPrefix: a.IdentityPathPrefix.Or()}
 	trust := TrustPolicy(c.PlatformPrincipal, in.ExternalID)
 	policies := PermissionPolicies(shape)
 	var tf string

@@ -2,6 +2,7 @@ package onboarding
 
 import (
 	"github.com/gangplank/gangplank/pkg/accounts"
+	"github.com/gangplank/gangplank/pkg/inventory"
 )
 
 // The role's permissions, for customers who create it by hand (the AWS DevOps Agent way) or with Terraform. They
@@ -52,35 +53,16 @@ func TrustPolicy(principal, externalID string) Policy {
 	}}}
 }
 
-var tagReadActions = []string{"tag:GetResources", "tag:GetTagKeys", "tag:GetTagValues"}
-
-// tagWriteActions are the Resource Groups Tagging API's writes plus the service-level tag actions it calls on the
-// caller's behalf. IAM's own tagging actions are left out on purpose: with attribute-based access control, writing
-// tags on IAM principals can change what they may do.
-var tagWriteActions = []string{
-	"tag:TagResources", "tag:UntagResources",
-	"acm:AddTagsToCertificate", "acm:RemoveTagsFromCertificate",
-	"cloudwatch:TagResource", "cloudwatch:UntagResource",
-	"dynamodb:TagResource", "dynamodb:UntagResource",
-	"ec2:CreateTags", "ec2:DeleteTags",
-	"ecr:TagResource", "ecr:UntagResource",
-	"ecs:TagResource", "ecs:UntagResource",
-	"eks:TagResource", "eks:UntagResource",
-	"elasticache:AddTagsToResource", "elasticache:RemoveTagsFromResource",
-	"elasticfilesystem:TagResource", "elasticfilesystem:UntagResource",
-	"elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
-	"es:AddTags", "es:RemoveTags",
-	"kinesis:AddTagsToStream", "kinesis:RemoveTagsFromStream",
-	"kms:TagResource", "kms:UntagResource",
-	"lambda:TagResource", "lambda:UntagResource",
-	"logs:TagResource", "logs:UntagResource",
-	"rds:AddTagsToResource", "rds:RemoveTagsFromResource",
-	"redshift:CreateTags", "redshift:DeleteTags",
-	"s3:GetBucketTagging", "s3:PutBucketTagging",
-	"secretsmanager:TagResource", "secretsmanager:UntagResource",
-	"sns:TagResource", "sns:UntagResource",
-	"sqs:TagQueue", "sqs:UntagQueue",
-}
+// The inventory's actions come from the inventory, which uses exactly these (pkg/inventory/types.go): the reads
+// of every level (regions, Resource Explorer), the Tagging API's read (resources_tags and up), and the tag writes
+// of tags_write (the Tagging API's and each resource type's service; never IAM's own tagging: with
+// attribute-based access control, writing tags on IAM principals can change what they may do).
+var (
+	inventoryActions = inventory.InventoryActions
+	tagReadActions   = inventory.TagReadActions
+	noTagReadActions = inventory.NoTagReadActions
+	tagWriteActions  = inventory.TagWriteActions()
+)
 
 var costExplorerActions = []string{
 	"ce:GetCostAndUsage", "ce:GetReservationPurchaseRecommendation", "ce:GetSavingsPlansPurchaseRecommendation",
@@ -94,10 +76,62 @@ var organizationReadActions = []string{
 	"sso:ListInstances",
 }
 
+// identityReadActions are what the identity integration reads: the account's IAM users, groups and policies in a
+// few pages (GetAccountAuthorizationDetails), the credential report, virtual MFA devices and the password policy,
+// and one user's credentials when it is offboarded. Nothing here reveals a secret.
+var identityReadActions = []string{
+	"iam:GenerateCredentialReport", "iam:GetAccountAuthorizationDetails", "iam:GetAccountPasswordPolicy",
+	"iam:GetCredentialReport", "iam:GetGroup", "iam:GetLoginProfile", "iam:GetPolicy", "iam:GetUser",
+	"iam:ListAccessKeys", "iam:ListAttachedUserPolicies", "iam:ListGroups", "iam:ListGroupsForUser", "iam:ListMFADevices",
+	"iam:ListPolicies", "iam:ListSSHPublicKeys", "iam:ListServiceSpecificCredentials", "iam:ListSigningCertificates",
+	"iam:ListUserPolicies", "iam:ListUsers", "iam:ListVirtualMFADevices",
+}
+
+// identityUserActions are a user's lifecycle, allowed only on users under the path prefix: create (with a console
+// password that must be reset at first sign-in), attach and detach policies, and remove every way in before
+// deleting. Creating access keys for users and changing an existing password are left out on purpose: they would
+// let the role take over a user it did not create.
+var identityUserActions = []string{
+	"iam:AttachUserPolicy", "iam:CreateLoginProfile", "iam:CreateUser", "iam:DeactivateMFADevice",
+	"iam:DeleteAccessKey", "iam:DeleteLoginProfile", "iam:DeleteSSHPublicKey", "iam:DeleteServiceSpecificCredential",
+	"iam:DeleteSigningCertificate", "iam:DeleteUser", "iam:DeleteUserPolicy", "iam:DetachUserPolicy", "iam:TagUser",
+	"iam:UntagUser", "iam:UpdateAccessKey",
+}
+
+// identityGroupActions act on the group (IAM authorizes them against the group, not the user), so they cannot be
+// limited to users under the prefix.
+var identityGroupActions = []string{"iam:AddUserToGroup", "iam:RemoveUserFromGroup"}
+
+// IdentityPolicyName is the inline policy that grants the identity access option.
+const IdentityPolicyName = "GangplankIdentity"
+
+// IdentityPolicy is the inline policy granting an identity access option (none: nil), users' writes limited to the
+// path prefix.
+func IdentityPolicy(access accounts.IdentityAccess, prefix accounts.IAMPath) *Policy {
+	if access.Or() == accounts.IdentityNone {
+		return nil
+	}
+	p := &Policy{Version: policyVersion, Statement: []Statement{
+		{Sid: "ReadIdentities", Effect: "Allow", Action: identityReadActions, Resource: "*"},
+	}}
+	if access == accounts.IdentityReadWrite {
+		p.Statement = append(p.Statement,
+			Statement{Sid: "ManageUsersUnderPathPrefix", Effect: "Allow", Action: identityUserActions,
+				Resource: "arn:aws:iam::*:user" + string(prefix.Or()) + "*"},
+			Statement{Sid: "ManageGroupMemberships", Effect: "Allow", Action: identityGroupActions, Resource: "arn:aws:iam::*:group/*"},
+			Statement{Sid: "DeleteVirtualMFADevices", Effect: "Allow", Action: []string{"iam:DeleteVirtualMFADevice"}, Resource: "arn:aws:iam::*:mfa/*"},
+		)
+	}
+	return p
+}
+
 // RoleShape is what decides a role's permissions.
 type RoleShape struct {
 	AccessLevel accounts.AccessLevel
 	Type        accounts.Type
+	// IdentityAccess and IdentityPathPrefix grant access to the account's IAM users (GangplankIdentity).
+	IdentityAccess     accounts.IdentityAccess
+	IdentityPathPrefix accounts.IAMPath
 	// BulkActivation lets a management account's role assume MemberAccessRole in its organization's accounts.
 	BulkActivation   bool
 	MemberAccessRole string
@@ -108,17 +142,24 @@ func PermissionPolicies(s RoleShape) []NamedPolicy {
 	tags := Policy{Version: policyVersion}
 	if s.AccessLevel == accounts.Resources {
 		// ViewOnlyAccess may grant tag reads; at this level Gangplank promises not to read tags, so it denies them.
-		tags.Statement = append(tags.Statement, Statement{Sid: "NoTagReads", Effect: "Deny", Action: tagReadActions, Resource: "*"})
+		tags.Statement = append(tags.Statement, Statement{Sid: "NoTagReads", Effect: "Deny", Action: noTagReadActions, Resource: "*"})
 	} else {
 		tags.Statement = append(tags.Statement, Statement{Sid: "ReadTags", Effect: "Allow", Action: tagReadActions, Resource: "*"})
 	}
 	if s.AccessLevel == accounts.TagsWrite {
 		tags.Statement = append(tags.Statement, Statement{Sid: "WriteTagsOnly", Effect: "Allow", Action: tagWriteActions, Resource: "*"})
 	}
-	policies := []NamedPolicy{{Name: "GangplankTags", Document: tags}}
+	policies := []NamedPolicy{{Name: "GangplankTags", Document: tags}, {Name: "GangplankInventory", Document: Policy{Version: policyVersion,
+		Statement: []Statement{{Sid: "ListResources", Effect: "Allow", Action: inventoryActions, Resource: "*"}}}}}
 	if s.Type != accounts.Linked {
 		policies = append(policies, NamedPolicy{Name: "GangplankBilling", Document: Policy{Version: policyVersion, Statement: []Statement{
 			{Sid: "CostExplorerRecommendationsAndSpend", Effect: "Allow", Action: costExplorerActions, Resource: "*"},
+		}}})
+	}
+	if s.Type == accounts.Linked {
+		// A linked account added without its management account names it: its organization, read from the member.
+		policies = append(policies, NamedPolicy{Name: "GangplankOrganizationMembership", Document: Policy{Version: policyVersion, Statement: []Statement{
+			{Sid: "DescribeOwnOrganization", Effect: "Allow", Action: []string{"organizations:DescribeOrganization"}, Resource: "*"},
 		}}})
 	}
 	if s.Type == accounts.Management {
@@ -137,6 +178,9 @@ func PermissionPolicies(s RoleShape) []NamedPolicy {
 				Condition: map[string]map[string]string{"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}},
 			}}}})
 		}
+	}
+	if doc := IdentityPolicy(s.IdentityAccess, s.IdentityPathPrefix); doc != nil {
+		policies = append(policies, NamedPolicy{Name: IdentityPolicyName, Document: *doc})
 	}
 	return policies
 }

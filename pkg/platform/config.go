@@ -32,6 +32,18 @@ type Config struct {
 	QueueURLs map[string]string
 	// StateMachineARN is the bulk activation workflow (empty: bulk activation is off).
 	StateMachineARN string
+	// Identity is where the IAM integrations keep their keys and schedule their delayed deletions.
+	Identity IdentityConfig
+}
+
+// IdentityConfig configures the IAM integrations' keys and schedules.
+type IdentityConfig struct {
+	// SecretPrefix starts the name of every integration's secret; KMSKeyID encrypts them (needs.IdentityKeys
+	// ReadWrite).
+	SecretPrefix, KMSKeyID string
+	// ScheduleGroup holds the delayed deletions' schedules, which assume ScheduleRoleARN to send to QueueARN (the
+	// identity queue) (needs.Scheduler).
+	ScheduleGroup, ScheduleRoleARN, QueueARN string
 }
 
 // PlatformAccounts are the AWS accounts the platform itself runs in, read from the ARNs of its own resources: the
@@ -56,13 +68,16 @@ type SecretReader interface {
 
 // LoadConfig reads, through getenv, the configuration a function with these needs uses, and nothing else:
 //
-//	TENANTS_TABLE, ACCOUNTS_TABLE, COSTS_TABLE  the tables in needs.Tables
+//	TENANTS_TABLE, ACCOUNTS_TABLE, COSTS_TABLE, INVENTORY_TABLE  the tables in needs.Tables
 //	CURSOR_KEY or CURSOR_KEY_SECRET_ARN         needs.CursorKey: the key (32+ bytes), or a secret holding it (read once, here)
 //	TENANT_CLAIM, ROLE_CLAIM                    needs.Claims (default tenant_id, role)
 //	CONNECTOR_ROLE_ARN                          needs.Customers
 //	onboarding.ConfigFromEnv's variables        needs.Onboarding
-//	COSTSYNC_QUEUE_URL...                       each queue needs.Queues sends to (Queue.EnvVar)
+//	COSTSYNC_QUEUE_URL, DISCOVERY_QUEUE_URL,   each queue needs.Queues sends to (Queue.EnvVar)
+//	IDENTITY_QUEUE_URL, INVENTORY_QUEUE_URL
 //	BULK_ACTIVATION_STATE_MACHINE_ARN           needs.Workflow
+//	IDENTITY_SECRET_PREFIX, IDENTITY_KMS_KEY_ID needs.IdentityKeys ReadWrite
+//	IDENTITY_SCHEDULE_GROUP, IDENTITY_SCHEDULE_ROLE_ARN, IDENTITY_QUEUE_ARN  needs.Scheduler
 //
 // Every problem is reported at once, so a misconfigured function fails its cold start with one clear message.
 func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretReader, needs Needs) (Config, error) {
@@ -99,7 +114,7 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 		}
 	}
 	for _, q := range Queues() {
-		if needs.queue(q) == Send {
+		if needs.queue(q).Sends() {
 			if cfg.QueueURLs == nil {
 				cfg.QueueURLs = map[string]string{}
 			}
@@ -108,6 +123,13 @@ func LoadConfig(ctx context.Context, getenv func(string) string, secrets SecretR
 	}
 	if len(needs.Workflow) > 0 {
 		cfg.StateMachineARN = required("BULK_ACTIVATION_STATE_MACHINE_ARN")
+	}
+	if needs.IdentityKeys == ReadWrite {
+		cfg.Identity.SecretPrefix, cfg.Identity.KMSKeyID = required("IDENTITY_SECRET_PREFIX"), required("IDENTITY_KMS_KEY_ID")
+	}
+	if needs.Scheduler {
+		cfg.Identity.ScheduleGroup, cfg.Identity.ScheduleRoleARN = required("IDENTITY_SCHEDULE_GROUP"), required("IDENTITY_SCHEDULE_ROLE_ARN")
+		cfg.Identity.QueueARN = required("IDENTITY_QUEUE_ARN")
 	}
 	if needs.CursorKey {
 		key, err := cursorKey(ctx, getenv, secrets)
@@ -167,7 +189,7 @@ func (c Config) For(n Needs) Config {
 		out.Onboarding = c.Onboarding
 	}
 	for _, q := range Queues() {
-		if url, ok := c.QueueURLs[q.ID]; ok && n.queue(q) == Send {
+		if url, ok := c.QueueURLs[q.ID]; ok && n.queue(q).Sends() {
 			if out.QueueURLs == nil {
 				out.QueueURLs = map[string]string{}
 			}
@@ -176,6 +198,12 @@ func (c Config) For(n Needs) Config {
 	}
 	if len(n.Workflow) > 0 {
 		out.StateMachineARN = c.StateMachineARN
+	}
+	if n.IdentityKeys == ReadWrite {
+		out.Identity.SecretPrefix, out.Identity.KMSKeyID = c.Identity.SecretPrefix, c.Identity.KMSKeyID
+	}
+	if n.Scheduler {
+		out.Identity.ScheduleGroup, out.Identity.ScheduleRoleARN, out.Identity.QueueARN = c.Identity.ScheduleGroup, c.Identity.ScheduleRoleARN, c.Identity.QueueARN
 	}
 	return out
 }

@@ -18,7 +18,13 @@ const (
 	Send Access = "send"
 	// Consume receives and deletes messages (the queue is the function's event source).
 	Consume Access = "consume"
+	// ConsumeAndSend consumes the queue and sends to it too: a worker that continues its work (discovery's steps,
+	// an inventory scan's pages) or fans it out in new messages.
+	ConsumeAndSend Access = "consume-send"
 )
+
+// Sends reports whether a function with this access puts messages on the queue.
+func (a Access) Sends() bool { return a == Send || a == ConsumeAndSend }
 
 // Needs is everything a function may touch in the platform's account. It decides three things at once: which
 // configuration the function reads at its cold start (LoadConfig reads nothing else), which parts the builder
@@ -37,10 +43,18 @@ type Needs struct {
 	// Onboarding reads the onboarding configuration (template, callback topics, console): the function issues
 	// launch material or answers onboarding stacks. It grants nothing.
 	Onboarding bool
-	// Queues maps queue IDs (CostSyncQueue.ID...) to Send, or Consume (the queue is the function's event source).
+	// Queues maps queue IDs (CostSyncQueue.ID...) to Send, Consume (the queue is the function's event source), or
+	// ConsumeAndSend.
 	Queues map[string]Access
 	// Workflow lists the Step Functions actions the function calls on the bulk activation workflow.
 	Workflow []string
+	// IdentityKeys: Read lets the function's Door enter accounts through the IAM integrations' stored access keys
+	// (it reads their secrets, encrypted with the identity KMS key); ReadWrite also stores, rotates and deletes
+	// them. Only the identity functions have it.
+	IdentityKeys Access
+	// Scheduler creates and deletes the one-time schedules (EventBridge Scheduler) that delete offboarded IAM users
+	// after the account's user cleanup days.
+	Scheduler bool
 }
 
 // Queue is one of the platform's SQS queues: the CDK app creates it (with a dead-letter queue), the functions that
@@ -52,8 +66,20 @@ type Queue struct {
 // CostSyncQueue holds the payers to sync, one message each.
 var CostSyncQueue = Queue{ID: "costsync", EnvVar: "COSTSYNC_QUEUE_URL"}
 
+// IdentityQueue holds the IAM integrations' work (verify, sync, rotate a key, delete an offboarded user), one
+// message each; the delayed deletions' schedules send to it too.
+var IdentityQueue = Queue{ID: "identity", EnvVar: "IDENTITY_QUEUE_URL"}
+
+// DiscoveryQueue holds the steps of discovery jobs, one a message: started by the API, activations and the daily
+// schedule, continued by the discovery worker itself.
+var DiscoveryQueue = Queue{ID: "discovery", EnvVar: "DISCOVERY_QUEUE_URL"}
+
+// InventoryQueue holds inventory work: an account's sync plan, its scans (one per region, each continuing itself),
+// tag summaries and tag write-backs.
+var InventoryQueue = Queue{ID: "inventory", EnvVar: "INVENTORY_QUEUE_URL"}
+
 // Queues lists every queue.
-func Queues() []Queue { return []Queue{CostSyncQueue} }
+func Queues() []Queue { return []Queue{CostSyncQueue, IdentityQueue, DiscoveryQueue, InventoryQueue} }
 
 func (n Needs) queue(q Queue) Access { return n.Queues[q.ID] }
 
@@ -83,20 +109,49 @@ func rw(ts ...tables.Table) map[string]Access {
 var (
 	// API is the HTTP API: every table, cursors, and everything the API starts (bulk activations, syncs); a role
 	// connected by hand settles an account a bulk activation may be waiting for.
+	// It serves every route but the IAM integration's (IdentityAPI), and never reads an integration's key.
 	API = Function{Name: "api", Needs: Needs{
-		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), CursorKey: true, Claims: true, Customers: true,
-		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send}, Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
+		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs, tables.Inventory), CursorKey: true, Claims: true, Customers: true,
+		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send, InventoryQueue.ID: Send},
+		Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
 	}}
-	// Callback answers onboarding stacks; what follows an activation (discovery of a management account's
-	// organization, the payer's first cost sync, the bulk activation waiting for the account) starts from here.
+	// Callback answers onboarding stacks; what follows an activation (a discovery job for a management account's
+	// organization or a linked account's management account, the payer's first cost sync, the account's first
+	// inventory sync, the bulk activation waiting for the account, the verification of the role's identity access)
+	// starts from here.
 	Callback = Function{Name: "callback", Needs: Needs{
-		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send},
+		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true,
+		Queues:   map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send, InventoryQueue.ID: Send},
 		Workflow: []string{SendTaskSuccess},
 	}}
-	// Discovery is the daily discovery of every active management account's organization (auto-enrolment
-	// starts bulk activations).
+	// IdentityAPI serves the IAM integration's routes (the OpenAPI operations marked x-gangplank-function:
+	// identity-api): it enters accounts through roles or stored keys, stores and deletes keys, onboards and
+	// offboards users, and schedules delayed deletions.
+	IdentityAPI = Function{Name: "identity-api", Needs: Needs{
+		Tables: rw(tables.Tenants, tables.Accounts, tables.Identities), CursorKey: true, Claims: true, Customers: true,
+		Queues: map[string]Access{IdentityQueue.ID: Send}, IdentityKeys: ReadWrite, Scheduler: true,
+	}}
+	// IdentityWorker does the IAM integrations' work from the identity queue: verifications, syncs, key rotations
+	// and the delayed deletions of offboarded users.
+	IdentityWorker = Function{Name: "identity-worker", Needs: Needs{
+		Tables: rw(tables.Tenants, tables.Accounts, tables.Identities), Customers: true,
+		Queues: map[string]Access{IdentityQueue.ID: Consume}, IdentityKeys: ReadWrite, Scheduler: true,
+	}}
+	// IdentityScheduler enqueues the daily sync of every IAM integration and the key rotations that are due.
+	// It reads the integrations' sparse index, and each key integration's account (its rotation settings).
+	IdentityScheduler = Function{Name: "identity-scheduler", Needs: Needs{
+		Tables: map[string]Access{tables.Identities.ID: Read, tables.Accounts.ID: Read}, Queues: map[string]Access{IdentityQueue.ID: Send},
+	}}
+	// Discovery is the daily schedule's target: it starts a discovery job for every active management account (one
+	// sparse index query, a job and a message each) and returns.
 	Discovery = Function{Name: "discovery", Needs: Needs{
-		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, Workflow: []string{StartExecution},
+		Tables: map[string]Access{tables.Accounts.ID: ReadWrite}, Queues: map[string]Access{DiscoveryQueue.ID: Send},
+	}}
+	// DiscoveryWorker runs discovery jobs, one step per message, queueing each job's next step itself; it enters
+	// customers' accounts, writes their accounts (audited), and starts bulk activations (auto-enrolment).
+	DiscoveryWorker = Function{Name: "discovery-worker", Needs: Needs{
+		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Queues: map[string]Access{DiscoveryQueue.ID: ConsumeAndSend},
+		Workflow: []string{StartExecution},
 	}}
 	// Activation is the bulk activation workflow's task.
 	Activation = Function{Name: "activation", Needs: Needs{
@@ -115,18 +170,30 @@ var (
 	CostSyncWorker = Function{Name: "costsync-worker", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), Customers: true, Queues: map[string]Access{CostSyncQueue.ID: Consume},
 	}}
+	// InventoryScheduler starts the sync of every account whose scheduled sync is due: it reads one sparse index.
+	InventoryScheduler = Function{Name: "inventory-scheduler", Needs: Needs{
+		Tables: map[string]Access{tables.Inventory.ID: Read}, Queues: map[string]Access{InventoryQueue.ID: Send},
+	}}
+	// InventoryWorker does the inventory's work, one message at a time: it enters customers' accounts, reads their
+	// resources and writes tag edits back, and fans its work out (and continues it) on its own queue. It reads
+	// accounts and tenants (External IDs, the sync interval) and changes neither.
+	InventoryWorker = Function{Name: "inventory-worker", Needs: Needs{
+		Tables:    map[string]Access{tables.Tenants.ID: Read, tables.Accounts.ID: Read, tables.Inventory.ID: ReadWrite},
+		Customers: true, Queues: map[string]Access{InventoryQueue.ID: ConsumeAndSend},
+	}}
 )
 
 // Functions lists every function; a test checks it names exactly the folders under functions/, and the CDK app
 // deploys and grants each from it.
 func Functions() []Function {
-	return []Function{API, Callback, Discovery, Activation, CostSyncScheduler, CostSyncWorker, Rotation}
+	return []Function{API, Callback, Discovery, DiscoveryWorker, Activation, CostSyncScheduler, CostSyncWorker, Rotation, IdentityAPI, IdentityWorker, IdentityScheduler, InventoryScheduler, InventoryWorker}
 }
 
 // Everything is what one process running the whole platform needs (the local server, the tests).
 var Everything = Needs{
 	Tables: rw(tables.All()...), CursorKey: true, Claims: true, Customers: true, Onboarding: true,
-	Queues: map[string]Access{CostSyncQueue.ID: ReadWrite}, Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
+	Queues:   map[string]Access{CostSyncQueue.ID: ReadWrite, IdentityQueue.ID: ReadWrite, DiscoveryQueue.ID: ReadWrite, InventoryQueue.ID: ReadWrite},
+	Workflow: []string{StartExecution, StopExecution, SendTaskSuccess}, IdentityKeys: ReadWrite, Scheduler: true,
 }
 
 func (n Needs) workflow(action string) bool { return slices.Contains(n.Workflow, action) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/tables"
 	"github.com/gangplank/gangplank/pkg/testkit"
@@ -47,14 +48,18 @@ func TestScheduledFunctionsRunWithTheirOwnWiring(t *testing.T) {
 	testkit.NewOrganization(t, "780000000001", 2)
 	p.ConnectManagement(t, "acme", "780000000001")
 	full := p.Config
-	full.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.Provisioned.CostSyncQueueURL}
+	full.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.Provisioned.CostSyncQueueURL,
+		platform.DiscoveryQueue.ID: p.Provisioned.DiscoveryQueueURL}
 	builder := func(fn platform.Function) *platform.Builder {
 		return platform.NewBuilder(p.AWS, full.For(fn.Needs), fn.Needs, time.Now)
 	}
 
-	ran, failed, err := builder(platform.Discovery).Discovery().DiscoverAll(ctx)
-	if err != nil || ran != 1 || failed != 0 {
-		t.Errorf("daily discovery: %d organizations, %d failed, %v", ran, failed, err)
+	started, failed, err := builder(platform.Discovery).Discovery().StartAll(ctx)
+	if err != nil || started != 1 || failed != 0 {
+		t.Errorf("daily discovery: %d organizations, %d failed, %v", started, failed, err)
+	}
+	if job := p.WaitDiscovery(t, "acme", "780000000001"); job.Trigger != discovery.TriggerSchedule || job.Status != discovery.Succeeded {
+		t.Errorf("the worker did not run the scheduled discovery: %+v", job)
 	}
 	scheduler := builder(platform.CostSyncScheduler)
 	n, err := scheduler.CostSync().ScheduleAll(ctx)
@@ -73,7 +78,7 @@ func TestScheduledFunctionsRunWithTheirOwnWiring(t *testing.T) {
 		defer func() { notWired, _ = recover().(*platform.NotWiredError) }()
 		scheduler.Discovery()
 	}()
-	if notWired == nil || notWired.Need != "Customers" {
+	if notWired == nil || notWired.Need != "Queues[discovery]" {
 		t.Errorf("the scheduler built discovery: %v", notWired)
 	}
 	var table tables.NotWiredError

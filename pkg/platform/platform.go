@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -23,7 +25,9 @@ import (
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/identity"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
+	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/rotation"
 	"github.com/gangplank/gangplank/pkg/store"
@@ -55,6 +59,9 @@ type Builder struct {
 	costSync   *costsync.Service
 	discovery  *discovery.Service
 	activation *activation.Service
+	inventory  *inventory.Service
+	identity   *identity.Service
+	secrets    *secretsmanager.Client
 	rotation   *rotation.Service
 
 	tuners []func(Parts)
@@ -67,6 +74,8 @@ type Parts struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
+	Inventory  *inventory.Service
+	Identity   *identity.Service
 	Rotation   *rotation.Service
 }
 
@@ -74,7 +83,8 @@ type Parts struct {
 func (b *Builder) Tune(f func(Parts)) {
 	b.tuners = append(b.tuners, f)
 	for _, p := range []Parts{{Connector: b.connector}, {Onboarding: b.onboarding}, {CostSync: b.costSync},
-		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation}} {
+		{Discovery: b.discovery}, {Activation: b.activation}, {Rotation: b.rotation}, {Identity: b.identity},
+		{Inventory: b.inventory}} {
 		if p != (Parts{}) {
 			f(p)
 		}
@@ -91,6 +101,9 @@ func (b *Builder) built(p Parts) {
 func NewBuilder(awsCfg aws.Config, cfg Config, needs Needs, now func() time.Time) *Builder {
 	return &Builder{aws: awsCfg, cfg: cfg, needs: needs, now: now}
 }
+
+// Needs are the builder's function's needs.
+func (b *Builder) Needs() Needs { return b.needs }
 
 func (b *Builder) require(part string, ok bool, need string) {
 	if !ok {
@@ -165,12 +178,23 @@ func (b *Builder) Connector() *crossaccount.Connector {
 	return b.connector
 }
 
-// Door is the one way into a customer's account.
+// Door is the one way into a customer's account. A function that may read the IAM integrations' keys gets a
+// door that enters through them too.
 func (b *Builder) Door() *crossaccount.Door {
 	if b.door == nil {
 		b.door = crossaccount.NewDoor(b.Connector(), b.Accounts(), b.Tenants(), b.now)
+		if b.needs.IdentityKeys != "" {
+			b.door.WithKeys(store.Identities{DB: b.DB()}, b.secretsManager())
+		}
 	}
 	return b.door
+}
+
+func (b *Builder) secretsManager() *secretsmanager.Client {
+	if b.secrets == nil {
+		b.secrets = secretsmanager.NewFromConfig(b.aws)
+	}
+	return b.secrets
 }
 
 // Onboarding answers onboarding stacks, issues launch material and connects roles. What follows an activation is
@@ -181,14 +205,21 @@ func (b *Builder) Onboarding() *onboarding.Service {
 		ob := onboarding.NewService(b.cfg.Onboarding, b.Accounts(), b.Tenants(), b.Connector(), store.Accounts{DB: b.DB()},
 			onboarding.NewHTTPResponder(), b.now)
 		b.onboarding = ob
-		// A management account that becomes active has its organization discovered at once (after CloudFormation
-		// has its answer); failures are recorded on the account and retried by the daily discovery.
+		// A management account that becomes active has its organization discovered, and a linked account added
+		// without its management account has that one found: a discovery job starts (after CloudFormation has its
+		// answer) and the callback returns. A job that cannot start is logged; the daily discovery, or the tenant's
+		// POST .../discovery, starts it again.
 		ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
-			if a.Type != accounts.Management || a.Status != accounts.Active {
+			if a.Status != accounts.Active {
 				return
 			}
-			if _, err := b.Discovery().Discover(ctx, a.TenantID, a.AccountID); err != nil {
-				slog.WarnContext(ctx, "discovery after activation failed", "managementAccountId", a.AccountID, "error", err.Error())
+			if a.Type == accounts.Management || (a.Type == accounts.Linked && a.ManagementAccountID == "") {
+				if _, err := b.Discovery().Start(ctx, a.TenantID, a.AccountID, discovery.TriggerActivation); err != nil {
+					slog.WarnContext(ctx, "discovery after activation could not start", "accountId", a.AccountID, "error", err.Error())
+				}
+			}
+			if a.Type != accounts.Management {
+				return
 			}
 			// The role can now read IAM Identity Center: look for it in the ssoRegion set before the account was connected.
 			if _, err := b.Accounts().RecheckSSORegion(ctx, a.TenantID, a.AccountID); err != nil {
@@ -202,6 +233,22 @@ func (b *Builder) Onboarding() *onboarding.Service {
 				slog.WarnContext(ctx, "first cost sync could not start; the daily sync will run it", "accountId", a.AccountID, "error", err.Error())
 			}
 		})
+		// An account that becomes active has its resources read now (its inventory is initializing until then),
+		// not at the next scheduled sync; a failure leaves it to the schedule.
+		ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
+			if err := b.Inventory().FirstSync(ctx, a); err != nil {
+				slog.WarnContext(ctx, "first inventory sync could not start; the schedule will run it", "accountId", a.AccountID, "error", err.Error())
+			}
+		})
+		// An account whose role may grant identity access has it verified (and its IAM users synced) by the identity
+		// worker.
+		if b.needs.queue(IdentityQueue) != "" {
+			ob.AfterAnswer(func(ctx context.Context, a accounts.Account) {
+				if err := b.Identity().Connected(ctx, a); err != nil {
+					slog.WarnContext(ctx, "IAM integration not verified after activation; POST .../iam/verify runs it", "accountId", a.AccountID, "error", err.Error())
+				}
+			})
+		}
 		// Bulk activation waits on the callbacks of the accounts it started.
 		if b.needs.workflow(SendTaskSuccess) {
 			ob.Observe(settledObserver{b})
@@ -241,11 +288,20 @@ func (b *Builder) CostSync() *costsync.Service {
 	return b.costSync
 }
 
-// Discovery reads organizations.
+// Discovery starts discovery jobs and (where the function enters customers' accounts) runs them.
 func (b *Builder) Discovery() *discovery.Service {
 	if b.discovery == nil {
-		d := &discovery.Service{Accounts: b.Accounts(), Store: store.Organizations{DB: b.DB()}, Door: b.Door(), Now: b.now,
-			Managements: store.Accounts{DB: b.DB()}}
+		// Every function that starts or runs discovery jobs has the queue that carries their steps.
+		b.require("discovery", b.needs.queue(DiscoveryQueue) != "", "Queues["+DiscoveryQueue.ID+"]")
+		orgs := store.Organizations{DB: b.DB()}
+		d := &discovery.Service{Accounts: b.Accounts(), Snapshots: orgs, Members: orgs, Jobs: orgs, Now: b.now,
+			Managements: store.Accounts{DB: b.DB()}, Queue: discovery.UnwiredQueue{}}
+		if url := b.cfg.QueueURLs[DiscoveryQueue.ID]; url != "" {
+			d.Queue = discovery.SQSQueue{Client: b.SQS(), URL: url}
+		}
+		if b.needs.Customers {
+			d.Door = b.Door()
+		}
 		if b.needs.workflow(StartExecution) {
 			d.Enroller = b.Activation()
 		}
@@ -267,6 +323,70 @@ func (b *Builder) Activation() *activation.Service {
 		b.built(Parts{Activation: b.activation})
 	}
 	return b.activation
+}
+
+// Inventory reads customers' resources and tags and writes tag edits back.
+func (b *Builder) Inventory() *inventory.Service {
+	if b.inventory == nil {
+		s := &inventory.Service{Store: store.Inventory{DB: b.DB()}, Accounts: b.Accounts(), Schedules: tenantSchedules{b}, Now: b.now}
+		if b.needs.Customers {
+			s.Door = b.Door()
+		}
+		switch url := b.cfg.QueueURLs[InventoryQueue.ID]; {
+		case url != "":
+			s.Queue = inventory.SQSQueue{Client: b.SQS(), URL: url}
+		case b.needs.queue(InventoryQueue) == ReadWrite:
+			// One process runs the whole platform (the local server, the tests): the work runs in the caller.
+			s.Queue = &inventory.InlineQueue{Service: s}
+		default:
+			s.Queue = inventory.UnwiredQueue{}
+		}
+		b.inventory = s
+		b.built(Parts{Inventory: s})
+	}
+	return b.inventory
+}
+
+// tenantSchedules reads a tenant's inventory sync interval from its settings.
+type tenantSchedules struct{ b *Builder }
+
+func (t tenantSchedules) InventoryInterval(ctx context.Context, tenantID string) (time.Duration, error) {
+	tn, err := t.b.Tenants().Get(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(tn.Settings.Inventory.SyncIntervalHours) * time.Hour, nil
+}
+
+// Identity is the IAM integration. Its key vault, queue and scheduler are what the function's wiring allows; the
+// others refuse (identity.UnwiredVault...), so a function reaching beyond its wiring fails loudly.
+func (b *Builder) Identity() *identity.Service {
+	if b.identity == nil {
+		s := &identity.Service{Accounts: b.Accounts(), Store: store.Identities{DB: b.DB()}, Now: b.now,
+			Keys: identity.UnwiredVault{}, Schedules: identity.UnwiredScheduler{}}
+		if b.needs.Customers {
+			s.Door = b.Door()
+		}
+		if b.needs.IdentityKeys == ReadWrite {
+			s.Keys = identity.SecretVault{Client: b.secretsManager(), Prefix: b.cfg.Identity.SecretPrefix, KMSKeyID: b.cfg.Identity.KMSKeyID}
+		}
+		if b.needs.Scheduler {
+			s.Schedules = identity.Schedules{Client: scheduler.NewFromConfig(b.aws), Group: b.cfg.Identity.ScheduleGroup,
+				RoleARN: b.cfg.Identity.ScheduleRoleARN, QueueARN: b.cfg.Identity.QueueARN}
+		}
+		switch url := b.cfg.QueueURLs[IdentityQueue.ID]; {
+		case url != "":
+			s.Queue = identity.SQSQueue{Client: b.SQS(), URL: url}
+		case b.needs.queue(IdentityQueue) == ReadWrite:
+			// One process runs the whole platform (the local server, the tests): the work runs in the caller.
+			s.Queue = identity.InlineQueue{Service: s}
+		default:
+			s.Queue = identity.UnwiredQueue{}
+		}
+		b.identity = s
+		b.built(Parts{Identity: s})
+	}
+	return b.identity
 }
 
 // Rotation runs tenants' External ID schedules.
@@ -294,7 +414,10 @@ type Services struct {
 	CostSync   *costsync.Service
 	Discovery  *discovery.Service
 	Activation *activation.Service
-	Rotation   *rotation.Service
+	Inventory  *inventory.Service
+
+	Identity *identity.Service
+	Rotation *rotation.Service
 }
 
 // NewServices builds every part over cfg, as one process running the whole platform needs them. now is the clock.
@@ -311,5 +434,7 @@ func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (s *Servic
 	return &Services{
 		Builder: b, DB: b.DB(), Tenants: b.Tenants(), Accounts: b.Accounts(), Audit: b.Audit(), Connector: b.Connector(), Door: b.Door(),
 		Onboarding: b.Onboarding(), CostSync: b.CostSync(), Discovery: b.Discovery(), Activation: b.Activation(), Rotation: b.Rotation(),
+		Inventory: b.Inventory(),
+		Identity:  b.Identity(),
 	}, nil
 }

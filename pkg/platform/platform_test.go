@@ -3,7 +3,9 @@ package platform_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,9 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/identityweb"
 	"github.com/gangplank/gangplank/pkg/platform/web"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
@@ -35,6 +39,9 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "COSTS_TABLE": "c", "COSTSYNC_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-costsync",
+		"INVENTORY_TABLE": "i", "INVENTORY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-inventory",
+		"IDENTITY_QUEUE_URL":    "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-identity",
+		"DISCOVERY_QUEUE_URL":   "https://sqs.us-east-1.amazonaws.com/123456789012/gangplank-discovery",
 		"CURSOR_KEY_SECRET_ARN": aws.ToString(secret.ARN),
 		"TENANT_CLAIM":          "custom:tenant_id", "ROLE_CLAIM": "custom:role",
 		"ONBOARDING_TEMPLATE_URL":           "https://gangplank-templates.s3.us-east-1.amazonaws.com/onboarding/1.0.0/onboarding.yaml",
@@ -48,7 +55,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if string(got.CursorKey) != strings.Repeat("s", 40) || got.Tables.Accounts() != "a" || got.Claims != (auth.Claims{Tenant: "custom:tenant_id", Role: "custom:role"}) ||
 		got.Onboarding.CallbackTopic("eu-west-1") != "arn:aws:sns:eu-west-1:123456789012:gangplank-onboarding" || got.Onboarding.LinkTTL != 7*24*time.Hour ||
-		got.Tables.Costs() != "c" || got.QueueURLs["costsync"] == "" {
+		got.Tables.Costs() != "c" || got.QueueURLs["costsync"] == "" || got.QueueURLs["discovery"] == "" || got.QueueURLs["inventory"] == "" {
 		t.Errorf("config = %+v", got)
 	}
 	// The platform's own account comes from the ARNs of its resources, once.
@@ -60,8 +67,8 @@ func TestLoadConfig(t *testing.T) {
 	if ids := split.PlatformAccounts(); len(ids) != 2 || ids[1] != "210987654321" {
 		t.Errorf("PlatformAccounts with the connector in another account = %v", ids)
 	}
-	// The functions that create accounts (the API; discovery adds members) know it from their own wiring.
-	for _, f := range []platform.Function{platform.API, platform.Discovery} {
+	// The functions that create accounts (the API; the discovery worker adds members) know it from their own wiring.
+	for _, f := range []platform.Function{platform.API, platform.DiscoveryWorker} {
 		if c, err := platform.LoadConfig(ctx, env(full), sm, f.Needs); err != nil || len(c.PlatformAccounts()) != 1 {
 			t.Errorf("%s: platform accounts %v (%v)", f.Name, c.PlatformAccounts(), err)
 		}
@@ -74,7 +81,8 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"nothing set", map[string]string{}, []string{"TENANTS_TABLE is not set", "ACCOUNTS_TABLE is not set", "COSTS_TABLE is not set", "CURSOR_KEY or CURSOR_KEY_SECRET_ARN is not set",
 			"ONBOARDING_TEMPLATE_URL", "PLATFORM_PRINCIPAL_ARN", "CALLBACK_TOPIC_ARN_PATTERN must contain {region}",
-			"CONNECTOR_ROLE_ARN is not set", "COSTSYNC_QUEUE_URL is not set", "BULK_ACTIVATION_STATE_MACHINE_ARN is not set"}},
+			"CONNECTOR_ROLE_ARN is not set", "COSTSYNC_QUEUE_URL is not set", "IDENTITY_QUEUE_URL is not set", "DISCOVERY_QUEUE_URL is not set", "BULK_ACTIVATION_STATE_MACHINE_ARN is not set",
+			"INVENTORY_TABLE is not set", "INVENTORY_QUEUE_URL is not set"}},
 		{"short key", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "CURSOR_KEY": "short"}, []string{"at least 32 bytes"}},
 		{"missing secret", map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a",
 			"CURSOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope"}, []string{"read cursor key secret"}},
@@ -101,6 +109,43 @@ func TestLoadConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIdentityWiring: only the identity functions read the IAM integrations' keys and schedule deletions; their
+// configuration says where, and a function without them neither serves the identity routes nor enters through a
+// stored key.
+func TestIdentityWiring(t *testing.T) {
+	ctx := context.Background()
+	_, err := platform.LoadConfig(ctx, env(map[string]string{"TENANTS_TABLE": "t", "ACCOUNTS_TABLE": "a", "IDENTITIES_TABLE": "i",
+		"CONNECTOR_ROLE_ARN": "arn:aws:iam::123456789012:role/c", "IDENTITY_QUEUE_URL": "https://sqs/q"}), nil, platform.IdentityWorker.Needs)
+	for _, want := range []string{"IDENTITY_SECRET_PREFIX is not set", "IDENTITY_KMS_KEY_ID is not set", "IDENTITY_SCHEDULE_GROUP is not set",
+		"IDENTITY_SCHEDULE_ROLE_ARN is not set", "IDENTITY_QUEUE_ARN is not set"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the identity worker's configuration error %v does not say %q", err, want)
+		}
+	}
+	for _, f := range platform.Functions() {
+		identityFn := f.Name == platform.IdentityAPI.Name || f.Name == platform.IdentityWorker.Name
+		if (f.Needs.IdentityKeys != "") != identityFn || f.Needs.Scheduler != identityFn {
+			t.Errorf("%s: identity keys %q, scheduler %v", f.Name, f.Needs.IdentityKeys, f.Needs.Scheduler)
+		}
+	}
+
+	p := testkit.NewPlatform(t)
+	b := platform.NewBuilder(p.AWS, p.Config.For(platform.API.Needs), platform.API.Needs, time.Now)
+	for _, r := range web.NewAPI(b, auth.GatewayClaims{Claims: auth.DefaultClaims}).Routes() {
+		if strings.Contains(r, "/iam") {
+			t.Errorf("the api function serves %s, an identity route", r)
+		}
+	}
+	if _, err := b.Door().EnterIdentity(ctx, "acme", "111111111111", "test"); !errors.Is(err, crossaccount.ErrKeysNotWired) {
+		t.Errorf("the api function's door entered for an identity capability: %v", err)
+	}
+	routes := identityweb.NewAPI(platform.NewBuilder(p.AWS, p.Config.For(platform.IdentityAPI.Needs), platform.IdentityAPI.Needs, time.Now),
+		auth.GatewayClaims{Claims: auth.DefaultClaims}).Routes()
+	if !slices.Contains(routes, "POST /v1/accounts/{accountId}/iam/users") || slices.Contains(routes, "GET /v1/accounts") {
+		t.Errorf("identity-api routes: %v", routes)
 	}
 }
 

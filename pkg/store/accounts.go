@@ -309,6 +309,18 @@ func (s Accounts) Replace(ctx context.Context, before, after accounts.Account, e
 	integrationFirst := len(items)
 	integrationAt = offset(integrationAt, integrationFirst)
 	items = append(items, integration...)
+	// A linked account that changes management account (one added first is attached once discovered) moves between
+	// the management accounts' linked counts in the same transaction.
+	managementAt := -1
+	if before.ManagementAccountID != after.ManagementAccountID {
+		if before.ManagementAccountID != "" {
+			items = append(items, s.adjustLinked(before.TenantID, before.ManagementAccountID, -1))
+		}
+		if after.ManagementAccountID != "" {
+			managementAt = len(items)
+			items = append(items, s.adjustLinked(after.TenantID, after.ManagementAccountID, 1))
+		}
+	}
 	claimAt := -1
 	if before.StackWait() != after.StackWait() {
 		mirror, err := s.mirrorAwaiting(after)
@@ -330,6 +342,8 @@ func (s Accounts) Replace(ctx context.Context, before, after accounts.Account, e
 	switch {
 	case c.failed(accountAt) || c.conflicted(accountAt) || (claimAt >= 0 && c.conflicted(claimAt)):
 		return accounts.ErrVersionMismatch
+	case managementAt >= 0 && c.failed(managementAt):
+		return accounts.ErrManagementMissing
 	case renamed && c.failed(newNameAt):
 		return accounts.ErrNameTaken
 	case integrationAt >= 0 && c.failed(integrationAt):
@@ -422,7 +436,9 @@ const maxLinkedListed = 20
 // Delete removes the account, its name reservation and its global claim, releasing the account ID for any tenant.
 // A management account goes only when no linked account names it any more.
 func (s Accounts) Delete(ctx context.Context, a accounts.Account, entry audit.Entry) error {
-	condition := "#version = :expected"
+	// An account with an IAM integration stays until the integration is removed (it sets identityIntegration in
+	// the same transaction as its own record, so no integration can appear between the read and this write).
+	condition := "#version = :expected AND attribute_not_exists(identityIntegration)"
 	values := map[string]types.AttributeValue{":expected": num(strconv.FormatInt(a.Version, 10))}
 	if a.Type == accounts.Management {
 		condition += " AND (attribute_not_exists(linkedCount) OR linkedCount = :zero)"
@@ -465,6 +481,8 @@ func (s Accounts) Delete(ctx context.Context, a accounts.Account, entry audit.En
 		return accounts.ErrNotFound
 	case err != nil:
 		return err
+	case current.IdentityIntegration != "":
+		return accounts.ErrHasIdentityIntegration
 	case current.Version != a.Version:
 		return accounts.ErrVersionMismatch
 	case current.LinkedCount != nil && *current.LinkedCount > 0:

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -128,25 +127,7 @@ func (s Costs) batch(ctx context.Context, requests []types.WriteRequest) error {
 
 // batchTo writes requests to table 25 at a time, resending what DynamoDB leaves unprocessed.
 func (s Costs) batchTo(ctx context.Context, table string, requests []types.WriteRequest) error {
-	for len(requests) > 0 {
-		n := min(25, len(requests))
-		pending := requests[:n]
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt > 8 {
-				return fmt.Errorf("DynamoDB left %d writes unprocessed", len(pending))
-			}
-			if attempt > 0 {
-				time.Sleep(time.Duration(1<<attempt) * 10 * time.Millisecond)
-			}
-			out, err := s.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: pending}})
-			if err != nil {
-				return err
-			}
-			pending = out.UnprocessedItems[table]
-		}
-		requests = requests[n:]
-	}
-	return nil
+	return s.batchWrite(ctx, table, requests)
 }
 
 // Generation reads a generation's recommendations, all of them or one account's (one Query a page).

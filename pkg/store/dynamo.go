@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +19,7 @@ type DynamoDB interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
@@ -144,6 +146,75 @@ func (db DB) queryPage(ctx context.Context, in *dynamodb.QueryInput, limit int, 
 		}
 	}
 	return items, next, nil
+}
+
+// batchWrite writes requests to table 25 at a time (BatchWriteItem's limit), resending what DynamoDB leaves
+// unprocessed with backoff.
+func (db DB) batchWrite(ctx context.Context, table string, requests []types.WriteRequest) error {
+	for len(requests) > 0 {
+		n := min(25, len(requests))
+		pending := requests[:n]
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 8 {
+				return fmt.Errorf("DynamoDB left %d writes unprocessed", len(pending))
+			}
+			if attempt > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Duration(1<<attempt) * 10 * time.Millisecond):
+				}
+			}
+			out, err := db.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: pending}})
+			if err != nil {
+				return err
+			}
+			pending = out.UnprocessedItems[table]
+		}
+		requests = requests[n:]
+	}
+	return nil
+}
+
+// batchGet reads keys from table 100 at a time (BatchGetItem's limit), retrying unprocessed keys, handing each item
+// to each.
+func (db DB) batchGet(ctx context.Context, table string, keys []map[string]types.AttributeValue, consistent bool, projection *string,
+	names map[string]string, each func(map[string]types.AttributeValue) error) error {
+	for len(keys) > 0 {
+		n := min(100, len(keys))
+		pending := keys[:n]
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 8 {
+				return fmt.Errorf("DynamoDB left %d reads unprocessed", len(pending))
+			}
+			if attempt > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Duration(1<<attempt) * 10 * time.Millisecond):
+				}
+			}
+			ka := types.KeysAndAttributes{Keys: pending, ConsistentRead: aws.Bool(consistent), ProjectionExpression: projection}
+			if len(names) > 0 {
+				ka.ExpressionAttributeNames = names
+			}
+			out, err := db.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: ka}})
+			if err != nil {
+				return err
+			}
+			for _, item := range out.Responses[table] {
+				if err := each(item); err != nil {
+					return err
+				}
+			}
+			pending = nil
+			if u, ok := out.UnprocessedKeys[table]; ok {
+				pending = u.Keys
+			}
+		}
+		keys = keys[n:]
+	}
+	return nil
 }
 
 // queryAll runs a Query to its last page, handing each item to each: for the few listings that are read whole

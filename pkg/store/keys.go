@@ -133,6 +133,79 @@ func activationPK(tenantID, id string) string {
 	return tenantPK(tenantID) + "#" + activationPrefix + id
 }
 
+// Inventory table: an account's resources live in one partition per region (a scan reads its region's alone),
+// its tag entries, its edits and its edits' tag entries each in a partition of their own; resources are also
+// indexed tenant-wide (by account, region, type: byTenant, byRegion, byType), by ARN, and tag entries by key and
+// value. Statuses live in the tenant's partition, tag summaries in the tenant's summary partitions. Tag keys and
+// values cannot hold "#" (AWS's character set), tenant IDs, regions and types neither, so "#" separates every
+// part; an ARN always comes last.
+const (
+	itemResource     = "resource"
+	itemTagEntry     = "tagEntry"
+	itemEditTagEntry = "editTagEntry"
+	itemEdit         = "tagEdit"
+	itemInvStatus    = "inventoryStatus"
+	itemSeen         = "inventorySeen"
+	itemTagKeySum    = "tagKeySummary"
+	itemTagValSum    = "tagValueSummary"
+	resourcePrefix   = "RES#"
+	invStatusPrefix  = "INVENTORY#"
+	seenPrefix       = "SEEN#"
+	inventoryDuePK   = "INVENTORY-DUE"
+)
+
+func inventoryAccountPK(tenantID, accountID string) string {
+	return tenantPK(tenantID) + "#" + accountSK(accountID)
+}
+func resourcePK(tenantID, accountID, region string) string {
+	return inventoryAccountPK(tenantID, accountID) + "#REGION#" + region
+}
+func resourceSK(arn string) string             { return resourcePrefix + arn }
+func resourcesTenantPK(tenantID string) string { return tenantPK(tenantID) + "#RES" }
+func resourcesTenantSK(accountID, region, typ, arn string) string {
+	return accountID + "#" + region + "#" + typ + "#" + arn
+}
+func resourcesRegionPK(tenantID, region string) string {
+	return tenantPK(tenantID) + "#REGION#" + region
+}
+func resourcesRegionSK(typ, accountID, arn string) string {
+	return typ + "#" + accountID + "#" + arn
+}
+func resourcesTypePK(tenantID, typ string) string { return tenantPK(tenantID) + "#TYPE#" + typ }
+func resourcesTypeSK(accountID, region, arn string) string {
+	return accountID + "#" + region + "#" + arn
+}
+func resourceArnPK(tenantID, arn string) string { return tenantPK(tenantID) + "#ARN#" + arn }
+func tagEntriesPK(tenantID, accountID string) string {
+	return inventoryAccountPK(tenantID, accountID) + "#TAG"
+}
+func tagEntrySK(key, value, arn string) string { return key + "#" + value + "#" + arn }
+func editTagsPK(tenantID, accountID string) string {
+	return inventoryAccountPK(tenantID, accountID) + "#ETAG"
+}
+func editTagSK(key, arn string) string       { return key + "#" + arn }
+func tagIndexPK(tenantID, key string) string { return tenantPK(tenantID) + "#TAG#" + key }
+func tagIndexSK(value, accountID, region, typ, arn string) string {
+	return value + "#" + accountID + "#" + region + "#" + typ + "#" + arn
+}
+func editsPK(tenantID, accountID string) string {
+	return inventoryAccountPK(tenantID, accountID) + "#EDIT"
+}
+func editSK(region, arn string) string    { return region + "#" + arn }
+func invStatusSK(accountID string) string { return invStatusPrefix + accountID }
+func inventoryDueSK(due time.Time, tenantID, accountID string) string {
+	return due.UTC().Format("2006-01-02T15:04:05Z") + "#" + tenantID + "#" + accountID
+}
+func runPK(tenantID, accountID string, seq int64) string {
+	return inventoryAccountPK(tenantID, accountID) + fmt.Sprintf("#RUN#%d", seq)
+}
+func seenSK(scan string, pass, chunk, part int) string {
+	return fmt.Sprintf("%s%s#%04d#%06d#%03d", seenPrefix, scan, pass, chunk, part)
+}
+func tagKeysPK(tenantID string) string        { return tenantPK(tenantID) + "#TAGKEYS" }
+func tagKeySK(key, accountID string) string   { return key + "#" + accountID }
+func tagValuesPK(tenantID, key string) string { return tenantPK(tenantID) + "#TAGVALS#" + key }
+
 // byRotation index (sparse, tenants table): tenants whose External ID schedule has a warning or a rotation pending,
 // sorted by when it is due, so the daily function reads only those due with one Query a page.
 const rotationPK = "ROTATION"

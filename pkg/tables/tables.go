@@ -62,6 +62,8 @@ const (
 	GSI4SK    = "gsi4sk"
 	GSI5PK    = "gsi5pk"
 	GSI5SK    = "gsi5sk"
+	GSI6PK    = "gsi6pk"
+	GSI6SK    = "gsi6sk"
 	ExpiresAt = "expiresAt"
 )
 
@@ -118,8 +120,65 @@ var Costs = Table{
 	TTLAttribute: ExpiresAt,
 }
 
+// Index names on the inventory table.
+const (
+	// InventoryByTenant: every resource of a tenant, by account, region and type.
+	InventoryByTenant = "byTenant"
+	// InventoryByRegion: a tenant's resources of one region, by type and account.
+	InventoryByRegion = "byRegion"
+	// InventoryByType: a tenant's resources of one type, by account and region.
+	InventoryByType = "byType"
+	// InventoryByTag: a tenant's tag entries of one key, by value, account, region and type (tag filters).
+	InventoryByTag = "byTag"
+	// InventoryByArn (keys only): finds a tenant's resource by its ARN alone (S3 and IAM ARNs name no account).
+	InventoryByArn = "byArn"
+	// InventoryByDue (sparse, keys only): every account's inventory status, by the time its next scheduled sync is
+	// due, across tenants (the scheduler's one Query).
+	InventoryByDue = "byDue"
+)
+
+// Inventory holds the resources and tags read from customers' accounts (each resource versioned by the sync that
+// read it, so a sync becomes visible at once), the tag index, tenants' tag edits and their write-back state, each
+// account's inventory status, and tag summaries.
+var Inventory = Table{
+	ID:           "inventory",
+	EnvVar:       "INVENTORY_TABLE",
+	PartitionKey: Attribute{PK, String},
+	SortKey:      Attribute{SK, String},
+	Indexes: []Index{
+		{Name: InventoryByTenant, PartitionKey: Attribute{GSI1PK, String}, SortKey: Attribute{GSI1SK, String}, Projection: ProjectAll},
+		{Name: InventoryByRegion, PartitionKey: Attribute{GSI2PK, String}, SortKey: Attribute{GSI2SK, String}, Projection: ProjectAll},
+		{Name: InventoryByTag, PartitionKey: Attribute{GSI3PK, String}, SortKey: Attribute{GSI3SK, String}, Projection: ProjectAll},
+		{Name: InventoryByArn, PartitionKey: Attribute{GSI4PK, String}, SortKey: Attribute{GSI4SK, String}, Projection: ProjectKeysOnly},
+		{Name: InventoryByDue, PartitionKey: Attribute{GSI5PK, String}, SortKey: Attribute{GSI5SK, String}, Projection: ProjectKeysOnly},
+		{Name: InventoryByType, PartitionKey: Attribute{GSI6PK, String}, SortKey: Attribute{GSI6SK, String}, Projection: ProjectAll},
+	},
+	TTLAttribute: ExpiresAt,
+}
+
+// Index names on the identities table.
+const (
+	// IdentitiesByIntegration is sparse: only the integration records, across tenants (the daily sync and key
+	// rotation).
+	IdentitiesByIntegration = "byIntegration"
+)
+
+// Identities holds the IAM integrations of accounts (how each enters, its key's metadata, its sync status), the
+// users and groups each sync read, onboarding and offboarding progress, self-service invitations, and the links
+// between IAM users and people.
+var Identities = Table{
+	ID:           "identities",
+	EnvVar:       "IDENTITIES_TABLE",
+	PartitionKey: Attribute{PK, String},
+	SortKey:      Attribute{SK, String},
+	Indexes: []Index{
+		{Name: IdentitiesByIntegration, PartitionKey: Attribute{GSI1PK, String}, SortKey: Attribute{GSI1SK, String}, Projection: ProjectKeysOnly},
+	},
+	TTLAttribute: ExpiresAt,
+}
+
 // All lists every table, in creation order.
-func All() []Table { return []Table{Tenants, Accounts, Costs} }
+func All() []Table { return []Table{Tenants, Accounts, Costs, Identities, Inventory} }
 
 // Names maps a table's logical ID to its physical name in one environment.
 type Names map[string]string
@@ -132,6 +191,12 @@ func (n Names) Accounts() string { return n.name(Accounts) }
 
 // Costs returns the physical name of the costs table.
 func (n Names) Costs() string { return n.name(Costs) }
+
+// Inventory returns the physical name of the inventory table.
+func (n Names) Inventory() string { return n.name(Inventory) }
+
+// Identities returns the physical name of the identities table.
+func (n Names) Identities() string { return n.name(Identities) }
 
 // NotWiredError is the panic of code that reaches for a table its function's wiring does not declare: each
 // function knows only the tables it is granted (pkg/platform), so using another is a bug to fix in the wiring,

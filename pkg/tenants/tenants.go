@@ -87,6 +87,8 @@ type Settings struct {
 	ExternalIDGraceDays int `json:"externalIdGraceDays" dynamodbav:"externalIdGraceDays"`
 	// Recommendations chooses what the cost sync asks Cost Explorer for; empty fields take the defaults.
 	Recommendations RecommendationSettings `json:"recommendations" dynamodbav:"recommendations"`
+	// Inventory is when the inventory syncs each account on its own.
+	Inventory InventorySettings `json:"inventory" dynamodbav:"inventory"`
 	// ActivationStacksInFlight is how many onboarding stacks a bulk activation creates and waits for at once
 	// (MinActivationStacksInFlight-MaxActivationStacksInFlight; 0 until set: DefaultActivationStacksInFlight). A
 	// request may set its own.
@@ -94,6 +96,16 @@ type Settings struct {
 	// CredentialRotationDays rotates the External ID every so many days (0: only when asked), warning beforehand.
 	CredentialRotationDays int `json:"credentialRotationDays" dynamodbav:"credentialRotationDays,omitempty"`
 }
+
+// InventorySettings schedule the inventory's syncs.
+type InventorySettings struct {
+	// SyncIntervalHours is how often each account's resources are read (0: daily).
+	SyncIntervalHours int `json:"syncIntervalHours" dynamodbav:"syncIntervalHours"`
+}
+
+// InventoryIntervals are the sync intervals a tenant may choose, in hours: every hour, 6 hours, 12 hours, day or
+// week.
+var InventoryIntervals = []int{1, 6, 12, 24, 168}
 
 // Bounds and default of ActivationStacksInFlight. The wall time of a bulk activation is about ⌈accounts / stacks in
 // flight⌉ × the time a stack takes (docs/bulk-activation.md); the lower bound keeps 5,000 accounts within Step
@@ -191,9 +203,6 @@ func (s *Service) Get(ctx context.Context, tenantID string) (Tenant, error) {
 	if t.PreviousExternalIDs == nil {
 		t.PreviousExternalIDs = []RetiredExternalID{}
 	}
-	if t.Settings.ActivationStacksInFlight == 0 {
-		t.Settings.ActivationStacksInFlight = DefaultActivationStacksInFlight
-	}
 	s.remember(tenantID)
 	return t, nil
 }
@@ -228,6 +237,7 @@ type SettingsPatch struct {
 	CostSyncDefault     *bool
 	ExternalIDGraceDays *int
 	Recommendations     *RecommendationSettings
+	Inventory           *InventorySettings
 	// ActivationStacksInFlight sets Settings.ActivationStacksInFlight.
 	ActivationStacksInFlight *int
 	// CredentialRotationDays: 0 turns the schedule off.
@@ -319,6 +329,12 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID string, ifMatch [
 			r.PaymentOptions = []string{}
 		}
 		after.Settings.Recommendations = r
+	}
+	if p.Inventory != nil {
+		if h := p.Inventory.SyncIntervalHours; h != 0 && !slices.Contains(InventoryIntervals, h) {
+			return Tenant{}, validation.Field("settings.inventory.syncIntervalHours", "must be 1, 6, 12, 24 or 168 hours (0: daily)")
+		}
+		after.Settings.Inventory = *p.Inventory
 	}
 	if p.ActivationStacksInFlight != nil {
 		if n := *p.ActivationStacksInFlight; n < MinActivationStacksInFlight || n > MaxActivationStacksInFlight {

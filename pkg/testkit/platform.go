@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/devserver"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/httpapi"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
@@ -35,6 +37,8 @@ type Platform struct {
 	Services    *platform.Services
 	API         *httpapi.API
 	Issuer      auth.Issuer
+	// jobs reads discovery jobs uncounted (WaitJob).
+	jobs *discovery.Service
 }
 
 // TestRegions are the regions a test platform serves (a callback topic each).
@@ -62,7 +66,15 @@ type PlatformOptions struct {
 	ExtraDeliveries int
 	// CallbackTimeout is the callback function's timeout (default 20 s).
 	CallbackTimeout time.Duration
+	// Tune adjusts every part of every function as it is built, after the test defaults.
+	Tune func(platform.Parts)
+	// Discovery tunes discovery wherever it is built (the services, the discovery worker): tests make steps small.
+	Discovery func(*discovery.Service)
 }
+
+// InventoryRegions are the regions a test platform's inventory reads unless a test's Tune says otherwise: every
+// account activated in a test syncs its inventory, and one region keeps that quick.
+var InventoryRegions = []string{"us-east-1"}
 
 // NewPlatform builds the platform over fresh tables, with the callback function subscribed to the callback topic
 // of every test region, as the CDK stack subscribes it. Every DynamoDB call it makes is counted in Calls.
@@ -105,6 +117,23 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 			if p.Activation != nil {
 				p.Activation.Deadline, p.Activation.MaxBackoff = 20*time.Second, 10*time.Millisecond
 			}
+			if p.Inventory != nil {
+				p.Inventory.MaxBackoff = 10 * time.Millisecond
+				p.Inventory.DefaultRegions = InventoryRegions
+			}
+			if p.Identity != nil {
+				// moto builds the credential report at once; a new access key works at once.
+				p.Identity.Fetch.ReportWait, p.Identity.KeyPropagation, p.Identity.MaxBackoff = 10*time.Millisecond, 5*time.Second, 10*time.Millisecond
+			}
+			if p.Discovery != nil {
+				p.Discovery.MaxBackoff = 10 * time.Millisecond
+				if o.Discovery != nil {
+					o.Discovery(p.Discovery)
+				}
+			}
+			if o.Tune != nil {
+				o.Tune(p)
+			}
 		})
 	}
 	tune(services.Builder)
@@ -123,10 +152,15 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 			t.Logf("local AWS after the test: %v", err)
 		}
 	})
+	// Waiting for discovery jobs reads them through clients of their own, so the counts in Calls are the platform's.
+	watcher, err := platform.NewServices(AWSConfig(t, nil), pc, time.Now)
+	if err != nil {
+		t.Fatalf("services: %v", err)
+	}
 	key := SigningKey(t)
 	verifier := &auth.Verifier{Key: &key.PublicKey, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience}
 	return &Platform{
-		Provisioned: prov, AWS: cfg, Calls: calls, Tables: names, Config: pc, Services: services,
+		Provisioned: prov, AWS: cfg, Calls: calls, Tables: names, Config: pc, Services: services, jobs: watcher.Discovery,
 		API:    web.NewAPI(services.Builder, verifier),
 		Issuer: auth.Issuer{Key: key, Issuer: auth.LocalIssuer, Audience: auth.LocalAudience},
 	}
@@ -301,9 +335,69 @@ func (p *Platform) Connect(t testing.TB, tenant, accountID string) {
 	}
 }
 
-// ConnectManagement adds a management account to tenant and connects it.
+// ConnectManagement adds a management account to tenant and connects it, and waits for the discovery its
+// activation starts.
 func (p *Platform) ConnectManagement(t testing.TB, tenant, accountID string) {
 	t.Helper()
 	p.AddManagement(t, tenant, accountID)
 	p.Connect(t, tenant, accountID)
+	p.WaitDiscovery(t, tenant, accountID)
+}
+
+// DiscoveryWait bounds how long WaitDiscovery waits for a job (an organization of a few thousand accounts, on a
+// loaded machine).
+const DiscoveryWait = 5 * time.Minute
+
+// WaitDiscovery waits for the account's latest discovery job to finish and returns it (the zero Job if it never
+// had one). A job still unfinished after DiscoveryWait fails the test, saying where it stood.
+func (p *Platform) WaitDiscovery(t testing.TB, tenant, accountID string) discovery.Job {
+	t.Helper()
+	return p.WaitDiscoveryWithin(t, tenant, accountID, DiscoveryWait)
+}
+
+// WaitDiscoveryWithin is WaitDiscovery with its own bound (the scale benchmarks').
+func (p *Platform) WaitDiscoveryWithin(t testing.TB, tenant, accountID string, within time.Duration) discovery.Job {
+	t.Helper()
+	j, err := p.jobs.Latest(t.Context(), tenant, accountID)
+	if errors.Is(err, discovery.ErrJobNotFound) {
+		return discovery.Job{}
+	}
+	if err != nil {
+		t.Fatalf("current discovery of %s: %v", accountID, err)
+	}
+	return p.WaitJob(t, tenant, j.ID, within)
+}
+
+// WaitJob waits, at most within, for a discovery job to finish and returns it; a job still unfinished fails the
+// test with its progress.
+func (p *Platform) WaitJob(t testing.TB, tenant, id string, within time.Duration) discovery.Job {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		j, err := p.jobs.Job(t.Context(), tenant, id)
+		if err != nil {
+			t.Fatalf("discovery job %s: %v", id, err)
+		}
+		if j.Finished() {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("discovery job %s did not finish within %s: %s, progress %+v", id, within, j.Status, j.Progress)
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatalf("discovery job %s: %v", id, t.Context().Err())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// Discover starts a discovery of the account (its organization, or its management account) and waits for it.
+func (p *Platform) Discover(t testing.TB, tenant, accountID string) discovery.Job {
+	t.Helper()
+	j, err := p.Services.Discovery.Start(t.Context(), tenant, accountID, discovery.TriggerAPI)
+	if err != nil {
+		t.Fatalf("start discovery of %s: %v", accountID, err)
+	}
+	return p.WaitJob(t, tenant, j.ID, DiscoveryWait)
 }

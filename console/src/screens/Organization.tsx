@@ -78,43 +78,62 @@ export function OrganizationSection({ account, onChanged }: { account: Account; 
   );
 }
 
+type DiscoveryJob = Schemas["DiscoveryJob"];
+
+/** Discovery on demand: starts a job (or finds the account's unfinished one) and follows its progress to the end. */
 function DiscoveryCard({ account, lastRun, onDiscovered }: { account: Account; lastRun?: Schemas["DiscoveryRun"]; onDiscovered: () => void }) {
   const { api, canWrite } = useApp();
   const act = useAction();
   const [run, setRun] = useState(lastRun);
-  const [started, setStarted] = useState<number | null>(null);
-  const [elapsed, setElapsed] = useState(0);
+  const [job, setJob] = useState<DiscoveryJob | null>(null);
+  const [followError, setFollowError] = useState<unknown>(null);
   useEffect(() => setRun(lastRun), [lastRun]);
+  const following = job !== null && (job.status === "queued" || job.status === "running");
+  const jobId = following ? job.id : null;
   useEffect(() => {
-    if (started === null) return;
-    const t = setInterval(() => setElapsed(Date.now() - started), 500);
-    return () => clearInterval(t);
-  }, [started]);
-  const discover = async () => {
-    setStarted(Date.now());
-    setElapsed(0);
-    const r = await act.run(() => ok(api.POST("/v1/accounts/{accountId}/discovery", { params: { path: { accountId: account.accountId } } })));
-    setStarted(null);
-    if (r) {
-      setRun(r.run);
+    if (!jobId) return;
+    const ctl = new AbortController();
+    poll({
+      read: () => ok(api.GET("/v1/discoveries/{discoveryId}", { params: { path: { discoveryId: jobId } }, signal: ctl.signal })),
+      done: (j) => j.status === "succeeded" || j.status === "failed",
+      onValue: (j) => {
+        setJob(j);
+        setFollowError(null);
+      },
+      onError: setFollowError,
+      delays: backoffDelays({ start: 500, max: 4000 }),
+      signal: ctl.signal,
+    }).then((j) => {
+      if (j.run) setRun(j.run);
       onDiscovered();
-    }
+    }, () => undefined);
+    return () => ctl.abort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [jobId]);
+  const discover = async () => {
+    const j = await act.run(() => ok(api.POST("/v1/accounts/{accountId}/discovery", { params: { path: { accountId: account.accountId } } })));
+    if (j) setJob(j);
   };
+  const busy = act.busy || following;
   return (
     <section className="card" aria-labelledby="discovery-title">
       <div className="card-head">
         <h2 id="discovery-title">Discovery</h2>
         {canWrite && (
-          <button type="button" className="btn" onClick={discover} disabled={act.busy}>
-            {act.busy ? "Discovering…" : "Discover now"}
+          <button type="button" className="btn" onClick={discover} disabled={busy}>
+            {busy ? "Discovering…" : "Discover now"}
           </button>
         )}
       </div>
-      {act.busy && (
-        <div role="status" aria-live="polite" className="alert alert-info">
-          <span className="spinner" aria-hidden="true" /> Reading the organization through the management account's role… {Math.round(elapsed / 1000)} s
+      {job && (
+        <div role="status" aria-live="polite" className={`alert alert-${job.status === "failed" ? "bad" : job.status === "succeeded" ? "ok" : "info"}`} data-testid="discovery-job" data-status={job.status}>
+          {following && <span className="spinner" aria-hidden="true" />} Discovery job <Badge tone={job.status === "failed" ? "bad" : job.status === "succeeded" ? "ok" : "info"}>{job.status}</Badge>{" "}
+          {job.progress.accountsRead} accounts and {job.progress.ousRead} OUs read, {job.progress.accountsCompared} compared · {job.progress.calls} Organizations requests
+          {job.progress.retries > 0 ? ` (${job.progress.retries} retried after throttling)` : ""}
+          {job.error ? <p>{job.error}</p> : null}
         </div>
       )}
+      <ErrorBox error={followError} title="Could not read the discovery's progress (retrying):" />
       <ErrorBox error={act.error} />
       {run ? (
         <div role="status" aria-live="polite" data-testid="discovery-run" data-run-at={run.at}>

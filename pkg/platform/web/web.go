@@ -9,13 +9,19 @@ import (
 	"github.com/gangplank/gangplank/pkg/viewascode"
 )
 
-// NewAPI builds the HTTP API over the builder's parts, authenticating callers with authn.
+// NewAPI builds the HTTP API over the builder's parts, authenticating callers with authn. The IAM integration's
+// routes are part of it only where the function may read the integrations' keys (the local server, the tests); in
+// the cloud the identity-api function serves them (identityweb.NewAPI).
 func NewAPI(b *platform.Builder, authn auth.Authenticator) *httpapi.API {
 	ob := b.Onboarding()
 	// Only the API renders Terraform (launch material, View as Code): the HCL writer stays out of the other functions.
 	ob.RenderTerraformWith(viewascode.Renderer{})
-	return httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Accounts: b.Accounts(), Tenants: b.Tenants(), Audit: b.Audit(), Onboarding: ob, CostSync: b.CostSync(),
-		Discovery: b.Discovery(), Activation: b.Activation(), Cursors: b.DB().Cursors, Authenticator: authn,
-	})
+		Discovery: b.Discovery(), Activation: b.Activation(), Inventory: b.Inventory(), Cursors: b.DB().Cursors, Authenticator: authn,
+	}
+	if b.Needs().IdentityKeys != "" {
+		cfg.Identity = b.Identity()
+	}
+	return httpapi.New(cfg)
 }
