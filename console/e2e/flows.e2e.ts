@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from "vitest";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { LONG, WAIT, checkScreen, figure, gone, iam, launch, results, screens, see } from "./helpers";
+import { LONG, WAIT, awsQuery, checkScreen, figure, gone, iam, launch, results, screens, see } from "./helpers";
 
 const platform = inject("platform");
 const demo = platform.demo;
@@ -12,6 +12,9 @@ const mgmtId = demo.managementAccountId;
 const prodId = "111122223333";
 const lakeId = "444455556666";
 const stagingId = "777788889999";
+const identityId = "222233334444";
+/** Every demo account holds the same tagged resources in each demo region. */
+const perAccountResources = demo.resources / demo.accounts.length;
 
 let browser: Browser;
 let context: BrowserContext;
@@ -436,7 +439,7 @@ describe("the console", () => {
     await checkScreen(page, "recommendations-tenant", page.getByTestId("rec-table"));
   });
 
-  flow("EDP commitment: set it, then spend against the straight-line target in a chart", async () => {
+  flow("EDP commitment: set it, then spend against the straight-line target in a chart; remove it", async () => {
     await go(`/accounts/${mgmtId}/commitment`);
     await button("Set the commitment").click();
     const year = new Date().getUTCFullYear();
@@ -450,15 +453,230 @@ describe("the console", () => {
     await see(page.getByTestId("spend-chart"), LONG);
     await see(page.getByTestId("commitment-totals").getByText("$1,200,000"));
     await checkScreen(page, "commitment", page.getByTestId("spend-chart"));
+    await button("Remove commitment").click();
+    await checkScreen(page, "commitment-remove", page.getByTestId("remove-commitment"));
+    await button("Yes, remove it").click();
+    await see(page.getByText("No EDP commitment recorded for this payer yet."));
+    await gone(page.getByTestId("spend-chart"));
+    await page.reload();
+    await see(page.getByText("No EDP commitment recorded for this payer yet."));
   });
 
-  flow("resources and IAM users: an honest place until their APIs land", async () => {
+  flow("resources and tags: the account's inventory (status, counts), tag summaries, filters by tag, type and region, sync now", async () => {
+    await go(`/accounts/${mgmtId}/resources`);
+    // The first sync started when the account was connected: the card follows it until the inventory is active.
+    await see(page.locator('[data-testid="inventory-status"][data-status="active"]'), LONG);
+    await see(page.getByRole("button", { name: "Sync now" }), LONG);
+    expect(await page.getByTestId("inventory-count").textContent()).toBe(String(perAccountResources));
+    await see(page.getByTestId("resources-table").locator("tbody tr[data-arn]"));
+    await checkScreen(page, "resources-account", page.getByTestId("resources-table"));
+
+    // Tag summaries: a key's values, and a value filters the list.
+    await page.getByTestId("tag-summary").getByRole("button", { name: /^env / }).click();
+    await see(page.getByTestId("tag-values"));
+    await page.getByRole("button", { name: "Show resources tagged env=prod" }).click();
+    await page.waitForURL(/tag=env%3Aprod/);
+    await page.waitForFunction(
+      () => {
+        const rows = [...document.querySelectorAll('[data-testid="resources-table"] tbody tr[data-arn]')];
+        return rows.length > 0 && rows.every((r) => r.querySelector('td[data-label="Tags"]')?.textContent?.includes("env=prod"));
+      },
+      undefined,
+      { timeout: WAIT },
+    );
+    await checkScreen(page, "resources-tag-filter", page.getByTestId("tag-values"));
+
+    // Type and region, typed.
+    await button("Clear filters").click();
+    await page.getByLabel("Type", { exact: true }).fill("sqs:queue");
+    await page.getByLabel("Region", { exact: true }).fill("eu-west-1");
+    await page.getByLabel("Tag", { exact: true }).fill("team");
+    await button("Filter").click();
+    await page.waitForURL(/type=sqs%3Aqueue/);
+    await page.waitForFunction(
+      () => {
+        const rows = [...document.querySelectorAll('[data-testid="resources-table"] tbody tr[data-arn]')];
+        return (
+          rows.length > 0 &&
+          rows.every((r) => r.querySelector('td[data-label="Type"]')?.textContent === "sqs:queue" && r.querySelector('td[data-label="Region"]')?.textContent === "eu-west-1")
+        );
+      },
+      undefined,
+      { timeout: WAIT },
+    );
+
+    // Sync now: the card follows the sync it asked for to its end.
+    await button("Sync now").click();
+    await see(page.getByRole("button", { name: "Syncing…" }));
+    await see(page.getByRole("button", { name: "Sync now" }), LONG);
+    await see(page.locator('[data-testid="inventory-status"][data-status="active"]'));
+
+    // Tenant-wide: every connected account's resources, with the account.
+    await link("Resources").first().click();
+    await see(page.getByRole("heading", { name: "Resources", level: 1 }));
+    await page.getByLabel("Tag", { exact: true }).fill("team=payments");
+    await button("Filter").click();
+    await page.waitForFunction(
+      () => {
+        const rows = [...document.querySelectorAll('[data-testid="resources-table"] tbody tr[data-arn]')];
+        return rows.length > 0 && rows.every((r) => r.querySelector('td[data-label="Tags"]')?.textContent?.includes("team=payments") && r.querySelector('td[data-label="Account"]'));
+      },
+      undefined,
+      { timeout: WAIT },
+    );
+    await checkScreen(page, "resources-tenant", page.getByTestId("resources-table"));
+  });
+
+  flow("edit tags at resources_tags: a bad key is refused next to it, then the edit is kept in Gangplank", async () => {
+    await go(`/accounts/${mgmtId}/resources?type=sns%3Atopic&region=us-east-1`);
+    const row = page.getByTestId("resources-table").locator("tbody tr[data-arn]").first();
+    await see(row);
+    const arn = (await row.getAttribute("data-arn"))!;
+    await row.getByRole("button", { name: /^Edit the tags of/ }).click();
+    const d = page.getByRole("dialog", { name: /^Tags of/ });
+    await see(d.getByRole("group", { name: "Tags" }));
+    await d.getByRole("button", { name: "Add a tag" }).click();
+    const added = d.getByTestId("tag-row").last();
+    await added.getByLabel(/^Key/).fill("aws:owner");
+    await added.getByLabel(/^Value/).fill("alice");
+    await d.getByRole("button", { name: "Save tags" }).click();
+    await see(added.locator(".field-error"));
+    expect(await added.locator(".field-error").textContent()).toMatch(/aws:/);
+    expect(await added.getByLabel(/^Key/).getAttribute("aria-invalid")).toBe("true");
+    await checkScreen(page, "tags-error", added.locator(".field-error"));
+    await added.getByLabel(/^Key/).fill("owner");
+    await d.getByRole("button", { name: "Save tags" }).click();
+    await see(d.locator('[data-testid="editor-write-state"][data-state="local"]'));
+    await checkScreen(page, "tags-saved-local", d.getByTestId("editor-write-state"));
+    await d.getByRole("button", { name: "Close" }).last().click();
+    await gone(d);
+    await see(page.locator(`tr[data-arn="${arn}"]`).getByText("owner=alice"));
+    await see(page.locator(`tr[data-arn="${arn}"] [data-testid="write-state"][data-state="local"]`));
+  });
+
+  flow("tag write-back at tags_write: pending, then written to AWS; a tag AWS changed meanwhile is a conflict showing both values", async () => {
+    // The person's own topic in the account (made with the AWS CLI), then a sync brings it in.
+    const region = "eu-west-1";
+    const created = await awsQuery(platform.awsEndpoint, prodId, "sns", region, {
+      Action: "CreateTopic",
+      Name: "orders",
+      "Tags.member.1.Key": "team",
+      "Tags.member.1.Value": "checkout",
+    });
+    const topicArn = /<TopicArn>([^<]+)<\/TopicArn>/.exec(created)![1]!;
     await go(`/accounts/${prodId}/resources`);
-    await see(page.getByTestId("not-available"));
-    await checkScreen(page, "resources", page.getByTestId("not-available"));
-    await go(`/accounts/${prodId}/iam`);
-    await see(page.getByTestId("not-available"));
-    await checkScreen(page, "iam-users", page.getByTestId("not-available"));
+    await see(page.getByRole("button", { name: "Sync now" }), LONG);
+    await button("Sync now").click();
+    const row = page.locator(`tr[data-arn="${topicArn}"]`);
+    await see(row, LONG);
+
+    await row.getByRole("button", { name: /^Edit the tags of/ }).click();
+    let d = page.getByRole("dialog", { name: /^Tags of/ });
+    await see(d.getByRole("group", { name: "Tags" }));
+    await d.getByRole("button", { name: "Add a tag" }).click();
+    await d.getByTestId("tag-row").last().getByLabel(/^Key/).fill("env");
+    await d.getByTestId("tag-row").last().getByLabel(/^Value/).fill("prod");
+    await d.getByRole("button", { name: "Save tags" }).click();
+    await see(d.locator('[data-testid="editor-write-state"][data-state="synced"]'), LONG);
+    expect(await awsQuery(platform.awsEndpoint, prodId, "sns", region, { Action: "ListTagsForResource", ResourceArn: topicArn })).toMatch(/<Key>env<\/Key>\s*<Value>prod<\/Value>/);
+    await checkScreen(page, "tags-written", d.getByTestId("editor-write-state"));
+    await d.getByRole("button", { name: "Close" }).last().click();
+    await gone(d);
+
+    // Someone changes the tag in AWS; the console, not knowing, changes it too: neither wins, both are shown.
+    await awsQuery(platform.awsEndpoint, prodId, "sns", region, { Action: "TagResource", ResourceArn: topicArn, "Tags.member.1.Key": "team", "Tags.member.1.Value": "aws-side" });
+    await row.getByRole("button", { name: /^Edit the tags of/ }).click();
+    d = page.getByRole("dialog", { name: /^Tags of/ });
+    await see(d.getByRole("group", { name: "Tags" }));
+    const team = d.locator('[data-testid="tag-row"][data-key="team"]');
+    await team.getByLabel(/^Value/).fill("console-side");
+    await d.getByRole("button", { name: "Save tags" }).click();
+    const conflicts = d.getByTestId("tag-conflicts");
+    await see(conflicts, LONG);
+    expect(await conflicts.locator('[data-key="team"]').textContent()).toMatch(/aws-side.*console-side/);
+    await checkScreen(page, "tags-conflict", conflicts);
+    await d.getByRole("button", { name: "Close" }).last().click();
+    await see(row.locator('[data-testid="write-state"][data-state="conflict"]'));
+  });
+
+  flow("IAM users: an account whose role manages them; onboard (the password shown once, then gone), offboard", async () => {
+    await go("/accounts/new");
+    const d = dialog("Add Cloud Account");
+    await d.getByLabel("Name").fill("Identity");
+    await d.getByLabel("AWS account ID").fill(identityId);
+    await d.getByRole("radio", { name: /^Manage IAM users/ }).check();
+    await d.getByRole("button", { name: "Add account" }).click();
+    const c = dialog("Connect Identity");
+    await launchStackInLocalConsole(/Open the AWS console in a new tab/, /CREATE_COMPLETE/);
+    await see(c.getByTestId("connect-status").getByText("Active"), LONG);
+    await c.getByRole("button", { name: "Go to the account" }).click();
+    await see(page.getByRole("heading", { name: "Identity", level: 1 }));
+    await link("IAM users").click();
+    const integration = page.getByTestId("iam-integration");
+    await see(integration.or(page.getByTestId("iam-none")), LONG);
+    if (await page.getByTestId("iam-none").isVisible()) await button("Check the role and sync").click();
+    await see(integration.getByTestId("iam-access").getByText("Manage IAM users"), LONG);
+    await see(page.getByTestId("iam-users"));
+    await checkScreen(page, "iam-users", page.getByTestId("iam-users"));
+
+    await button("Onboard a user").click();
+    const o = dialog("Onboard a user in Identity");
+    await o.getByLabel("User name").fill("alice smith!");
+    await o.getByRole("button", { name: "Onboard" }).click();
+    await see(fieldError(o, "User name"));
+    await checkScreen(page, "iam-onboard-error", fieldError(o, "User name"));
+    await o.getByLabel("User name").fill("alice");
+    await o.getByRole("button", { name: "Onboard" }).click();
+    const done = dialog("alice is onboarded");
+    await see(done.getByTestId("one-time-password"));
+    const password = (await done.getByTestId("one-time-password").textContent())!;
+    expect(password.length).toBeGreaterThanOrEqual(12);
+    await checkScreen(page, "iam-password-once", done.getByTestId("one-time-password"));
+    await done.getByRole("button", { name: "Done" }).click();
+    await gone(done);
+    await see(page.locator('tr[data-user="alice"]'));
+    // Gone: not on the page, and the API never shows it again.
+    expect(await page.content()).not.toContain(password);
+    await page.reload();
+    await see(page.locator('tr[data-user="alice"]'));
+    expect(await page.content()).not.toContain(password);
+
+    await page.getByRole("button", { name: "Offboard alice" }).click();
+    const off = dialog("Offboard alice");
+    const confirm = off.getByRole("button", { name: "Offboard user" });
+    expect(await confirm.isDisabled()).toBe(true);
+    await off.getByLabel(/Type the user's name/).fill("alice");
+    await confirm.click();
+    await see(off.locator('[data-testid="offboarding"][data-status="deleted"], [data-testid="offboarding"][data-status="deletion_scheduled"]'), LONG);
+    await checkScreen(page, "iam-offboarded", off.getByTestId("offboarding"));
+    await off.getByRole("button", { name: "Done" }).click();
+    await gone(page.locator('tr[data-user="alice"]'));
+  });
+
+  flow("View as Code: the account as a Terraform configuration, copied with the button", async () => {
+    await go(`/accounts/${prodId}`);
+    await link("View as Code").click();
+    const code = page.getByLabel("Terraform configuration (main.tf)");
+    await see(code);
+    const text = (await code.textContent())!;
+    expect(text).toMatch(/resource\s+"gangplank_/);
+    expect(text).toContain(prodId);
+    await button("Copy main.tf").click();
+    await see(page.getByTestId("view-as-code").getByText("Copied"));
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(text);
+    await checkScreen(page, "view-as-code", code);
+  });
+
+  flow("disconnect on request: Gangplank forgets the role, the account stays to connect again", async () => {
+    await go(`/accounts/${identityId}`);
+    await button("Disconnect").click();
+    const d = dialog("Disconnect Identity");
+    await checkScreen(page, "disconnect", d);
+    await d.getByRole("button", { name: "Disconnect account" }).click();
+    await gone(d);
+    await see(page.getByTestId("account-status").getByText("Disconnected"));
+    await see(page.getByRole("link", { name: "Connect", exact: true }));
+    expect(await button("Disconnect").count()).toBe(0);
   });
 
   flow("tenant: rotate the External ID (the previous one keeps its grace period), settings, audit trail", async () => {
@@ -517,8 +735,20 @@ describe("the console", () => {
     expect(await link("Add Cloud Account").count()).toBe(0);
     await go(`/accounts/${prodId}`);
     await see(page.getByRole("heading", { name: "Production EU", level: 1 }));
-    for (const b of ["Rename", "Change Access", "Remove", "Edit integration settings"]) expect(await button(b).count()).toBe(0);
+    for (const b of ["Rename", "Change Access", "Remove", "Disconnect", "Edit integration settings"]) expect(await button(b).count()).toBe(0);
     await checkScreen(page, "viewer-account", page.getByRole("heading", { name: "Status" }));
+    // Resources, IAM users, the commitment: read, never written.
+    await go(`/accounts/${mgmtId}/resources`);
+    await see(page.getByTestId("resources-table").locator("tbody tr[data-arn]"));
+    await see(page.locator('[data-testid="inventory-status"][data-status="active"]'));
+    for (const b of [/^Sync now/, /^Edit the tags of/]) expect(await button(b).count()).toBe(0);
+    await checkScreen(page, "viewer-resources", page.getByTestId("resources-table"));
+    await go(`/accounts/${identityId}/iam`);
+    await see(page.getByTestId("iam-users").or(page.getByTestId("iam-none")));
+    for (const b of ["Onboard a user", /^Offboard/, "Sync users now", "Check the role and sync"]) expect(await button(b).count()).toBe(0);
+    await go(`/accounts/${mgmtId}/commitment`);
+    await see(page.getByText("No EDP commitment recorded for this payer yet."));
+    expect(await button("Set the commitment").count()).toBe(0);
     // Launch material is for admins: the API answers 403 and the console shows it.
     await go(`/accounts/${stagingId}/connect`);
     await see(page.getByRole("alert").getByText(/403 Forbidden/));

@@ -83,3 +83,21 @@ export async function iam(awsEndpoint: string, account: string, action: string, 
   if (!res.ok) throw new Error(`iam ${action} in ${account}: ${res.status} ${text}`);
   return text;
 }
+
+/**
+ * What a person does in their own AWS account with the AWS CLI, for a query-protocol service (sns, iam...): the
+ * call goes through Gangplank's edge as the account's root user (an access key id that is the account's id).
+ */
+export async function awsQuery(awsEndpoint: string, account: string, service: string, region: string, params: Record<string, string>) {
+  const res = await fetch(awsEndpoint + "/", {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+      Authorization: `AWS4-HMAC-SHA256 Credential=${account}/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${service} ${params.Action} in ${account}/${region}: ${res.status} ${text}`);
+  return text;
+}

@@ -9,7 +9,14 @@ export interface Platform {
   apiUrl: string;
   consoleUrl: string;
   awsEndpoint: string;
-  demo: { managementAccountId: string; ous: Record<string, string>; members: Record<string, string>; memberOus: Record<string, string> };
+  demo: {
+    managementAccountId: string;
+    ous: Record<string, string>;
+    members: Record<string, string>;
+    memberOus: Record<string, string>;
+    accounts: string[];
+    resources: number;
+  };
 }
 
 declare module "vitest" {

@@ -12,6 +12,7 @@ import { AccountScreen } from "./screens/AccountDetail";
 import { TenantRecommendations } from "./screens/Recommendations";
 import { TenantScreen } from "./screens/Tenant";
 import { AuditScreen } from "./screens/Audit";
+import { TenantResources } from "./screens/Resources";
 
 function Screens() {
   const { path } = useLocation();
@@ -25,6 +26,7 @@ function Screens() {
   if ((params = match("/accounts/:accountId", path))) return <AccountScreen accountId={params.accountId!} section="" />;
   if ((params = match("/accounts/:accountId/:section", path))) return <AccountScreen accountId={params.accountId!} section={params.section!} />;
   if (path === "/recommendations") return <TenantRecommendations />;
+  if (path === "/resources") return <TenantResources />;
   if (path === "/tenant") return <TenantScreen />;
   if (path === "/audit") return <AuditScreen />;
   return (

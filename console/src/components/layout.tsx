@@ -4,6 +4,7 @@ import { Link, useLocation } from "../lib/router";
 
 const nav = [
   { to: "/accounts", label: "Accounts" },
+  { to: "/resources", label: "Resources" },
   { to: "/recommendations", label: "Recommendations" },
   { to: "/tenant", label: "Tenant" },
   { to: "/audit", label: "Audit trail" },

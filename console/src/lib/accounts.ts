@@ -83,3 +83,12 @@ export function asAccountId(search: string): string | null {
 export function activatable(status: AccountStatus): boolean {
   return status === "not_activated" || status === "failed" || status === "disconnected";
 }
+
+export type IdentityAccess = import("../api/client").Schemas["IdentityAccess"];
+
+/** What Gangplank may do with the account's IAM users through its role (the template's IdentityAccess parameter). */
+export const identityAccessOptions: { value: IdentityAccess; label: string; description: string }[] = [
+  { value: "none", label: "No IAM access", description: "Gangplank does not look at the account's IAM users." },
+  { value: "read", label: "Read IAM users", description: "List users, groups and policies, and read the credential report." },
+  { value: "readwrite", label: "Manage IAM users", description: "Also onboard and offboard users under the path prefix." },
+];

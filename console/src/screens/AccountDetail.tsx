@@ -5,14 +5,16 @@ import { useAction, useApp, useLoad } from "../app";
 import { PageHead } from "../components/layout";
 import { Badge, Dialog, ErrorBox, Field, FormErrors, Notice, Spinner, fieldError } from "../components/ui";
 import { StatusCell } from "../components/accountsTable";
-import { accessLabel, accessLevels, healthTone, needsStackUpdate, typeLabels } from "../lib/accounts";
+import { accessLabel, accessLevels, healthTone, identityAccessOptions, needsStackUpdate, typeLabels, type IdentityAccess } from "../lib/accounts";
 import { dateTime } from "../lib/format";
 import { Link, navigate, useLocation } from "../lib/router";
 import { ConnectPanel } from "./Connect";
 import { OrganizationSection } from "./Organization";
 import { AccountRecommendations } from "./Recommendations";
 import { CommitmentSection } from "./Commitment";
-import { NotAvailable } from "./NotAvailable";
+import { AccountResources } from "./Resources";
+import { AccountIAM } from "./IAMUsers";
+import { ViewAsCode } from "./ViewAsCode";
 import { IntegrationCard } from "./Integration";
 
 type Loaded = { data: Account; etag: string };
@@ -36,6 +38,7 @@ export function AccountScreen({ accountId, section }: { accountId: string; secti
     ...(a.type !== "linked" ? [{ id: "commitment", label: "EDP commitment" }] : []),
     { id: "resources", label: "Resources and tags" },
     { id: "iam", label: "IAM users" },
+    { id: "code", label: "View as Code" },
   ];
   const base = `/accounts/${accountId}`;
   let body: ReactNode;
@@ -50,10 +53,13 @@ export function AccountScreen({ accountId, section }: { accountId: string; secti
       body = <CommitmentSection account={a} />;
       break;
     case "resources":
-      body = <NotAvailable what="Resources and tags" issue="inventory" account={a} />;
+      body = <AccountResources account={a} />;
       break;
     case "iam":
-      body = <NotAvailable what="IAM users" issue="IAM users" account={a} />;
+      body = <AccountIAM account={a} />;
+      break;
+    case "code":
+      body = <ViewAsCode account={a} />;
       break;
     default:
       body = <Overview loaded={account.data} set={account.set} reload={account.reload} />;
@@ -62,7 +68,9 @@ export function AccountScreen({ accountId, section }: { accountId: string; secti
     <>
       <PageHead title={a.name} crumbs={[{ to: "/accounts", label: "Accounts" }]}>
         <span className="mono">{a.accountId}</span>
-        <StatusCell account={{ status: a.status, statusReason: "" }} />
+        <span data-testid="account-status">
+          <StatusCell account={{ status: a.status, statusReason: "" }} />
+        </span>
       </PageHead>
       <nav className="subnav" aria-label="Account sections">
         <ul>
@@ -84,7 +92,7 @@ export function AccountScreen({ accountId, section }: { accountId: string; secti
 function Overview({ loaded, set, reload }: { loaded: Loaded; set: (l: Loaded) => void; reload: () => void }) {
   const { api, canWrite } = useApp();
   const a = loaded.data;
-  const [dialog, setDialog] = useState<"" | "rename" | "access" | "remove">("");
+  const [dialog, setDialog] = useState<"" | "rename" | "access" | "remove" | "disconnect">("");
   // Once the person started updating the stack, the callout stays (saying the update landed) until dismissed,
   // rather than vanishing under them when the account reloads.
   const [updating, setUpdating] = useState(false);
@@ -112,6 +120,11 @@ function Overview({ loaded, set, reload }: { loaded: Loaded; set: (l: Loaded) =>
           {a.status === "active" && (
             <button type="button" className="btn" onClick={doVerify} disabled={verify.busy}>
               {verify.busy ? "Checking the role…" : "Check the role now"}
+            </button>
+          )}
+          {a.roleArn && a.status !== "disconnected" && (
+            <button type="button" className="btn btn-danger" onClick={() => setDialog("disconnect")}>
+              Disconnect
             </button>
           )}
           <button type="button" className="btn btn-danger" onClick={() => setDialog("remove")}>
@@ -182,6 +195,7 @@ function Overview({ loaded, set, reload }: { loaded: Loaded; set: (l: Loaded) =>
       {dialog === "rename" && <RenameDialog loaded={loaded} onClose={() => setDialog("")} onSaved={(l) => (set(l), setDialog(""))} />}
       {dialog === "access" && <AccessDialog loaded={loaded} onClose={() => setDialog("")} onSaved={(l) => (set(l), setDialog(""))} />}
       {dialog === "remove" && <RemoveDialog account={a} onClose={() => setDialog("")} />}
+      {dialog === "disconnect" && <DisconnectDialog account={a} onClose={() => setDialog("")} onDone={(l) => (set(l), setDialog(""))} />}
     </>
   );
 }
@@ -228,6 +242,7 @@ function AccessDialog({ loaded, onClose, onSaved }: { loaded: Loaded; onClose: (
   const a = loaded.data;
   const [level, setLevel] = useState<AccessLevel>(a.accessLevel);
   const [costSync, setCostSync] = useState(a.costSync);
+  const [identity, setIdentity] = useState<IdentityAccess>(a.identityAccess);
   const act = useAction();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -235,7 +250,7 @@ function AccessDialog({ loaded, onClose, onSaved }: { loaded: Loaded; onClose: (
       withETag(
         api.PATCH("/v1/accounts/{accountId}", {
           params: { path: { accountId: a.accountId }, header: { "If-Match": loaded.etag } },
-          body: { accessLevel: level, costSync },
+          body: { accessLevel: level, costSync, ...(identity !== a.identityAccess ? { identityAccess: identity } : {}) },
         }),
       ),
     );
@@ -244,7 +259,7 @@ function AccessDialog({ loaded, onClose, onSaved }: { loaded: Loaded; onClose: (
   return (
     <Dialog title="Change Access" onClose={onClose} wide>
       <form onSubmit={submit} noValidate className="form">
-        <FormErrors error={act.error} fields={["accessLevel", "costSync"]} />
+        <FormErrors error={act.error} fields={["accessLevel", "costSync", "identityAccess"]} />
         <fieldset className="field">
           <legend>What Gangplank may do in {a.name}</legend>
           <div className="choices">
@@ -259,6 +274,21 @@ function AccessDialog({ loaded, onClose, onSaved }: { loaded: Loaded; onClose: (
             ))}
           </div>
           {fieldError(act.error, "accessLevel") && <p className="field-error">{fieldError(act.error, "accessLevel")}</p>}
+        </fieldset>
+        <fieldset className="field">
+          <legend>IAM users in {a.name}</legend>
+          <div className="choices">
+            {identityAccessOptions.map((l) => (
+              <label key={l.value} className="choice">
+                <input type="radio" name="identityAccess" value={l.value} checked={identity === l.value} onChange={() => setIdentity(l.value)} />
+                <span>
+                  <strong>{l.label}</strong>
+                  <span className="hint">{l.description}</span>
+                </span>
+              </label>
+            ))}
+          </div>
+          {fieldError(act.error, "identityAccess") && <p className="field-error">{fieldError(act.error, "identityAccess")}</p>}
         </fieldset>
         <label className="check">
           <input type="checkbox" checked={costSync} onChange={(e) => setCostSync(e.target.checked)} /> Sync Cost Explorer recommendations
@@ -333,6 +363,37 @@ function UpdateStackCallout({
         />
       )}
     </section>
+  );
+}
+
+/** Disconnect on request: Gangplank forgets the role and stops using it; the account stays, to connect again. */
+function DisconnectDialog({ account, onClose, onDone }: { account: Account; onClose: () => void; onDone: (l: Loaded) => void }) {
+  const { api } = useApp();
+  const act = useAction();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const r = await act.run(() => withETag(api.POST("/v1/accounts/{accountId}/disconnect", { params: { path: { accountId: account.accountId } } })));
+    if (r) onDone(r);
+  };
+  return (
+    <Dialog title={`Disconnect ${account.name}`} onClose={onClose}>
+      <form onSubmit={submit} noValidate className="form">
+        <p>
+          Gangplank forgets the role <span className="mono wrap-anywhere">{account.roleArn}</span> and stops using it: no syncs, no activations, no changes in
+          account <span className="mono">{account.accountId}</span>. The account stays listed as Disconnected, with its settings, until you connect a role again
+          or remove it. The role itself stays in the account until you delete its stack.
+        </p>
+        <ErrorBox error={act.error} />
+        <div className="dialog-foot">
+          <button type="submit" className="btn btn-danger" disabled={act.busy}>
+            Disconnect account
+          </button>
+          <button type="button" className="btn btn-quiet" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 

@@ -2,12 +2,12 @@ import { useState, type FormEvent } from "react";
 import { ok, type AccessLevel, type AccountType, type AccountWithOnboarding } from "../api/client";
 import { useAction, useApp, useLoad } from "../app";
 import { Dialog, Field, FormErrors, fieldError } from "../components/ui";
-import { accessLevels, typeLabels } from "../lib/accounts";
+import { accessLevels, identityAccessOptions, typeLabels, type IdentityAccess } from "../lib/accounts";
 import { navigate } from "../lib/router";
 import { regions } from "../lib/regions";
 import { ConnectPanel } from "./Connect";
 
-const fields = ["name", "accountId", "type", "region", "accessLevel", "costSync", "managementAccountId"];
+const fields = ["name", "accountId", "type", "region", "accessLevel", "costSync", "managementAccountId", "identityAccess"];
 
 /** Add Cloud Account: the form (the API's validation shown next to each field), then every way to connect it. */
 export function AddAccountDialog({ onClose }: { onClose: () => void }) {
@@ -15,7 +15,7 @@ export function AddAccountDialog({ onClose }: { onClose: () => void }) {
   const tenant = useLoad((a) => ok(a.GET("/v1/tenant")), []);
   const managements = useLoad((a) => ok(a.GET("/v1/accounts", { params: { query: { type: "management", limit: 100 } } })), []);
   const [created, setCreated] = useState<AccountWithOnboarding | null>(null);
-  const [form, setForm] = useState({ name: "", accountId: "", type: "standalone" as AccountType, region: "", accessLevel: "resources" as AccessLevel, costSync: "", managementAccountId: "" });
+  const [form, setForm] = useState({ name: "", accountId: "", type: "standalone" as AccountType, region: "", accessLevel: "resources" as AccessLevel, costSync: "", managementAccountId: "", identityAccess: "none" as IdentityAccess });
   const act = useAction();
   const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
   const defaultRegion = tenant.data?.settings.defaultRegion ?? "";
@@ -37,6 +37,7 @@ export function AddAccountDialog({ onClose }: { onClose: () => void }) {
             region: region || undefined,
             accessLevel: form.accessLevel,
             costSync,
+            identityAccess: form.identityAccess,
             managementAccountId: form.type === "linked" ? form.managementAccountId || undefined : undefined,
           },
         }),
@@ -143,6 +144,21 @@ export function AddAccountDialog({ onClose }: { onClose: () => void }) {
             ))}
           </div>
           {err("accessLevel") && <p className="field-error">{err("accessLevel")}</p>}
+        </fieldset>
+        <fieldset className="field">
+          <legend>IAM users</legend>
+          <div className="choices">
+            {identityAccessOptions.map((l) => (
+              <label key={l.value} className="choice">
+                <input type="radio" name="identityAccess" value={l.value} checked={form.identityAccess === l.value} onChange={() => set("identityAccess")(l.value)} />
+                <span>
+                  <strong>{l.label}</strong>
+                  <span className="hint">{l.description}</span>
+                </span>
+              </label>
+            ))}
+          </div>
+          {err("identityAccess") && <p className="field-error">{err("identityAccess")}</p>}
         </fieldset>
         <label className="check">
           <input type="checkbox" checked={costSync} onChange={(e) => set("costSync")(e.target.checked ? "on" : "off")} /> Sync Cost Explorer recommendations

@@ -28,7 +28,19 @@ export function CommitmentSection({ account }: { account: Account }) {
   const c = report.data?.commitment;
   const [form, setForm] = useState({ amount: "", currency: "USD", start: "", end: "" });
   const [editing, setEditing] = useState(false);
+  const [removing, setRemoving] = useState(false);
   const act = useAction();
+  const remove = useAction();
+  const doRemove = async () => {
+    const done = await remove.run(async () => {
+      await ok(api.DELETE("/v1/accounts/{accountId}/commitment", { params: { path: { accountId: account.accountId } } }));
+      return true;
+    });
+    if (done) {
+      setRemoving(false);
+      report.reload();
+    }
+  };
   const series = useMemo(
     () => (report.data ? commitmentSeries(report.data.commitment.amount, report.data.commitment.start, report.data.commitment.end, report.data.months) : null),
     [report.data],
@@ -100,11 +112,32 @@ export function CommitmentSection({ account }: { account: Account }) {
           <div className="card-head">
             <h2 id="commit-title">EDP commitment</h2>
             {canWrite && !editing && (
-              <button type="button" className="btn btn-small" onClick={startEdit}>
-                Change commitment
-              </button>
+              <div className="button-row">
+                <button type="button" className="btn btn-small" onClick={startEdit}>
+                  Change commitment
+                </button>
+                <button type="button" className="btn btn-small btn-danger" onClick={() => setRemoving(true)}>
+                  Remove commitment
+                </button>
+              </div>
             )}
           </div>
+          {removing && (
+            <div className="alert alert-warn" role="alertdialog" aria-labelledby="remove-commit-q" data-testid="remove-commitment">
+              <p id="remove-commit-q">
+                Remove the {money(c.amount, c.currency)} commitment? The spend report and chart go with it; the spend itself stays in Cost Explorer.
+              </p>
+              <ErrorBox error={remove.error} />
+              <div className="button-row">
+                <button type="button" className="btn btn-danger" onClick={doRemove} disabled={remove.busy}>
+                  Yes, remove it
+                </button>
+                <button type="button" className="btn btn-quiet" onClick={() => setRemoving(false)}>
+                  Keep it
+                </button>
+              </div>
+            </div>
+          )}
           <dl className="totals" data-testid="commitment-totals">
             <div>
               <dt>Commitment</dt>
