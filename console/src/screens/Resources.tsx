@@ -282,7 +282,7 @@ function ResourceTable({ items, showAccount, editable, onEdit }: { items: Resour
               {canWrite && editable && (
                 <td data-label="Actions">
                   {r.tags !== undefined && (
-                    <button type="button" className="btn btn-small" onClick={() => onEdit(r.arn)} aria-label={`Edit the tags of ${r.id}`}>
+                    <button type="button" className="btn btn-small" onClick={() => onEdit(r.arn)} aria-label={`Edit tags of ${r.id}`}>
                       Edit tags
                     </button>
                   )}
@@ -327,8 +327,8 @@ function TagSummary({ accountId, onPick, fresh }: { accountId?: string; onPick: 
           <ul className="chips">
             {values.data.values.map((v) => (
               <li key={v.value}>
-                <button type="button" className="chip chip-button" onClick={() => onPick(parseTagFilter(`${open}=${v.value}`))} aria-label={`Show resources tagged ${open}=${v.value}`}>
-                  {v.value || "(empty)"} <span className="hint">{v.resources}</span>
+                <button type="button" className="chip chip-button" onClick={() => onPick(parseTagFilter(`${open}=${v.value}`))} title={`Show the resources tagged ${open}=${v.value}`}>
+                  {v.value || "(empty)"} <span className="hint">{v.resources} resources</span>
                 </button>
               </li>
             ))}
