@@ -60,7 +60,7 @@ export function InventoryCard({ account, onSynced }: { account: Account; onSynce
     }
   };
   return (
-    <section className="card" aria-labelledby="inventory-title" data-testid="inventory-status" data-status={s?.status}>
+    <section className="card" aria-labelledby="inventory-title" data-testid="inventory-status" data-status={s?.status} data-seq={s?.lastSync?.seq ?? 0}>
       <div className="card-head">
         <h2 id="inventory-title">Inventory</h2>
         {canWrite && s && (
@@ -101,10 +101,11 @@ export function InventoryCard({ account, onSynced }: { account: Account; onSynce
               </>
             )}
           </dl>
-          {Object.keys(s.regionResources).length > 0 && (
+          {Object.values(s.regionResources).some((n) => n > 0) && (
             <p className="hint">
               By region:{" "}
               {Object.entries(s.regionResources)
+                .filter(([, n]) => n > 0)
                 .sort(([a], [b]) => a.localeCompare(b))
                 .map(([r, n]) => `${r} ${n}`)
                 .join(" · ")}
