@@ -6,18 +6,18 @@ TENANT   ?= demo
 ROLE     ?= admin
 BENCHTIME ?= 50x
 
-.PHONY: local token test test-go test-terraform terraform-provider terraform-cli lint lint-templates lint-statemachines bench coldstart tools synth diff deploy
+.PHONY: local token test test-go test-console console test-terraform terraform-provider terraform-cli lint lint-templates lint-statemachines bench coldstart tools synth diff deploy
 
-## local: run the whole platform on 127.0.0.1 (local AWS + API on :8080), printing an admin token
-local:
+## local: run the whole platform on 127.0.0.1 (local AWS, API on :8080, web console on :8081), printing an admin token
+local: console
 	$(GO) run ./cmd/local
 
 ## token: print a bearer token for the local server (make token TENANT=acme ROLE=viewer)
 token:
 	@$(GO) run ./cmd/token -tenant '$(TENANT)' -role '$(ROLE)'
 
-## test: every check: formatting, vet, the onboarding template (cfn-lint), the state machines (asl-validator), unit and integration tests (against moto_server), fuzz seed corpora, the Terraform provider's acceptance tests
-test: lint lint-templates lint-statemachines test-go
+## test: every check: formatting, vet, the onboarding template (cfn-lint), the state machines (asl-validator), the web console (build, unit tests, every flow end to end in headless Chromium), unit and integration tests (against moto_server), fuzz seed corpora, the Terraform provider's acceptance tests
+test: lint lint-templates lint-statemachines test-console test-go
 
 # The Step Functions definitions must be valid Amazon States Language (moto accepts invalid ASL, AWS does not).
 lint-statemachines: .tools/node_modules/.package-lock.json
@@ -85,6 +85,25 @@ bench:
 coldstart:
 	$(GO) run ./cmd/coldstart -runs 25
 
+# The web console (console/): npm dependencies from its lock file; types and client generated from
+# pkg/httpapi/openapi.yaml at build time, so a contract change that breaks the console breaks this build.
+console/node_modules/.package-lock.json: console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+
+## console: build the web console into console/dist (make local serves it; the CDK app deploys it)
+console: console/node_modules/.package-lock.json
+	cd console && npm run build
+
+# The console's unit tests (Vitest), then every flow end to end in headless Chromium (/usr/bin/chromium, or
+# $$CHROMIUM) against make local's platform, started on free ports. Screenshots of every screen at 1280 and 390 px,
+# and the figures (first-load JavaScript, time to the accounts table, flows covered), land in console/test-results/.
+test-console: console
+	rm -rf console/test-results
+	mkdir -p console/test-results/screenshots
+	cd console && npm run test:unit
+	cd console && npm run test:e2e
+	cd console && node e2e/firstload.mjs
+
 # The CDK CLI is pinned in .tools/package.json (a 2.x release that reads this CDK library's cloud assembly). It lives
 # in a dot-directory so that its node_modules stays out of the Go module's ./... pattern.
 CDK ?= .tools/node_modules/.bin/cdk
@@ -93,15 +112,15 @@ CDK ?= .tools/node_modules/.bin/cdk
 	cd .tools && npm ci --no-audit --no-fund
 
 ## synth: synthesize the CloudFormation templates offline into cdk.out/ (fails on unsuppressed cdk-nag findings)
-synth: .tools/node_modules/.package-lock.json
+synth: .tools/node_modules/.package-lock.json console
 	$(CDK) synth -q
 
 ## diff: compare the app with what is deployed (needs AWS credentials)
-diff: .tools/node_modules/.package-lock.json
+diff: .tools/node_modules/.package-lock.json console
 	$(CDK) diff --all
 
 ## deploy: deploy every stack (needs AWS credentials and `cdk bootstrap` in each region; see docs/deploy.md)
-deploy: .tools/node_modules/.package-lock.json
+deploy: .tools/node_modules/.package-lock.json console
 	$(CDK) deploy --all --require-approval broadening
 
 help:

@@ -3,6 +3,8 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -34,6 +36,13 @@ type Config struct {
 	// ThrottleRate and ThrottleBurst bound the API's requests per second (default 200 and 400).
 	ThrottleRate  float64
 	ThrottleBurst float64
+
+	// ConsoleAuthorizationEndpoint, ConsoleTokenEndpoint and ConsoleLogoutEndpoint are the external issuer's OAuth
+	// endpoints the web console signs in with (authorization code with PKCE; the client id is JWTAudience's first).
+	// With Cognito they are the user pool's hosted UI, created by the stack.
+	ConsoleAuthorizationEndpoint, ConsoleTokenEndpoint, ConsoleLogoutEndpoint string
+	// ConsoleDir holds the built web console (default RepoRoot/console/dist: `make console`).
+	ConsoleDir string
 
 	// RepoRoot is the repository's root (where functions/ and pkg/ are); BuildDir receives the built functions.
 	RepoRoot, BuildDir string
@@ -68,6 +77,8 @@ func ConfigFromContext(app awscdk.App, account, region string) Config {
 		Account: account, Region: region, Prefix: get("prefix"), CallbackRegions: list("callbackRegions"),
 		WebOrigins: list("webOrigins"), JWTIssuer: get("jwtIssuer"), JWTAudience: list("jwtAudience"),
 		TenantClaim: get("tenantClaim"), RoleClaim: get("roleClaim"), AlarmEmail: get("alarmEmail"),
+		ConsoleAuthorizationEndpoint: get("consoleAuthorizationEndpoint"), ConsoleTokenEndpoint: get("consoleTokenEndpoint"),
+		ConsoleLogoutEndpoint: get("consoleLogoutEndpoint"),
 	}
 	return cfg
 }
@@ -95,6 +106,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BuildDir == "" {
 		c.BuildDir = "cdk.out/.build"
 	}
+	if c.ConsoleDir == "" {
+		c.ConsoleDir = filepath.Join(c.RepoRoot, "console", "dist")
+	}
 	var problems []string
 	for _, r := range c.CallbackRegions {
 		if !awsid.IsRegion(r) {
@@ -110,6 +124,19 @@ func (c Config) withDefaults() (Config, error) {
 	for _, o := range c.WebOrigins {
 		if o == "*" || !(strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://localhost")) {
 			problems = append(problems, fmt.Sprintf("webOrigins: %q must be an https:// origin (or http://localhost for development); * is not allowed with credentials", o))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.ConsoleDir, "index.html")); err != nil {
+		problems = append(problems, fmt.Sprintf("consoleDir: the web console is not built in %s: run `make console` (npm ci and npm run build in console/)", c.ConsoleDir))
+	}
+	if c.JWTIssuer != "" {
+		for _, e := range []struct{ key, url string }{{"consoleAuthorizationEndpoint", c.ConsoleAuthorizationEndpoint}, {"consoleTokenEndpoint", c.ConsoleTokenEndpoint}} {
+			if !strings.HasPrefix(e.url, "https://") {
+				problems = append(problems, fmt.Sprintf("%s: the web console signs in at the external issuer: set its https:// URL", e.key))
+			}
+		}
+		if v := c.ConsoleLogoutEndpoint; v != "" && !strings.HasPrefix(v, "https://") {
+			problems = append(problems, "consoleLogoutEndpoint must be an https:// URL")
 		}
 	}
 	if len(problems) > 0 {

@@ -109,6 +109,9 @@ type mainStack struct {
 	connector   awsiam.Role
 	api         awsapigatewayv2.HttpApi
 	identity    identityResources
+	// userPool and webClient are the Cognito user pool and its web client (nil with an external issuer).
+	userPool  awscognito.UserPool
+	webClient awscognito.UserPoolClient
 }
 
 func (m *mainStack) build() error {
@@ -157,6 +160,9 @@ func (m *mainStack) build() error {
 		return err
 	}
 	if err := m.buildAPI(); err != nil {
+		return err
+	}
+	if err := m.buildConsole(); err != nil {
 		return err
 	}
 	m.allowCallbackTopics()
@@ -447,6 +453,7 @@ func (m *mainStack) buildAPI() error {
 	issuer, audience := m.cfg.JWTIssuer, m.cfg.JWTAudience
 	if m.cfg.cognito() {
 		pool, client := m.buildUserPool()
+		m.userPool, m.webClient = pool, client
 		issuer = fmt.Sprintf("https://cognito-idp.%s.amazonaws.com/%s", *s.Region(), *pool.UserPoolId())
 		audience = []string{*client.UserPoolClientId()}
 	}

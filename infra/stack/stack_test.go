@@ -61,10 +61,15 @@ func synth(t *testing.T) *synthesized {
 			return
 		}
 		out := filepath.Join(tmp, "cdk.out")
+		consoleDir, err := builtConsole(tmp)
+		if err != nil {
+			synthErr = err
+			return
+		}
 		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out)})
 		g, err := stack.New(app, stack.Config{Account: "123456789012", Region: "us-east-1", CallbackRegions: testRegions,
 			WebOrigins: []string{"https://app.example.com"}, AlarmEmail: "ops@example.com",
-			RepoRoot: repoRoot, BuildDir: filepath.Join(tmp, "build")})
+			RepoRoot: repoRoot, BuildDir: filepath.Join(tmp, "build"), ConsoleDir: consoleDir})
 		if err != nil {
 			synthErr = err
 			return

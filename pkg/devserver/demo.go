@@ -17,12 +17,34 @@ const DemoManagementAccount = "111111111111"
 // DemoRegions are the regions the demo's resources live in.
 var DemoRegions = []string{"us-east-1", "eu-west-1", "ap-southeast-2"}
 
-// Demo is what SeedDemo made.
+// Demo is what SeedDemo made: the sample organization in the local AWS, with nothing in Gangplank yet, so a person
+// (or the console's end-to-end tests) adds its management account and discovers it as a customer would.
 type Demo struct {
-	// Accounts are the organization's accounts, the management account first.
-	Accounts []string
-	// Resources counts the resources seeded.
-	Resources int
+	ManagementAccountID string            `json:"managementAccountId"`
+	OUs                 map[string]string `json:"ous"`       // path → OU id
+	Members             map[string]string `json:"members"`   // name → account ID
+	MemberOUs           map[string]string `json:"memberOus"` // name → OU path ("" for the root)
+	// Accounts are the organization's accounts, the management account first, then the members in demoMembers'
+	// order.
+	Accounts []string `json:"accounts"`
+	// Resources counts the tagged resources seeded.
+	Resources int `json:"resources"`
+}
+
+// demoMembers are the sample member accounts and their OU paths ("" for the root).
+var demoMembers = []struct{ name, ou string }{
+	{"prod-web", "Workloads/Prod"},
+	{"prod-data", "Workloads/Prod"},
+	{"dev-web", "Workloads/Dev"},
+	{"dev-data", "Workloads/Dev"},
+	{"sandbox-alice", "Sandbox"},
+	{"sandbox-bob", "Sandbox"},
+	{"shared-services", ""},
+}
+
+// demoOUs are the sample OUs, parents first.
+var demoOUs = []struct{ path, name, parent string }{
+	{"Workloads", "Workloads", ""}, {"Workloads/Prod", "Prod", "Workloads"}, {"Workloads/Dev", "Dev", "Workloads"}, {"Sandbox", "Sandbox", ""},
 }
 
 // demoKinds are the resources each demo account holds in each region, tagged as a FinOps team would tag them.
@@ -31,24 +53,57 @@ var demoKinds = []struct {
 	count int
 }{{"sns:topic", 4}, {"sqs:queue", 3}, {"logs:log-group", 3}, {"ec2:volume", 2}}
 
-// SeedDemo gives the local AWS a demo organization (the management account and two members) whose accounts hold
-// tagged resources in DemoRegions, and turns on Resource Explorer in the management account (an aggregator index in
+// DemoResourcesPerAccountRegion is how many tagged resources SeedDemo puts in each account and region.
+const DemoResourcesPerAccountRegion = 12
+
+// SeedDemo gives the local AWS a demo organization: OUs Workloads (Prod, Dev) and Sandbox with member accounts in
+// each (moto gives each an OrganizationAccountAccessRole trusting the management account), every account holding
+// tagged resources in DemoRegions, and Resource Explorer on in the management account (an aggregator index in
 // us-east-1 with a default view that includes tags), so that a new user who connects the accounts sees an
 // inventory at once, whichever access level they choose.
 func SeedDemo(ctx context.Context, env *localaws.Env) (Demo, error) {
-	orgs := organizations.NewFromConfig(env.AccountConfig(DemoManagementAccount))
-	if _, err := orgs.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}); err != nil {
+	org := organizations.NewFromConfig(env.AccountConfig(DemoManagementAccount))
+	d := Demo{ManagementAccountID: DemoManagementAccount, OUs: map[string]string{}, Members: map[string]string{}, MemberOUs: map[string]string{},
+		Accounts: []string{DemoManagementAccount}}
+	if _, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}); err != nil {
 		return Demo{}, fmt.Errorf("demo organization: %w", err)
 	}
-	demo := Demo{Accounts: []string{DemoManagementAccount}}
-	for _, name := range []string{"demo-production", "demo-staging"} {
-		out, err := orgs.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
-		if err != nil {
-			return Demo{}, fmt.Errorf("demo account %s: %w", name, err)
-		}
-		demo.Accounts = append(demo.Accounts, aws.ToString(out.CreateAccountStatus.AccountId))
+	roots, err := org.ListRoots(ctx, &organizations.ListRootsInput{})
+	if err != nil {
+		return Demo{}, fmt.Errorf("demo organization's root: %w", err)
 	}
-	for _, acct := range demo.Accounts {
+	if len(roots.Roots) == 0 {
+		return Demo{}, fmt.Errorf("demo organization has no root")
+	}
+	root := aws.ToString(roots.Roots[0].Id)
+	for _, o := range demoOUs {
+		parent := root
+		if o.parent != "" {
+			parent = d.OUs[o.parent]
+		}
+		out, err := org.CreateOrganizationalUnit(ctx, &organizations.CreateOrganizationalUnitInput{Name: aws.String(o.name), ParentId: aws.String(parent)})
+		if err != nil {
+			return Demo{}, fmt.Errorf("demo OU %s: %w", o.path, err)
+		}
+		d.OUs[o.path] = aws.ToString(out.OrganizationalUnit.Id)
+	}
+	for _, m := range demoMembers {
+		out, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(m.name), Email: aws.String(m.name + "@demo.example.com")})
+		if err != nil {
+			return Demo{}, fmt.Errorf("demo account %s: %w", m.name, err)
+		}
+		id := aws.ToString(out.CreateAccountStatus.AccountId)
+		d.Members[m.name], d.MemberOUs[m.name] = id, m.ou
+		d.Accounts = append(d.Accounts, id)
+		if m.ou == "" {
+			continue
+		}
+		if _, err := org.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(id), SourceParentId: aws.String(root),
+			DestinationParentId: aws.String(d.OUs[m.ou])}); err != nil {
+			return Demo{}, fmt.Errorf("move demo account %s: %w", m.name, err)
+		}
+	}
+	for _, acct := range d.Accounts {
 		for _, region := range DemoRegions {
 			for _, k := range demoKinds {
 				arns, err := env.SeedResources(ctx, localaws.Seed{Account: acct, Region: region, Type: k.typ, Prefix: "demo-" + region, Count: k.count,
@@ -57,10 +112,10 @@ func SeedDemo(ctx context.Context, env *localaws.Env) (Demo, error) {
 				if err != nil {
 					return Demo{}, err
 				}
-				demo.Resources += len(arns)
+				d.Resources += len(arns)
 			}
 		}
 	}
 	env.ResourceExplorerSetup(DemoManagementAccount, DemoRegions, "us-east-1", true)
-	return demo, nil
+	return d, nil
 }

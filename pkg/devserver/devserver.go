@@ -40,8 +40,23 @@ type Options struct {
 	Out io.Writer
 	// Ready, if set, receives the API's base URL once it serves.
 	Ready func(baseURL string)
-	// Demo seeds the demo organization (SeedDemo) before serving: `make local` does.
+	// ConsoleAddr is the web console's listen address (port 0 picks a free one; empty serves no console).
+	ConsoleAddr string
+	// ConsoleDir holds the built console (default console/dist).
+	ConsoleDir string
+	// Demo seeds the demo organization (SeedDemo) before serving, for a person to add and discover: `make local`
+	// does.
 	Demo bool
+	// Started, if set, is told where everything is once it all serves (the console's end-to-end tests read it).
+	Started func(Started)
+}
+
+// Started says where the running platform is.
+type Started struct {
+	APIURL      string `json:"apiUrl"`
+	ConsoleURL  string `json:"consoleUrl,omitempty"`
+	AWSEndpoint string `json:"awsEndpoint"`
+	Demo        *Demo  `json:"demo,omitempty"`
 }
 
 // Key files in the state directory.
@@ -71,6 +86,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
+	}
+	if o.ConsoleDir == "" {
+		o.ConsoleDir = filepath.Join("console", "dist")
 	}
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return err
@@ -131,16 +149,36 @@ func Run(ctx context.Context, o Options) error {
 	}
 	baseURL := "http://" + ln.Addr().String()
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	servers := []*http.Server{srv}
+
+	consoleURL := ""
+	if o.ConsoleAddr != "" {
+		cln, err := net.Listen("tcp", o.ConsoleAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (the console): %w", o.ConsoleAddr, err)
+		}
+		consoleURL = "http://" + cln.Addr().String()
+		csrv := &http.Server{Handler: consoleHandler(o.ConsoleDir, consoleURL, key, api), ReadHeaderTimeout: 10 * time.Second}
+		go func() { served <- csrv.Serve(cln) }()
+		servers = append(servers, csrv)
+	}
 
 	token, err := LocalIssuer(key).Token("demo-admin", "demo", auth.Admin, 24*time.Hour, time.Now())
 	if err != nil {
 		return err
 	}
-	printBanner(o.Out, baseURL, env.Endpoint, names.Tenants(), names.Accounts(), token, demo)
+	printBanner(o.Out, baseURL, consoleURL, env.Endpoint, names.Tenants(), names.Accounts(), token, demo)
 	if o.Ready != nil {
 		o.Ready(baseURL)
+	}
+	if o.Started != nil {
+		started := Started{APIURL: baseURL, ConsoleURL: consoleURL, AWSEndpoint: env.Endpoint}
+		if o.Demo {
+			started.Demo = &demo
+		}
+		o.Started(started)
 	}
 
 	select {
@@ -152,38 +190,50 @@ func Run(ctx context.Context, o Options) error {
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	var errs []error
+	for _, s := range servers {
+		errs = append(errs, s.Shutdown(shutdown))
+	}
+	return errors.Join(errs...)
 }
 
-func printBanner(w io.Writer, baseURL, awsEndpoint, tenantsTable, accountsTable, token string, demo Demo) {
+func printBanner(w io.Writer, baseURL, consoleURL, awsEndpoint, tenantsTable, accountsTable, token string, demo Demo) {
 	lines := []string{
 		"Gangplank is running locally.",
 		"",
-		"  API            " + baseURL + "   (OpenAPI: " + baseURL + "/v1/openapi.json)",
-		"  Local AWS      " + awsEndpoint + "   (moto_server behind Gangplank's edge)",
-		"  Tables         " + tenantsTable + ", " + accountsTable,
+	}
+	if consoleURL != "" {
+		lines = append(lines, "  Console        "+consoleURL+"   (open it in a browser: signed in as the demo admin)")
+	}
+	lines = append(lines,
+		"  API            "+baseURL+"   (OpenAPI: "+baseURL+"/v1/openapi.json)",
+		"  Local AWS      "+awsEndpoint+"   (moto_server behind Gangplank's edge)",
+		"  Tables         "+tenantsTable+", "+accountsTable,
 		"",
 		"An admin token for tenant 'demo', valid 24 hours (make token TENANT=acme ROLE=viewer for others):",
 		"",
-		"export TOKEN=" + token,
+		"export TOKEN="+token,
 		"",
 		"Try:",
-		"  curl -s -H \"Authorization: Bearer $TOKEN\" " + baseURL + "/v1/tenant",
+		"  curl -s -H \"Authorization: Bearer $TOKEN\" "+baseURL+"/v1/tenant",
 		"  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
-		"       -d '{\"name\":\"Payer\",\"accountId\":\"111111111111\",\"type\":\"management\",\"region\":\"us-east-1\"}' " + baseURL + "/v1/accounts",
-		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\",
-		"       aws dynamodb scan --region us-east-1 --table-name " + accountsTable,
+		"       -d '{\"name\":\"Payer\",\"accountId\":\"111111111111\",\"type\":\"management\",\"region\":\"us-east-1\"}' "+baseURL+"/v1/accounts",
+		"  AWS_ENDPOINT_URL="+awsEndpoint+" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\",
+		"       aws dynamodb scan --region us-east-1 --table-name "+accountsTable,
 		"",
 		"Act in a customer's account with the plain AWS CLI: an access key id that is the account's id is its root user",
 		"(create IAM users and their keys with it); see docs/onboarding.md, \"Locally\".",
-		"  AWS_ENDPOINT_URL=" + awsEndpoint + " AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=local \\",
+		"  AWS_ENDPOINT_URL="+awsEndpoint+" AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=local \\",
 		"       aws sts get-caller-identity --region us-east-1",
 		"",
-	}
+	)
 	if len(demo.Accounts) > 0 {
-		lines = append(lines, fmt.Sprintf("A demo organization is ready: management account %s, members %s, with %d tagged resources in %s",
-			demo.Accounts[0], strings.Join(demo.Accounts[1:], " and "), demo.Resources, strings.Join(DemoRegions, ", ")),
-			"(Resource Explorer is on in the management account). Add and connect one of them: its inventory appears at once",
+		lines = append(lines, fmt.Sprintf("A demo organization is ready: management account %s with %d members in OUs Workloads (Prod, Dev) and",
+			demo.ManagementAccountID, len(demo.Members)),
+			fmt.Sprintf("Sandbox, and %d tagged resources in %s (Resource Explorer is on in the management account).",
+				demo.Resources, strings.Join(DemoRegions, ", ")),
+			"Add the management account (Add Cloud Account, type Management) to discover and activate its members;",
+			"a connected account's inventory appears at once:",
 			"  curl -s -H \"Authorization: Bearer $TOKEN\" "+baseURL+"/v1/resources", "")
 	}
 	lines = append(lines, "State lives in memory: stopping (Ctrl-C) forgets it.")

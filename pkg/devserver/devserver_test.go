@@ -173,7 +173,8 @@ func TestSeedDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(demo.Accounts) != 3 || demo.Accounts[0] != devserver.DemoManagementAccount || demo.Resources != 3*len(devserver.DemoRegions)*12 {
+	if len(demo.Accounts) != 1+len(demo.Members) || len(demo.Members) != 7 || demo.Accounts[0] != devserver.DemoManagementAccount ||
+		demo.Resources != len(demo.Accounts)*len(devserver.DemoRegions)*devserver.DemoResourcesPerAccountRegion {
 		t.Fatalf("demo = %+v", demo)
 	}
 	for _, acct := range demo.Accounts {
@@ -188,8 +189,8 @@ func TestSeedDemo(t *testing.T) {
 			}
 			listed += len(page.ResourceTagMappingList)
 		}
-		if listed != 12 {
-			t.Errorf("%s lists %d tagged resources in eu-west-1, want 12", acct, listed)
+		if listed != devserver.DemoResourcesPerAccountRegion {
+			t.Errorf("%s lists %d tagged resources in eu-west-1, want %d", acct, listed, devserver.DemoResourcesPerAccountRegion)
 		}
 	}
 }
