@@ -53,39 +53,40 @@ function useFilters(base: string): [Filters, (f: Partial<Filters>) => void] {
 function FilterBar({ filters, set }: { filters: Filters; set: (f: Partial<Filters>) => void }) {
   return (
     <div className="filters" role="group" aria-label="Filter recommendations">
-      <div className="field">
-        <label htmlFor="rec-service">Service</label>
-        <select id="rec-service" value={filters.service} onChange={(e) => set({ service: e.target.value })}>
-          <option value="">Every service</option>
-          {services.map(([v, l]) => (
-            <option key={v} value={v}>
-              {l}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div className="field">
-        <label htmlFor="rec-term">Term</label>
-        <select id="rec-term" value={filters.term} onChange={(e) => set({ term: e.target.value })}>
-          <option value="">Any term</option>
-          {terms.map(([v, l]) => (
-            <option key={v} value={v}>
-              {l}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div className="field">
-        <label htmlFor="rec-payment">Payment</label>
-        <select id="rec-payment" value={filters.paymentOption} onChange={(e) => set({ paymentOption: e.target.value })}>
-          <option value="">Any payment</option>
-          {payments.map(([v, l]) => (
-            <option key={v} value={v}>
-              {l}
-            </option>
-          ))}
-        </select>
-      </div>
+      <FilterSelect id="rec-service" label="Service" any="Every service" options={services} value={filters.service} onChange={(service) => set({ service })} />
+      <FilterSelect id="rec-term" label="Term" any="Any term" options={terms} value={filters.term} onChange={(term) => set({ term })} />
+      <FilterSelect
+        id="rec-payment"
+        label="Payment"
+        any="Any payment"
+        options={payments}
+        value={filters.paymentOption}
+        onChange={(paymentOption) => set({ paymentOption })}
+      />
+    </div>
+  );
+}
+
+// FilterSelect is one filter: a labelled select whose empty choice means "any".
+function FilterSelect(props: {
+  id: string;
+  label: string;
+  any: string;
+  options: readonly (readonly [string, string])[];
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+        <option value="">{props.any}</option>
+        {props.options.map(([v, l]) => (
+          <option key={v} value={v}>
+            {l}
+          </option>
+        ))}
+      </select>
     </div>
   );
 }
