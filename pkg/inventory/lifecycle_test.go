@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -252,5 +254,59 @@ func TestScopeFromIntegrationSettings(t *testing.T) {
 	st = w.sync(t, acct)
 	if st.Status != inventory.StatusError || !strings.Contains(st.Reason, "ap-east-1") || !strings.Contains(st.Reason, "not enabled") || st.Resources != 4 {
 		t.Errorf("a region not enabled: %s", mustJSON(st))
+	}
+}
+
+// twice is a queue that delivers every message two times, as SQS may (at least once).
+type twice struct {
+	inventory.Queue
+	sent *atomic.Int64 // messages sent, each delivered twice
+}
+
+func (q twice) Send(ctx context.Context, msgs []inventory.Message, delay time.Duration) error {
+	q.sent.Add(int64(len(msgs)))
+	return q.Queue.Send(ctx, append(append([]inventory.Message{}, msgs...), msgs...), delay)
+}
+
+// TestRedeliveredWorkIsHarmless: every inventory message (the plan, each scan, its continuations, the commit) is
+// delivered twice; the account ends as after one delivery: every resource once, the status active with one sync's
+// count, and a deletion in AWS still found by the next sync.
+func TestRedeliveredWorkIsHarmless(t *testing.T) {
+	var sent atomic.Int64
+	w := newWorld(t, worldOptions{tune: func(s *inventory.Service) {
+		s.MaxPages = 1
+		s.Queue = twice{s.Queue, &sent}
+	}})
+	acct := "620000000041"
+	topics := w.seed(t, localaws.Seed{Account: acct, Region: "us-east-1", Type: "sns:topic", Prefix: "twice", Count: 250, Tags: map[string]string{"k": "v"}})
+	w.connect(t, acct, accounts.ResourcesTags)
+	st := w.status(t, acct)
+	if st.Status != "active" || st.Resources != 250 {
+		t.Fatalf("after a doubly delivered first sync: %s %s, %d resources: %s", st.Status, st.Reason, st.Resources, mustJSON(st.Last))
+	}
+	if n := sent.Load(); n < 3 { // the plan, the scan and its continuations
+		t.Fatalf("only %d messages went through the doubling queue", n)
+	}
+	seen := map[string]bool{}
+	for _, r := range w.list(t, "/v1/accounts/"+acct+"/resources") {
+		if seen[r.ARN] {
+			t.Errorf("%s listed twice", r.ARN)
+		}
+		seen[r.ARN] = true
+	}
+	if len(seen) != 250 {
+		t.Errorf("lists %d resources, want 250", len(seen))
+	}
+	cfg := w.env.AccountConfig(acct)
+	for _, arn := range topics[:10] {
+		if _, err := sns.NewFromConfig(cfg).DeleteTopic(t.Context(), &sns.DeleteTopicInput{TopicArn: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st = w.sync(t, acct); st.Status != "active" || st.Resources != 240 {
+		t.Errorf("after deleting 10: %s, %d resources: %s", st.Status, st.Resources, mustJSON(st.Last))
+	}
+	if got := w.list(t, "/v1/accounts/"+acct+"/resources"); len(got) != 240 {
+		t.Errorf("lists %d after deleting 10", len(got))
 	}
 }
