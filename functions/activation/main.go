@@ -8,10 +8,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/gangplank/gangplank/pkg/activation"
+	"github.com/gangplank/gangplank/pkg/identitycenter/awsssoadmin"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.Activation)
+	b, _ := platform.ColdStart(context.Background(), platform.Activation, platform.Adapters{IdentityCenter: awsssoadmin.ListInstances})
 	lambda.Start(platform.Build(func() *activation.Service { return b.Activation() }).Handle)
 }

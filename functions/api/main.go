@@ -10,12 +10,13 @@ import (
 
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/identitycenter/awsssoadmin"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/platform/web"
 )
 
 func main() {
-	b, cfg := platform.ColdStart(context.Background(), platform.API)
+	b, cfg := platform.ColdStart(context.Background(), platform.API, platform.Adapters{IdentityCenter: awsssoadmin.ListInstances})
 	api := platform.Build(func() *httpapi.API { return web.NewAPI(b, auth.GatewayClaims{Claims: cfg.Claims}) })
 	lambda.Start(httpadapter.NewV2(api).ProxyWithContext)
 }

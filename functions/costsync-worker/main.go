@@ -12,6 +12,6 @@ import (
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.CostSyncWorker)
+	b, _ := platform.ColdStart(context.Background(), platform.CostSyncWorker, platform.Adapters{})
 	lambda.Start(platform.Build(func() *costsync.Service { return b.CostSync() }).HandleSQS)
 }

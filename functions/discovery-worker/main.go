@@ -13,6 +13,6 @@ import (
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.DiscoveryWorker)
+	b, _ := platform.ColdStart(context.Background(), platform.DiscoveryWorker, platform.Adapters{})
 	lambda.Start(platform.Build(func() *discovery.Service { return b.Discovery() }).HandleSQS)
 }

@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	b, cfg := platform.ColdStart(context.Background(), platform.IdentityAPI)
+	b, cfg := platform.ColdStart(context.Background(), platform.IdentityAPI, platform.Adapters{})
 	api := platform.Build(func() *httpapi.API { return identityweb.NewAPI(b, auth.GatewayClaims{Claims: cfg.Claims}) })
 	lambda.Start(httpadapter.NewV2(api).ProxyWithContext)
 }

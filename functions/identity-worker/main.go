@@ -13,6 +13,6 @@ import (
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.IdentityWorker)
+	b, _ := platform.ColdStart(context.Background(), platform.IdentityWorker, platform.Adapters{})
 	lambda.Start(platform.Build(func() *identity.Service { return b.Identity() }).HandleSQS)
 }

@@ -13,6 +13,6 @@ import (
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.InventoryWorker)
+	b, _ := platform.ColdStart(context.Background(), platform.InventoryWorker, platform.Adapters{})
 	lambda.Start(platform.Build(func() *inventory.Service { return b.Inventory() }).HandleSQS)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,6 +64,56 @@ func TestFunctionsLinkOnlyTheirOwnLayers(t *testing.T) {
 					if dep == banned || strings.HasPrefix(dep, banned+"/") {
 						t.Errorf("functions/%s links %s", fn.Name, dep)
 					}
+				}
+			}
+		})
+	}
+}
+
+// sdkService is the import path of an AWS SDK service package.
+func sdkService(name string) string { return "github.com/aws/aws-sdk-go-v2/service/" + name }
+
+// TestFunctionsLinkOnlyTheSDKServicesTheyCall: an SDK service package costs every cold start that links it up to
+// 5 ms of init (DynamoDB's schemas alone take more than a hello-world function's whole init), so each function links
+// the services every function shares and those its Needs call for through their adapters, and no other; none links
+// the SDK's default configuration loader (its SSO, SSO OIDC and sign-in clients): functions read Lambda's
+// environment (awsx.LambdaConfig).
+func TestFunctionsLinkOnlyTheSDKServicesTheyCall(t *testing.T) {
+	// Every function: its tables (DynamoDB), the queues, the door
+	// into customers' accounts (STS), and bulk activation's workflow (Step Functions), which pkg/activation's
+	// core calls.
+	shared := []string{"dynamodb", "sqs", "sts", "sfn"}
+	// Still in domain packages every function links (pkg/store imports each domain for its types).
+	domains := []string{"cloudformation", "costexplorer", "ec2", "iam", "organizations", "resourceexplorer2", "resourcegroupstaggingapi",
+		"scheduler", "secretsmanager"}
+	allowed := func(n platform.Needs) map[string]bool {
+		set := map[string]bool{}
+		for _, s := range append(shared, domains...) {
+			set[sdkService(s)] = true
+		}
+		if n.SSORegions {
+			set[sdkService("ssoadmin")] = true
+		}
+		return set
+	}
+	deps := functionDeps(t)
+	for _, fn := range platform.Functions() {
+		t.Run(fn.Name, func(t *testing.T) {
+			ok := allowed(fn.Needs)
+			for dep := range deps[fn.Name] {
+				if dep == "github.com/aws/aws-sdk-go-v2/config" || dep == "github.com/gangplank/gangplank/pkg/platform/awsadapters" {
+					t.Errorf("functions/%s links %s", fn.Name, dep)
+				}
+				if !strings.HasPrefix(dep, sdkService("")) || strings.Contains(strings.TrimPrefix(dep, sdkService("")), "/") {
+					continue // not a service's root package (its types, schemas and endpoints come with it)
+				}
+				if !ok[dep] {
+					t.Errorf("functions/%s links %s, which its Needs do not call for", fn.Name, dep)
+				}
+			}
+			for want := range ok {
+				if !deps[fn.Name][want] && !slices.Contains(domains, strings.TrimPrefix(want, sdkService(""))) {
+					t.Errorf("functions/%s does not link %s: its Needs call for it (is the adapter passed to ColdStart?)", fn.Name, want)
 				}
 			}
 		})

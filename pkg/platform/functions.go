@@ -55,6 +55,10 @@ type Needs struct {
 	// Scheduler creates and deletes the one-time schedules (EventBridge Scheduler) that delete offboarded IAM users
 	// after the account's user cleanup days.
 	Scheduler bool
+	// SSORegions looks for an organization's IAM Identity Center through its management account's role: when a
+	// tenant sets the account's ssoRegion (the API), and once a management account is connected (the functions that
+	// answer activations). Its main passes Adapters.IdentityCenter.
+	SSORegions bool
 }
 
 // Queue is one of the platform's SQS queues: the CDK app creates it (with a dead-letter queue), the functions that
@@ -113,7 +117,7 @@ var (
 	API = Function{Name: "api", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs, tables.Inventory), CursorKey: true, Claims: true, Customers: true,
 		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send, InventoryQueue.ID: Send},
-		Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
+		Workflow: []string{StartExecution, StopExecution, SendTaskSuccess}, SSORegions: true,
 	}}
 	// Callback answers onboarding stacks; what follows an activation (a discovery job for a management account's
 	// organization or a linked account's management account, the payer's first cost sync, the account's first
@@ -122,7 +126,7 @@ var (
 	Callback = Function{Name: "callback", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true,
 		Queues:   map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send, InventoryQueue.ID: Send},
-		Workflow: []string{SendTaskSuccess},
+		Workflow: []string{SendTaskSuccess}, SSORegions: true,
 	}}
 	// IdentityAPI serves the IAM integration's routes (the OpenAPI operations marked x-gangplank-function:
 	// identity-api): it enters accounts through roles or stored keys, stores and deletes keys, onboards and
@@ -156,6 +160,7 @@ var (
 	// Activation is the bulk activation workflow's task.
 	Activation = Function{Name: "activation", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, Workflow: []string{SendTaskSuccess},
+		SSORegions: true,
 	}}
 	// CostSyncScheduler enqueues every payer whose cost sync is on: it reads one sparse index.
 	CostSyncScheduler = Function{Name: "costsync-scheduler", Needs: Needs{
@@ -193,7 +198,7 @@ func Functions() []Function {
 var Everything = Needs{
 	Tables: rw(tables.All()...), CursorKey: true, Claims: true, Customers: true, Onboarding: true,
 	Queues:   map[string]Access{CostSyncQueue.ID: ReadWrite, IdentityQueue.ID: ReadWrite, DiscoveryQueue.ID: ReadWrite, InventoryQueue.ID: ReadWrite},
-	Workflow: []string{StartExecution, StopExecution, SendTaskSuccess}, IdentityKeys: ReadWrite, Scheduler: true,
+	Workflow: []string{StartExecution, StopExecution, SendTaskSuccess}, IdentityKeys: ReadWrite, Scheduler: true, SSORegions: true,
 }
 
 func (n Needs) workflow(action string) bool { return slices.Contains(n.Workflow, action) }

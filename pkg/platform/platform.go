@@ -44,10 +44,11 @@ func (e *NotWiredError) Error() string {
 // Builder builds a function's parts on demand, each at most once, from the function's configuration. A part whose
 // needs the function does not declare panics with *NotWiredError (ColdStart turns that into a failed cold start).
 type Builder struct {
-	aws   aws.Config
-	cfg   Config
-	needs Needs
-	now   func() time.Time
+	aws      aws.Config
+	cfg      Config
+	needs    Needs
+	adapters Adapters
+	now      func() time.Time
 
 	db         *store.DB
 	sqs        *sqs.Client
@@ -97,9 +98,10 @@ func (b *Builder) built(p Parts) {
 	}
 }
 
-// NewBuilder returns the builder of a function with these needs. now is the clock (time.Now in production).
-func NewBuilder(awsCfg aws.Config, cfg Config, needs Needs, now func() time.Time) *Builder {
-	return &Builder{aws: awsCfg, cfg: cfg, needs: needs, now: now}
+// NewBuilder returns the builder of a function with these needs and adapters. now is the clock (time.Now in
+// production).
+func NewBuilder(awsCfg aws.Config, cfg Config, needs Needs, adapters Adapters, now func() time.Time) *Builder {
+	return &Builder{aws: awsCfg, cfg: cfg, needs: needs, adapters: adapters, now: now}
 }
 
 // Needs are the builder's function's needs.
@@ -145,14 +147,15 @@ func (b *Builder) Tenants() *tenants.Service {
 	return b.tenants
 }
 
-// Accounts is the accounts service. Where the function may enter customers' accounts, a management account's SSO
-// region is checked against the organization through the door.
+// Accounts is the accounts service. Where the function checks SSO regions, a management account's SSO region is
+// checked against the organization through the door.
 func (b *Builder) Accounts() *accounts.Service {
 	if b.accounts == nil {
 		b.accounts = accounts.NewService(store.Accounts{DB: b.DB()}, b.Tenants(), b.now)
 		b.accounts.Reserve(b.cfg.PlatformAccounts()...)
-		if b.needs.Customers {
-			b.accounts.CheckSSORegionsWith(&identitycenter.Checker{Door: lazyDoor{b}, Now: b.now})
+		if b.needs.SSORegions {
+			b.require("the SSO region check", b.adapters.IdentityCenter != nil, "Adapters.IdentityCenter")
+			b.accounts.CheckSSORegionsWith(&identitycenter.Checker{Door: lazyDoor{b}, Now: b.now, Instances: b.adapters.IdentityCenter})
 		}
 	}
 	return b.accounts
@@ -420,14 +423,18 @@ type Services struct {
 	Rotation *rotation.Service
 }
 
-// NewServices builds every part over cfg, as one process running the whole platform needs them. now is the clock.
-func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (s *Services, err error) {
+// NewServices builds every part over cfg, as one process running the whole platform needs them, with every adapter
+// (pkg/platform/awsadapters.All). now is the clock.
+func NewServices(awsCfg aws.Config, cfg Config, adapters Adapters, now func() time.Time) (s *Services, err error) {
 	defer func() {
 		if nw, ok := recover().(*NotWiredError); ok {
 			s, err = nil, nw
 		}
 	}()
-	b := NewBuilder(awsCfg, cfg, Everything, now)
+	if err := adapters.missing(Everything); err != nil {
+		return nil, err
+	}
+	b := NewBuilder(awsCfg, cfg, Everything, adapters, now)
 	if _, err := cursor.NewSigner(cfg.CursorKey); err != nil {
 		return nil, err
 	}

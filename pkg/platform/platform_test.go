@@ -19,6 +19,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/awsadapters"
 	"github.com/gangplank/gangplank/pkg/platform/identityweb"
 	"github.com/gangplank/gangplank/pkg/platform/web"
 	"github.com/gangplank/gangplank/pkg/testkit"
@@ -133,7 +134,7 @@ func TestIdentityWiring(t *testing.T) {
 	}
 
 	p := testkit.NewPlatform(t)
-	b := platform.NewBuilder(p.AWS, p.Config.For(platform.API.Needs), platform.API.Needs, time.Now)
+	b := platform.NewBuilder(p.AWS, p.Config.For(platform.API.Needs), platform.API.Needs, awsadapters.All(), time.Now)
 	for _, r := range web.NewAPI(b, auth.GatewayClaims{Claims: auth.DefaultClaims}).Routes() {
 		if strings.Contains(r, "/iam") {
 			t.Errorf("the api function serves %s, an identity route", r)
@@ -142,7 +143,7 @@ func TestIdentityWiring(t *testing.T) {
 	if _, err := b.Door().EnterIdentity(ctx, "acme", "111111111111", "test"); !errors.Is(err, crossaccount.ErrKeysNotWired) {
 		t.Errorf("the api function's door entered for an identity capability: %v", err)
 	}
-	routes := identityweb.NewAPI(platform.NewBuilder(p.AWS, p.Config.For(platform.IdentityAPI.Needs), platform.IdentityAPI.Needs, time.Now),
+	routes := identityweb.NewAPI(platform.NewBuilder(p.AWS, p.Config.For(platform.IdentityAPI.Needs), platform.IdentityAPI.Needs, awsadapters.All(), time.Now),
 		auth.GatewayClaims{Claims: auth.DefaultClaims}).Routes()
 	if !slices.Contains(routes, "POST /v1/accounts/{accountId}/iam/users") || slices.Contains(routes, "GET /v1/accounts") {
 		t.Errorf("identity-api routes: %v", routes)
@@ -192,5 +193,14 @@ func TestLambdaEvents(t *testing.T) {
 	// The account was created in the tenant named by the verified claims.
 	if _, err := p.Services.Accounts.Get(context.Background(), "acme", "111111111111"); err != nil {
 		t.Errorf("account not in tenant acme: %v", err)
+	}
+}
+
+// TestAdaptersFollowNeeds: a process given fewer adapters than its Needs call for does not start, and says which.
+func TestAdaptersFollowNeeds(t *testing.T) {
+	p := testkit.NewPlatform(t)
+	_, err := platform.NewServices(p.AWS, p.Config, platform.Adapters{}, time.Now)
+	if err == nil || !strings.Contains(err.Error(), "IdentityCenter (pkg/identitycenter/awsssoadmin)") {
+		t.Errorf("NewServices without adapters: err = %v, want it to name the IdentityCenter adapter", err)
 	}
 }

@@ -1,0 +1,14 @@
+// Package awsadapters gathers every adapter (platform.Adapters), for one process that runs the whole platform: the
+// local server and the tests. No deployed function links it: each function's main passes only the adapters its
+// Needs call for.
+package awsadapters
+
+import (
+	"github.com/gangplank/gangplank/pkg/identitycenter/awsssoadmin"
+	"github.com/gangplank/gangplank/pkg/platform"
+)
+
+// All is every adapter.
+func All() platform.Adapters {
+	return platform.Adapters{IdentityCenter: awsssoadmin.ListInstances}
+}
