@@ -25,6 +25,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/discovery/awsorganizations"
 	"github.com/gangplank/gangplank/pkg/identity"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/inventory"
@@ -296,6 +297,7 @@ func (b *Builder) Discovery() *discovery.Service {
 		orgs := store.Organizations{DB: b.DB()}
 		d := &discovery.Service{Accounts: b.Accounts(), Snapshots: orgs, Members: orgs, Jobs: orgs, Now: b.now,
 			Managements: store.Accounts{DB: b.DB()}, Queue: discovery.UnwiredQueue{}}
+		d.Organizations = awsorganizations.New // adapter
 		if url := b.cfg.QueueURLs[DiscoveryQueue.ID]; url != "" {
 			d.Queue = discovery.SQSQueue{Client: b.SQS(), URL: url}
 		}
