@@ -22,6 +22,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/costsync/awscostexplorer"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
@@ -271,6 +272,7 @@ func (b *Builder) CostSync() *costsync.Service {
 	if b.costSync == nil {
 		s := &costsync.Service{Accounts: b.Accounts(), Tenants: b.Tenants(), Store: store.Costs{DB: b.DB()},
 			Payers: store.Accounts{DB: b.DB()}, Now: b.now}
+		s.CostExplorer = awscostexplorer.New // adapter
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}
