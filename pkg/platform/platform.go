@@ -30,6 +30,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/identity"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/inventory"
+	"github.com/gangplank/gangplank/pkg/inventory/awsresources"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/rotation"
 	"github.com/gangplank/gangplank/pkg/store"
@@ -333,6 +334,7 @@ func (b *Builder) Activation() *activation.Service {
 func (b *Builder) Inventory() *inventory.Service {
 	if b.inventory == nil {
 		s := &inventory.Service{Store: store.Inventory{DB: b.DB()}, Accounts: b.Accounts(), Schedules: tenantSchedules{b}, Now: b.now}
+		s.Clients = awsresources.New // adapter
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}
