@@ -22,12 +22,15 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/costsync/awscostexplorer"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/discovery/awsorganizations"
 	"github.com/gangplank/gangplank/pkg/identity"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/inventory"
+	"github.com/gangplank/gangplank/pkg/inventory/awsresources"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/rotation"
 	"github.com/gangplank/gangplank/pkg/store"
@@ -273,6 +276,7 @@ func (b *Builder) CostSync() *costsync.Service {
 	if b.costSync == nil {
 		s := &costsync.Service{Accounts: b.Accounts(), Tenants: b.Tenants(), Store: store.Costs{DB: b.DB()},
 			Payers: store.Accounts{DB: b.DB()}, Now: b.now}
+		s.CostExplorer = awscostexplorer.New // adapter
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}
@@ -299,6 +303,7 @@ func (b *Builder) Discovery() *discovery.Service {
 		orgs := store.Organizations{DB: b.DB()}
 		d := &discovery.Service{Accounts: b.Accounts(), Snapshots: orgs, Members: orgs, Jobs: orgs, Now: b.now,
 			Managements: store.Accounts{DB: b.DB()}, Queue: discovery.UnwiredQueue{}}
+		d.Organizations = awsorganizations.New // adapter
 		if url := b.cfg.QueueURLs[DiscoveryQueue.ID]; url != "" {
 			d.Queue = discovery.SQSQueue{Client: b.SQS(), URL: url}
 		}
@@ -332,6 +337,7 @@ func (b *Builder) Activation() *activation.Service {
 func (b *Builder) Inventory() *inventory.Service {
 	if b.inventory == nil {
 		s := &inventory.Service{Store: store.Inventory{DB: b.DB()}, Accounts: b.Accounts(), Schedules: tenantSchedules{b}, Now: b.now}
+		s.Clients = awsresources.New // adapter
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}
