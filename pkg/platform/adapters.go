@@ -2,9 +2,32 @@ package platform
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
+	"github.com/gangplank/gangplank/pkg/inventory"
+)
+
+// CustomerAPI is an AWS service that some functions call in customers' accounts, beyond what every function that
+// enters them calls (STS, through the door, and the Tagging API, which probes a role's access level).
+type CustomerAPI string
+
+// The services called through adapters, in customers' accounts.
+const (
+	// OrganizationsAPI reads organizations: discovery jobs.
+	OrganizationsAPI CustomerAPI = "organizations"
+	// CostExplorerAPI reads recommendations (cost sync) and a payer's monthly costs (the commitment report).
+	CostExplorerAPI CustomerAPI = "costexplorer"
+	// ResourcesAPI is Resource Explorer and EC2 (a region list): the inventory's scans and write-backs.
+	ResourcesAPI CustomerAPI = "resources"
+	// IdentityCenterAPI looks for an organization's IAM Identity Center (SSO regions).
+	IdentityCenterAPI CustomerAPI = "ssoadmin"
 )
 
 // Adapters are the clients of the AWS services that only some functions call. Each is implemented in a package of
@@ -14,18 +37,37 @@ import (
 // start). pkg/platform itself links none of them; pkg/platform/awsadapters has them all, for one process running
 // the whole platform (the local server, the tests).
 type Adapters struct {
-	// IdentityCenter lists IAM Identity Center instances: functions whose Needs have SSORegions.
+	// Organizations is pkg/discovery/awsorganizations.New.
+	Organizations func(cfg aws.Config, maxBackoff time.Duration) discovery.Organizations
+	// CostExplorer is pkg/costsync/awscostexplorer.New.
+	CostExplorer func(cfg aws.Config, maxBackoff time.Duration) costsync.CostExplorer
+	// Resources is pkg/inventory/awsresources.New.
+	Resources func(cfg aws.Config, maxBackoff time.Duration) inventory.Clients
+	// IdentityCenter is pkg/identitycenter/awsssoadmin.ListInstances.
 	IdentityCenter identitycenter.Instances
 }
 
 // missing names the adapters a function with these needs must be given and was not.
 func (a Adapters) missing(n Needs) error {
 	var out []string
-	if n.SSORegions && a.IdentityCenter == nil {
-		out = append(out, "IdentityCenter (pkg/identitycenter/awsssoadmin)")
+	for _, c := range []struct {
+		api   CustomerAPI
+		given bool
+		pkg   string
+	}{
+		{OrganizationsAPI, a.Organizations != nil, "Organizations (pkg/discovery/awsorganizations)"},
+		{CostExplorerAPI, a.CostExplorer != nil, "CostExplorer (pkg/costsync/awscostexplorer)"},
+		{ResourcesAPI, a.Resources != nil, "Resources (pkg/inventory/awsresources)"},
+		{IdentityCenterAPI, a.IdentityCenter != nil, "IdentityCenter (pkg/identitycenter/awsssoadmin)"},
+	} {
+		if n.calls(c.api) && !c.given {
+			out = append(out, c.pkg)
+		}
 	}
 	if len(out) > 0 {
 		return fmt.Errorf("the function's main does not pass the adapters its Needs call for: %s", strings.Join(out, ", "))
 	}
 	return nil
 }
+
+func (n Needs) calls(api CustomerAPI) bool { return slices.Contains(n.Calls, api) }

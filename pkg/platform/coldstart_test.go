@@ -84,15 +84,21 @@ func TestFunctionsLinkOnlyTheSDKServicesTheyCall(t *testing.T) {
 	// core calls.
 	shared := []string{"dynamodb", "sqs", "sts", "sfn"}
 	// Still in domain packages every function links (pkg/store imports each domain for its types).
-	domains := []string{"cloudformation", "costexplorer", "ec2", "iam", "organizations", "resourceexplorer2", "resourcegroupstaggingapi",
-		"scheduler", "secretsmanager"}
+	domains := []string{"cloudformation", "iam", "resourcegroupstaggingapi", "scheduler", "secretsmanager"}
+	// The SDK services behind each adapter.
+	behind := map[platform.CustomerAPI][]string{
+		platform.OrganizationsAPI: {"organizations"}, platform.CostExplorerAPI: {"costexplorer"},
+		platform.ResourcesAPI: {"resourceexplorer2", "ec2"}, platform.IdentityCenterAPI: {"ssoadmin"},
+	}
 	allowed := func(n platform.Needs) map[string]bool {
 		set := map[string]bool{}
 		for _, s := range append(shared, domains...) {
 			set[sdkService(s)] = true
 		}
-		if n.SSORegions {
-			set[sdkService("ssoadmin")] = true
+		for _, api := range n.Calls {
+			for _, s := range behind[api] {
+				set[sdkService(s)] = true
+			}
 		}
 		return set
 	}

@@ -22,15 +22,12 @@ import (
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/costsync"
-	"github.com/gangplank/gangplank/pkg/costsync/awscostexplorer"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
-	"github.com/gangplank/gangplank/pkg/discovery/awsorganizations"
 	"github.com/gangplank/gangplank/pkg/identity"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/inventory"
-	"github.com/gangplank/gangplank/pkg/inventory/awsresources"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/rotation"
 	"github.com/gangplank/gangplank/pkg/store"
@@ -156,8 +153,7 @@ func (b *Builder) Accounts() *accounts.Service {
 	if b.accounts == nil {
 		b.accounts = accounts.NewService(store.Accounts{DB: b.DB()}, b.Tenants(), b.now)
 		b.accounts.Reserve(b.cfg.PlatformAccounts()...)
-		if b.needs.SSORegions {
-			b.require("the SSO region check", b.adapters.IdentityCenter != nil, "Adapters.IdentityCenter")
+		if b.needs.calls(IdentityCenterAPI) {
 			b.accounts.CheckSSORegionsWith(&identitycenter.Checker{Door: lazyDoor{b}, Now: b.now, Instances: b.adapters.IdentityCenter})
 		}
 	}
@@ -276,7 +272,9 @@ func (b *Builder) CostSync() *costsync.Service {
 	if b.costSync == nil {
 		s := &costsync.Service{Accounts: b.Accounts(), Tenants: b.Tenants(), Store: store.Costs{DB: b.DB()},
 			Payers: store.Accounts{DB: b.DB()}, Now: b.now}
-		s.CostExplorer = awscostexplorer.New // adapter
+		if b.needs.calls(CostExplorerAPI) {
+			s.CostExplorer = b.adapters.CostExplorer
+		}
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}
@@ -303,7 +301,9 @@ func (b *Builder) Discovery() *discovery.Service {
 		orgs := store.Organizations{DB: b.DB()}
 		d := &discovery.Service{Accounts: b.Accounts(), Snapshots: orgs, Members: orgs, Jobs: orgs, Now: b.now,
 			Managements: store.Accounts{DB: b.DB()}, Queue: discovery.UnwiredQueue{}}
-		d.Organizations = awsorganizations.New // adapter
+		if b.needs.calls(OrganizationsAPI) {
+			d.Organizations = b.adapters.Organizations
+		}
 		if url := b.cfg.QueueURLs[DiscoveryQueue.ID]; url != "" {
 			d.Queue = discovery.SQSQueue{Client: b.SQS(), URL: url}
 		}
@@ -337,7 +337,9 @@ func (b *Builder) Activation() *activation.Service {
 func (b *Builder) Inventory() *inventory.Service {
 	if b.inventory == nil {
 		s := &inventory.Service{Store: store.Inventory{DB: b.DB()}, Accounts: b.Accounts(), Schedules: tenantSchedules{b}, Now: b.now}
-		s.Clients = awsresources.New // adapter
+		if b.needs.calls(ResourcesAPI) {
+			s.Clients = b.adapters.Resources
+		}
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}

@@ -200,7 +200,10 @@ func TestLambdaEvents(t *testing.T) {
 func TestAdaptersFollowNeeds(t *testing.T) {
 	p := testkit.NewPlatform(t)
 	_, err := platform.NewServices(p.AWS, p.Config, platform.Adapters{}, time.Now)
-	if err == nil || !strings.Contains(err.Error(), "IdentityCenter (pkg/identitycenter/awsssoadmin)") {
-		t.Errorf("NewServices without adapters: err = %v, want it to name the IdentityCenter adapter", err)
+	for _, want := range []string{"Organizations (pkg/discovery/awsorganizations)", "CostExplorer (pkg/costsync/awscostexplorer)",
+		"Resources (pkg/inventory/awsresources)", "IdentityCenter (pkg/identitycenter/awsssoadmin)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewServices without adapters: err = %v, want it to name %s", err, want)
+		}
 	}
 }

@@ -4,11 +4,15 @@
 package awsadapters
 
 import (
+	"github.com/gangplank/gangplank/pkg/costsync/awscostexplorer"
+	"github.com/gangplank/gangplank/pkg/discovery/awsorganizations"
 	"github.com/gangplank/gangplank/pkg/identitycenter/awsssoadmin"
+	"github.com/gangplank/gangplank/pkg/inventory/awsresources"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 // All is every adapter.
 func All() platform.Adapters {
-	return platform.Adapters{IdentityCenter: awsssoadmin.ListInstances}
+	return platform.Adapters{Organizations: awsorganizations.New, CostExplorer: awscostexplorer.New, Resources: awsresources.New,
+		IdentityCenter: awsssoadmin.ListInstances}
 }
