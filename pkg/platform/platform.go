@@ -20,6 +20,7 @@ import (
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
+	"github.com/gangplank/gangplank/pkg/activation/awscloudformation"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
@@ -318,6 +319,7 @@ func (b *Builder) Activation() *activation.Service {
 		b.require("bulk activation", len(b.needs.Workflow) > 0, "Workflow")
 		b.activation = &activation.Service{Store: store.Activations{DB: b.DB()}, Accounts: b.Accounts(), Tenants: b.Tenants(), Door: b.Door(),
 			StepFunctions: sfn.NewFromConfig(b.aws), StateMachineARN: b.cfg.StateMachineARN, Now: b.now}
+		b.activation.CloudFormation = awscloudformation.New // adapter
 		if b.needs.Onboarding {
 			b.activation.Links = b.Onboarding()
 		}
