@@ -14,18 +14,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
+	"github.com/gangplank/gangplank/pkg/activation/awscloudformation"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/identity"
+	"github.com/gangplank/gangplank/pkg/identity/awsscheduler"
+	"github.com/gangplank/gangplank/pkg/identity/awssecrets"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
@@ -186,7 +188,7 @@ func (b *Builder) Door() *crossaccount.Door {
 	if b.door == nil {
 		b.door = crossaccount.NewDoor(b.Connector(), b.Accounts(), b.Tenants(), b.now)
 		if b.needs.IdentityKeys != "" {
-			b.door.WithKeys(store.Identities{DB: b.DB()}, b.secretsManager())
+			b.door.WithKeys(store.Identities{DB: b.DB()}, awssecrets.Reader{Client: b.secretsManager()}) // adapter
 		}
 	}
 	return b.door
@@ -325,6 +327,7 @@ func (b *Builder) Activation() *activation.Service {
 		b.require("bulk activation", len(b.needs.Workflow) > 0, "Workflow")
 		b.activation = &activation.Service{Store: store.Activations{DB: b.DB()}, Accounts: b.Accounts(), Tenants: b.Tenants(), Door: b.Door(),
 			StepFunctions: sfn.NewFromConfig(b.aws), StateMachineARN: b.cfg.StateMachineARN, Now: b.now}
+		b.activation.CloudFormation = awscloudformation.New // adapter
 		if b.needs.Onboarding {
 			b.activation.Links = b.Onboarding()
 		}
@@ -379,11 +382,10 @@ func (b *Builder) Identity() *identity.Service {
 			s.Door = b.Door()
 		}
 		if b.needs.IdentityKeys == ReadWrite {
-			s.Keys = identity.SecretVault{Client: b.secretsManager(), Prefix: b.cfg.Identity.SecretPrefix, KMSKeyID: b.cfg.Identity.KMSKeyID}
+			s.Keys = awssecrets.Vault{Client: b.secretsManager(), Prefix: b.cfg.Identity.SecretPrefix, KMSKeyID: b.cfg.Identity.KMSKeyID} // adapter
 		}
 		if b.needs.Scheduler {
-			s.Schedules = identity.Schedules{Client: scheduler.NewFromConfig(b.aws), Group: b.cfg.Identity.ScheduleGroup,
-				RoleARN: b.cfg.Identity.ScheduleRoleARN, QueueARN: b.cfg.Identity.QueueARN}
+			s.Schedules = awsscheduler.New(b.aws, awsscheduler.Target{Group: b.cfg.Identity.ScheduleGroup, RoleARN: b.cfg.Identity.ScheduleRoleARN, QueueARN: b.cfg.Identity.QueueARN}) // adapter
 		}
 		switch url := b.cfg.QueueURLs[IdentityQueue.ID]; {
 		case url != "":
