@@ -8,11 +8,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/gangplank/gangplank/pkg/activation"
+	"github.com/gangplank/gangplank/pkg/activation/awscloudformation"
 	"github.com/gangplank/gangplank/pkg/identitycenter/awsssoadmin"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.Activation, platform.Adapters{IdentityCenter: awsssoadmin.ListInstances})
+	b, _ := platform.ColdStart(context.Background(), platform.Activation,
+		platform.Adapters{CloudFormation: awscloudformation.New, IdentityCenter: awsssoadmin.ListInstances})
 	lambda.Start(platform.Build(func() *activation.Service { return b.Activation() }).Handle)
 }

@@ -72,7 +72,7 @@ type Ways interface {
 var ErrNoWay = errors.New("no identity integration")
 
 // SecretReader reads a secret's value: the stored keys, here and nowhere else (over Secrets Manager:
-// identity/awssecrets.Reader).
+// pkg/awssecrets.Reader).
 type SecretReader interface {
 	// SecretValue returns the value of the secret's version that carries the staging label stage
 	// (ErrSecretNotFound: no such secret, or no version with that label).

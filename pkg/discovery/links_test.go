@@ -10,6 +10,5 @@ import (
 // that only starts discoveries (the API) does not pay the SDK's init at its cold start
 // (issue 12 §4; about 3 ms).
 func TestCoreLinksNoOrganizationsSDK(t *testing.T) {
-	testkit.AssertLinksNone(t, "github.com/gangplank/gangplank/pkg/discovery", "github.com/gangplank/gangplank/pkg/discovery/awsorganizations",
-		"github.com/aws/aws-sdk-go-v2/service/organizations")
+	testkit.NotLinked(t, testkit.SDKService("sqs"), testkit.SDKService("organizations"))
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // TestCoreLinksNoVaultOrScheduler: the identity core links IAM, its whole job, and neither Secrets Manager nor
-// EventBridge Scheduler, which only some identity functions call (identity/awssecrets, identity/awsscheduler).
+// EventBridge Scheduler, which only some identity functions call (pkg/awssecrets, identity/awsscheduler).
 func TestCoreLinksNoVaultOrScheduler(t *testing.T) {
 	testkit.NotLinked(t, testkit.SDKService("iam"), testkit.SDKService("secretsmanager"), testkit.SDKService("scheduler"))
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 )
 
-// The vault and the scheduler over AWS are adapters (identity/awssecrets, identity/awsscheduler), so that this
+// The vault and the scheduler over AWS are adapters (pkg/awssecrets, identity/awsscheduler), so that this
 // package links neither Secrets Manager nor EventBridge Scheduler. A function whose wiring has neither gets these.
 
 // ErrSchedulerNotWired: a function without the scheduler in its wiring tried to schedule a deletion.

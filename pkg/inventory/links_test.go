@@ -10,6 +10,5 @@ import (
 // so a function that only serves stored inventories (the API) does not pay those SDKs' init at its cold start
 // (issue 12 §4). The Tagging API stays in the core: onboarding links it anyway.
 func TestCoreLinksNoExplorerOrEC2SDK(t *testing.T) {
-	testkit.AssertLinksNone(t, "github.com/gangplank/gangplank/pkg/inventory", "github.com/gangplank/gangplank/pkg/inventory/awsresources",
-		"github.com/aws/aws-sdk-go-v2/service/resourceexplorer2", "github.com/aws/aws-sdk-go-v2/service/ec2")
+	testkit.NotLinked(t, testkit.SDKService("resourcegroupstaggingapi"), testkit.SDKService("resourceexplorer2"), testkit.SDKService("ec2"))
 }

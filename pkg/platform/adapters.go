@@ -8,8 +8,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/identity"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/inventory"
 )
@@ -28,6 +31,8 @@ const (
 	ResourcesAPI CustomerAPI = "resources"
 	// IdentityCenterAPI looks for an organization's IAM Identity Center (SSO regions).
 	IdentityCenterAPI CustomerAPI = "ssoadmin"
+	// CloudFormationAPI creates and reads onboarding stacks in member accounts: the bulk activation task.
+	CloudFormationAPI CustomerAPI = "cloudformation"
 )
 
 // Adapters are the clients of the AWS services that only some functions call. Each is implemented in a package of
@@ -45,6 +50,18 @@ type Adapters struct {
 	Resources func(cfg aws.Config, maxBackoff time.Duration) inventory.Clients
 	// IdentityCenter is pkg/identitycenter/awsssoadmin.ListInstances.
 	IdentityCenter identitycenter.Instances
+	// CloudFormation is pkg/activation/awscloudformation.New.
+	CloudFormation func(cfg aws.Config) activation.CloudFormation
+
+	// The platform account's own services.
+
+	// SecretReader is pkg/awssecrets.NewReader: the cursor key (Needs.CursorKey) and the IAM integrations' keys
+	// (Needs.IdentityKeys).
+	SecretReader func(cfg aws.Config) crossaccount.SecretReader
+	// KeyVault is pkg/awssecrets.NewVault: the IAM integrations' keys, written (Needs.IdentityKeys ReadWrite).
+	KeyVault func(cfg aws.Config, prefix, kmsKeyID string) identity.KeyVault
+	// Scheduler is pkg/identity/awsscheduler.New: delayed deletions of offboarded IAM users (Needs.Scheduler).
+	Scheduler func(cfg aws.Config, target identity.ScheduleTarget) identity.Scheduler
 }
 
 // missing names the adapters a function with these needs must be given and was not.
@@ -59,8 +76,21 @@ func (a Adapters) missing(n Needs) error {
 		{CostExplorerAPI, a.CostExplorer != nil, "CostExplorer (pkg/costsync/awscostexplorer)"},
 		{ResourcesAPI, a.Resources != nil, "Resources (pkg/inventory/awsresources)"},
 		{IdentityCenterAPI, a.IdentityCenter != nil, "IdentityCenter (pkg/identitycenter/awsssoadmin)"},
+		{CloudFormationAPI, a.CloudFormation != nil, "CloudFormation (pkg/activation/awscloudformation)"},
 	} {
 		if n.calls(c.api) && !c.given {
+			out = append(out, c.pkg)
+		}
+	}
+	for _, c := range []struct {
+		needed, given bool
+		pkg           string
+	}{
+		{n.CursorKey || n.IdentityKeys != "", a.SecretReader != nil, "SecretReader (pkg/awssecrets)"},
+		{n.IdentityKeys == ReadWrite, a.KeyVault != nil, "KeyVault (pkg/awssecrets)"},
+		{n.Scheduler, a.Scheduler != nil, "Scheduler (pkg/identity/awsscheduler)"},
+	} {
+		if c.needed && !c.given {
 			out = append(out, c.pkg)
 		}
 	}

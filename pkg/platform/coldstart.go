@@ -6,8 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/gangplank/gangplank/pkg/awsx"
 	"github.com/gangplank/gangplank/pkg/logging"
 )
@@ -28,7 +26,7 @@ func ColdStart(ctx context.Context, fn Function, adapters Adapters) (*Builder, C
 	}
 	var secrets SecretReader
 	if fn.Needs.CursorKey {
-		secrets = secretsmanager.NewFromConfig(awsCfg)
+		secrets = adapters.SecretReader(awsCfg)
 	}
 	cfg, err := LoadConfig(ctx, os.Getenv, secrets, fn.Needs)
 	if err != nil {

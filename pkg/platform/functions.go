@@ -165,7 +165,7 @@ var (
 	// Activation is the bulk activation workflow's task.
 	Activation = Function{Name: "activation", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, Workflow: []string{SendTaskSuccess},
-		Calls: []CustomerAPI{IdentityCenterAPI},
+		Calls: []CustomerAPI{CloudFormationAPI, IdentityCenterAPI},
 	}}
 	// CostSyncScheduler enqueues every payer whose cost sync is on: it reads one sparse index.
 	CostSyncScheduler = Function{Name: "costsync-scheduler", Needs: Needs{
@@ -205,7 +205,7 @@ var Everything = Needs{
 	Tables: rw(tables.All()...), CursorKey: true, Claims: true, Customers: true, Onboarding: true,
 	Queues:   map[string]Access{CostSyncQueue.ID: ReadWrite, IdentityQueue.ID: ReadWrite, DiscoveryQueue.ID: ReadWrite, InventoryQueue.ID: ReadWrite},
 	Workflow: []string{StartExecution, StopExecution, SendTaskSuccess}, IdentityKeys: ReadWrite, Scheduler: true,
-	Calls: []CustomerAPI{OrganizationsAPI, CostExplorerAPI, ResourcesAPI, IdentityCenterAPI},
+	Calls: []CustomerAPI{OrganizationsAPI, CostExplorerAPI, ResourcesAPI, IdentityCenterAPI, CloudFormationAPI},
 }
 
 func (n Needs) workflow(action string) bool { return slices.Contains(n.Workflow, action) }

@@ -14,20 +14,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/activation"
-	"github.com/gangplank/gangplank/pkg/activation/awscloudformation"
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/identity"
-	"github.com/gangplank/gangplank/pkg/identity/awsscheduler"
-	"github.com/gangplank/gangplank/pkg/identity/awssecrets"
 	"github.com/gangplank/gangplank/pkg/identitycenter"
 	"github.com/gangplank/gangplank/pkg/inventory"
 	"github.com/gangplank/gangplank/pkg/onboarding"
@@ -64,7 +60,6 @@ type Builder struct {
 	activation *activation.Service
 	inventory  *inventory.Service
 	identity   *identity.Service
-	secrets    *secretsmanager.Client
 	rotation   *rotation.Service
 
 	tuners []func(Parts)
@@ -188,17 +183,10 @@ func (b *Builder) Door() *crossaccount.Door {
 	if b.door == nil {
 		b.door = crossaccount.NewDoor(b.Connector(), b.Accounts(), b.Tenants(), b.now)
 		if b.needs.IdentityKeys != "" {
-			b.door.WithKeys(store.Identities{DB: b.DB()}, awssecrets.Reader{Client: b.secretsManager()}) // adapter
+			b.door.WithKeys(store.Identities{DB: b.DB()}, b.adapters.SecretReader(b.aws))
 		}
 	}
 	return b.door
-}
-
-func (b *Builder) secretsManager() *secretsmanager.Client {
-	if b.secrets == nil {
-		b.secrets = secretsmanager.NewFromConfig(b.aws)
-	}
-	return b.secrets
 }
 
 // Onboarding answers onboarding stacks, issues launch material and connects roles. What follows an activation is
@@ -327,7 +315,9 @@ func (b *Builder) Activation() *activation.Service {
 		b.require("bulk activation", len(b.needs.Workflow) > 0, "Workflow")
 		b.activation = &activation.Service{Store: store.Activations{DB: b.DB()}, Accounts: b.Accounts(), Tenants: b.Tenants(), Door: b.Door(),
 			StepFunctions: sfn.NewFromConfig(b.aws), StateMachineARN: b.cfg.StateMachineARN, Now: b.now}
-		b.activation.CloudFormation = awscloudformation.New // adapter
+		if b.needs.calls(CloudFormationAPI) {
+			b.activation.CloudFormation = b.adapters.CloudFormation
+		}
 		if b.needs.Onboarding {
 			b.activation.Links = b.Onboarding()
 		}
@@ -382,10 +372,11 @@ func (b *Builder) Identity() *identity.Service {
 			s.Door = b.Door()
 		}
 		if b.needs.IdentityKeys == ReadWrite {
-			s.Keys = awssecrets.Vault{Client: b.secretsManager(), Prefix: b.cfg.Identity.SecretPrefix, KMSKeyID: b.cfg.Identity.KMSKeyID} // adapter
+			s.Keys = b.adapters.KeyVault(b.aws, b.cfg.Identity.SecretPrefix, b.cfg.Identity.KMSKeyID)
 		}
 		if b.needs.Scheduler {
-			s.Schedules = awsscheduler.New(b.aws, awsscheduler.Target{Group: b.cfg.Identity.ScheduleGroup, RoleARN: b.cfg.Identity.ScheduleRoleARN, QueueARN: b.cfg.Identity.QueueARN}) // adapter
+			s.Schedules = b.adapters.Scheduler(b.aws, identity.ScheduleTarget{Group: b.cfg.Identity.ScheduleGroup,
+				RoleARN: b.cfg.Identity.ScheduleRoleARN, QueueARN: b.cfg.Identity.QueueARN})
 		}
 		switch url := b.cfg.QueueURLs[IdentityQueue.ID]; {
 		case url != "":

@@ -17,6 +17,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/awssecrets"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/platform/awsadapters"
@@ -50,7 +51,7 @@ func TestLoadConfig(t *testing.T) {
 		"CALLBACK_TOPIC_ARN_PATTERN":        "arn:aws:sns:{region}:123456789012:gangplank-onboarding",
 		"CONNECTOR_ROLE_ARN":                "arn:aws:iam::123456789012:role/gangplank-connector",
 		"BULK_ACTIVATION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:gangplank-bulk-activation"}
-	got, err := platform.LoadConfig(ctx, env(full), sm, platform.API.Needs)
+	got, err := platform.LoadConfig(ctx, env(full), awssecrets.NewReader(cfg), platform.API.Needs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	// The functions that create accounts (the API; the discovery worker adds members) know it from their own wiring.
 	for _, f := range []platform.Function{platform.API, platform.DiscoveryWorker} {
-		if c, err := platform.LoadConfig(ctx, env(full), sm, f.Needs); err != nil || len(c.PlatformAccounts()) != 1 {
+		if c, err := platform.LoadConfig(ctx, env(full), awssecrets.NewReader(cfg), f.Needs); err != nil || len(c.PlatformAccounts()) != 1 {
 			t.Errorf("%s: platform accounts %v (%v)", f.Name, c.PlatformAccounts(), err)
 		}
 	}
@@ -100,7 +101,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := platform.LoadConfig(ctx, env(tt.env), sm, platform.API.Needs)
+			_, err := platform.LoadConfig(ctx, env(tt.env), awssecrets.NewReader(cfg), platform.API.Needs)
 			if err == nil {
 				t.Fatal("LoadConfig accepted it")
 			}
@@ -201,7 +202,9 @@ func TestAdaptersFollowNeeds(t *testing.T) {
 	p := testkit.NewPlatform(t)
 	_, err := platform.NewServices(p.AWS, p.Config, platform.Adapters{}, time.Now)
 	for _, want := range []string{"Organizations (pkg/discovery/awsorganizations)", "CostExplorer (pkg/costsync/awscostexplorer)",
-		"Resources (pkg/inventory/awsresources)", "IdentityCenter (pkg/identitycenter/awsssoadmin)"} {
+		"Resources (pkg/inventory/awsresources)", "IdentityCenter (pkg/identitycenter/awsssoadmin)",
+		"CloudFormation (pkg/activation/awscloudformation)", "SecretReader (pkg/awssecrets)", "KeyVault (pkg/awssecrets)",
+		"Scheduler (pkg/identity/awsscheduler)"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("NewServices without adapters: err = %v, want it to name %s", err, want)
 		}

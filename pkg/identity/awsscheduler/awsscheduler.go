@@ -25,15 +25,11 @@ type API interface {
 
 var _ API = (*scheduler.Client)(nil)
 
-// Target is where the schedules deliver: the identity schedule group, the role the scheduler assumes, and the
-// identity queue it sends to.
-type Target struct {
-	Group             string
-	RoleARN, QueueARN string
-}
+// Target is where the schedules deliver (identity.ScheduleTarget).
+type Target = identity.ScheduleTarget
 
 // New returns the schedules of target, over a Scheduler client built from the platform's configuration.
-func New(cfg aws.Config, target Target) Schedules {
+func New(cfg aws.Config, target Target) identity.Scheduler {
 	return Schedules{Client: scheduler.NewFromConfig(cfg), Target: target}
 }
 

@@ -4,8 +4,11 @@
 package awsadapters
 
 import (
+	"github.com/gangplank/gangplank/pkg/activation/awscloudformation"
+	"github.com/gangplank/gangplank/pkg/awssecrets"
 	"github.com/gangplank/gangplank/pkg/costsync/awscostexplorer"
 	"github.com/gangplank/gangplank/pkg/discovery/awsorganizations"
+	"github.com/gangplank/gangplank/pkg/identity/awsscheduler"
 	"github.com/gangplank/gangplank/pkg/identitycenter/awsssoadmin"
 	"github.com/gangplank/gangplank/pkg/inventory/awsresources"
 	"github.com/gangplank/gangplank/pkg/platform"
@@ -14,5 +17,6 @@ import (
 // All is every adapter.
 func All() platform.Adapters {
 	return platform.Adapters{Organizations: awsorganizations.New, CostExplorer: awscostexplorer.New, Resources: awsresources.New,
-		IdentityCenter: awsssoadmin.ListInstances}
+		IdentityCenter: awsssoadmin.ListInstances, CloudFormation: awscloudformation.New, SecretReader: awssecrets.NewReader,
+		KeyVault: awssecrets.NewVault, Scheduler: awsscheduler.New}
 }

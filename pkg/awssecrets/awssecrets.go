@@ -1,6 +1,7 @@
-// Package awssecrets keeps the IAM integrations' access keys in AWS Secrets Manager: the vault that writes them
-// (identity.KeyVault) and the reader through which the door enters with them (crossaccount.SecretReader). Only
-// the identity functions link it, so the others do not pay Secrets Manager's package init at their cold start.
+// Package awssecrets is AWS Secrets Manager for the platform's own secrets: the reader of the cursor key (at a
+// cold start) and of the IAM integrations' access keys (the door enters with them), and the vault that writes
+// those keys (identity.KeyVault). Only the functions that read the cursor key or use stored keys link it, so the
+// others do not pay Secrets Manager's package init at their cold start.
 package awssecrets
 
 import (
@@ -22,12 +23,17 @@ type ValueReader interface {
 
 var _ ValueReader = (*secretsmanager.Client)(nil)
 
-// Reader reads a stored key's secret for the door.
+// Reader reads secrets: the cursor key, and a stored key's secret for the door.
 type Reader struct {
 	Client ValueReader
 }
 
 var _ crossaccount.SecretReader = Reader{}
+
+// NewReader returns a reader over a Secrets Manager client built from the platform's configuration.
+func NewReader(cfg aws.Config) crossaccount.SecretReader {
+	return Reader{Client: secretsmanager.NewFromConfig(cfg)}
+}
 
 // SecretValue reads the version of the secret labelled stage (crossaccount.ErrSecretNotFound: the secret, or a
 // version so labelled, does not exist).
@@ -64,6 +70,12 @@ type Vault struct {
 }
 
 var _ identity.KeyVault = Vault{}
+
+// NewVault returns the vault of the secrets named <prefix>/..., encrypted with kmsKeyID, over a Secrets Manager
+// client built from the platform's configuration.
+func NewVault(cfg aws.Config, prefix, kmsKeyID string) identity.KeyVault {
+	return Vault{Client: secretsmanager.NewFromConfig(cfg), Prefix: prefix, KMSKeyID: kmsKeyID}
+}
 
 // SecretName names an integration's secret.
 func (v Vault) SecretName(tenantID, accountID string) string {
