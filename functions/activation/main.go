@@ -9,12 +9,11 @@ import (
 
 	"github.com/gangplank/gangplank/pkg/activation"
 	"github.com/gangplank/gangplank/pkg/activation/awscloudformation"
-	"github.com/gangplank/gangplank/pkg/identitycenter/awsssoadmin"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
 	b, _ := platform.ColdStart(context.Background(), platform.Activation,
-		platform.Adapters{CloudFormation: awscloudformation.New, IdentityCenter: awsssoadmin.ListInstances})
+		platform.Adapters{CloudFormation: awscloudformation.New})
 	lambda.Start(platform.Build(func() *activation.Service { return b.Activation() }).Handle)
 }

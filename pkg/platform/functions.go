@@ -162,10 +162,11 @@ var (
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Queues: map[string]Access{DiscoveryQueue.ID: ConsumeAndSend},
 		Workflow: []string{StartExecution}, Calls: []CustomerAPI{OrganizationsAPI},
 	}}
-	// Activation is the bulk activation workflow's task.
+	// Activation is the bulk activation workflow's task: it launches onboarding stacks in an organization's member
+	// accounts (never a management account, whose SSO region the callback or the API checks).
 	Activation = Function{Name: "activation", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, Workflow: []string{SendTaskSuccess},
-		Calls: []CustomerAPI{CloudFormationAPI, IdentityCenterAPI},
+		Calls: []CustomerAPI{CloudFormationAPI},
 	}}
 	// CostSyncScheduler enqueues every payer whose cost sync is on: it reads one sparse index.
 	CostSyncScheduler = Function{Name: "costsync-scheduler", Needs: Needs{

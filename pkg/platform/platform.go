@@ -210,7 +210,9 @@ func (b *Builder) Onboarding() *onboarding.Service {
 					slog.WarnContext(ctx, "discovery after activation could not start", "accountId", a.AccountID, "error", err.Error())
 				}
 			}
-			if a.Type != accounts.Management {
+			// Management accounts are connected through the callback or the API, which check SSO regions; bulk
+			// activation's task only activates an organization's members.
+			if a.Type != accounts.Management || !b.needs.calls(IdentityCenterAPI) {
 				return
 			}
 			// The role can now read IAM Identity Center: look for it in the ssoRegion set before the account was connected.
