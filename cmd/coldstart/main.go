@@ -1,9 +1,9 @@
 // Command coldstart measures each function's initialisation the way Lambda sees it: the time from exec to the
 // binary's first request for work (GET /runtime/invocation/next) on a local stand-in for the Lambda Runtime API,
 // side by side, in the same run, with a hello-world aws-lambda-go function built with the same flags, and with the
-// floor every Gangplank function shares (hello-world, the SDK's default configuration and a DynamoDB client). It
-// prints, per function, the median of -runs starts, its ratios to the hello-world's and to the floor's, and the
-// zipped package size.
+// floor every Gangplank function shares (hello-world, its AWS configuration from Lambda's environment and a
+// DynamoDB client). It prints, per function, the median of -runs starts, its ratios to the hello-world's and to the
+// floor's, and the zipped package size.
 //
 //	go run ./cmd/coldstart -runs 25
 //

@@ -8,10 +8,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/gangplank/gangplank/pkg/activation"
+	"github.com/gangplank/gangplank/pkg/activation/awscloudformation"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.Activation)
+	b, _ := platform.ColdStart(context.Background(), platform.Activation,
+		platform.Adapters{CloudFormation: awscloudformation.New})
 	lambda.Start(platform.Build(func() *activation.Service { return b.Activation() }).Handle)
 }

@@ -8,11 +8,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/gangplank/gangplank/pkg/identitycenter/awsssoadmin"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.Callback)
+	b, _ := platform.ColdStart(context.Background(), platform.Callback, platform.Adapters{IdentityCenter: awsssoadmin.ListInstances})
 	lambda.Start(platform.Build(func() *onboarding.Service { return b.Onboarding() }).HandleSNS)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.CostSyncScheduler)
+	b, _ := platform.ColdStart(context.Background(), platform.CostSyncScheduler, platform.Adapters{})
 	sync := platform.Build(func() *costsync.Service { return b.CostSync() })
 	lambda.Start(func(ctx context.Context) (map[string]int, error) {
 		n, err := sync.ScheduleAll(ctx)

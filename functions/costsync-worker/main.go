@@ -8,10 +8,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/gangplank/gangplank/pkg/costsync"
+	"github.com/gangplank/gangplank/pkg/costsync/awscostexplorer"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.CostSyncWorker)
+	b, _ := platform.ColdStart(context.Background(), platform.CostSyncWorker, platform.Adapters{CostExplorer: awscostexplorer.New})
 	lambda.Start(platform.Build(func() *costsync.Service { return b.CostSync() }).HandleSQS)
 }

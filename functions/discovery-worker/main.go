@@ -9,10 +9,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/gangplank/gangplank/pkg/discovery"
+	"github.com/gangplank/gangplank/pkg/discovery/awsorganizations"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.DiscoveryWorker)
+	b, _ := platform.ColdStart(context.Background(), platform.DiscoveryWorker, platform.Adapters{Organizations: awsorganizations.New})
 	lambda.Start(platform.Build(func() *discovery.Service { return b.Discovery() }).HandleSQS)
 }

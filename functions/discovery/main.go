@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.Discovery)
+	b, _ := platform.ColdStart(context.Background(), platform.Discovery, platform.Adapters{})
 	disc := platform.Build(func() *discovery.Service { return b.Discovery() })
 	lambda.Start(func(ctx context.Context) (map[string]int, error) {
 		started, failed, err := disc.StartAll(ctx)

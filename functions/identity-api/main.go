@@ -10,13 +10,16 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/awssecrets"
 	"github.com/gangplank/gangplank/pkg/httpapi"
+	"github.com/gangplank/gangplank/pkg/identity/awsscheduler"
 	"github.com/gangplank/gangplank/pkg/platform"
 	"github.com/gangplank/gangplank/pkg/platform/identityweb"
 )
 
 func main() {
-	b, cfg := platform.ColdStart(context.Background(), platform.IdentityAPI)
+	b, cfg := platform.ColdStart(context.Background(), platform.IdentityAPI,
+		platform.Adapters{SecretReader: awssecrets.NewReader, KeyVault: awssecrets.NewVault, Scheduler: awsscheduler.New})
 	api := platform.Build(func() *httpapi.API { return identityweb.NewAPI(b, auth.GatewayClaims{Claims: cfg.Claims}) })
 	lambda.Start(httpadapter.NewV2(api).ProxyWithContext)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.IdentityScheduler)
+	b, _ := platform.ColdStart(context.Background(), platform.IdentityScheduler, platform.Adapters{})
 	s := platform.Build(func() *identity.Service { return b.Identity() })
 	lambda.Start(func(ctx context.Context) error {
 		n, err := s.ScheduleAll(ctx)

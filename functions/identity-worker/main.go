@@ -8,11 +8,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/gangplank/gangplank/pkg/awssecrets"
 	"github.com/gangplank/gangplank/pkg/identity"
+	"github.com/gangplank/gangplank/pkg/identity/awsscheduler"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.IdentityWorker)
+	b, _ := platform.ColdStart(context.Background(), platform.IdentityWorker,
+		platform.Adapters{SecretReader: awssecrets.NewReader, KeyVault: awssecrets.NewVault, Scheduler: awsscheduler.New})
 	lambda.Start(platform.Build(func() *identity.Service { return b.Identity() }).HandleSQS)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.InventoryScheduler)
+	b, _ := platform.ColdStart(context.Background(), platform.InventoryScheduler, platform.Adapters{})
 	inv := platform.Build(func() *inventory.Service { return b.Inventory() })
 	lambda.Start(func(ctx context.Context) (map[string]int, error) {
 		n, err := inv.ScheduleDue(ctx)

@@ -9,10 +9,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/gangplank/gangplank/pkg/inventory"
+	"github.com/gangplank/gangplank/pkg/inventory/awsresources"
 	"github.com/gangplank/gangplank/pkg/platform"
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.InventoryWorker)
+	b, _ := platform.ColdStart(context.Background(), platform.InventoryWorker, platform.Adapters{Resources: awsresources.New})
 	lambda.Start(platform.Build(func() *inventory.Service { return b.Inventory() }).HandleSQS)
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	b, _ := platform.ColdStart(context.Background(), platform.Rotation)
+	b, _ := platform.ColdStart(context.Background(), platform.Rotation, platform.Adapters{})
 	schedule := platform.Build(func() *rotation.Service { return b.Rotation() })
 	lambda.Start(func(ctx context.Context) (rotation.Report, error) {
 		r, err := schedule.RunDue(ctx)

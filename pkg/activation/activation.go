@@ -186,6 +186,40 @@ type StepFunctions interface {
 	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
 }
 
+// CloudFormation is the part of CloudFormation a batch uses in a member account: it looks up and creates the
+// account's onboarding stack.
+type CloudFormation interface {
+	// Stacks describes the stacks of that name (none: no stack has it).
+	Stacks(ctx context.Context, name string) ([]Stack, error)
+	// CreateStack creates a stack and returns its id.
+	CreateStack(ctx context.Context, in NewStack) (stackID string, err error)
+}
+
+// Stack is a stack as CloudFormation describes it.
+type Stack struct {
+	ID string
+	// Status is CloudFormation's (CREATE_COMPLETE, ROLLBACK_COMPLETE...); StatusReason explains a failure.
+	Status, StatusReason string
+}
+
+// NewStack is a stack to create.
+type NewStack struct {
+	Name, TemplateURL string
+	Parameters        map[string]string
+	// Capabilities acknowledges what the template creates (CapabilityNamedIAM).
+	Capabilities []string
+	// NotificationARNs are the topics the stack's events are published to.
+	NotificationARNs []string
+	// ClientRequestToken makes a retried creation the same creation.
+	ClientRequestToken string
+}
+
+// CapabilityNamedIAM acknowledges a template that creates IAM resources with custom names.
+const CapabilityNamedIAM = "CAPABILITY_NAMED_IAM"
+
+// ErrCloudFormationNotWired: a function without CloudFormation in its wiring ran a batch's activate task.
+var ErrCloudFormationNotWired = errors.New("this function is not wired to create onboarding stacks with CloudFormation (activation.Service.CloudFormation)")
+
 // Service is bulk activation. Build one per cold start.
 type Service struct {
 	Store           Store
@@ -196,6 +230,10 @@ type Service struct {
 	StepFunctions   StepFunctions
 	StateMachineARN string
 	Now             func() time.Time
+	// CloudFormation builds the CloudFormation client of a member account's configuration (over AWS:
+	// activation/awscloudformation.New). The configuration it is given already names the stack's region and
+	// carries the batch's retry bounds.
+	CloudFormation func(aws.Config) CloudFormation
 	// BatchSize caps the accounts of one batch (default and most 50: one task, one BatchGetItem and two
 	// transactions of starts each); smaller stacks-in-flight settings make smaller batches (plan).
 	BatchSize int

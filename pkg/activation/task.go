@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -101,6 +98,9 @@ type starting struct {
 // what is pending, re-drives what an earlier attempt started without recording a stack, and settles what finished
 // meanwhile; it never resets what callbacks have counted down.
 func (s *Service) activate(ctx context.Context, b Batch) error {
+	if s.CloudFormation == nil {
+		return ErrCloudFormationNotWired
+	}
 	sess, err := s.Door.Enter(ctx, b.TenantID, b.ManagementAccountID, "activation")
 	if err != nil {
 		var notUsable *crossaccount.NotUsableError
@@ -311,33 +311,31 @@ func (r *batchRun) sessions(ctx context.Context, accts []starting) []starting {
 // existingStack finds the stack an earlier attempt created in the account under the item's stack name, and the
 // reason it failed if it did (it is past reporting back).
 func (r *batchRun) existingStack(ctx context.Context, a starting) (stackID, failure string, err error) {
-	out, err := r.cloudFormation(a.member, a.before.Region).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(a.item.StackName)})
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationError" && strings.Contains(apiErr.ErrorMessage(), "does not exist") {
-		return "", "", nil
-	}
+	stacks, err := r.cloudFormation(a.member, a.before.Region).Stacks(ctx, a.item.StackName)
 	if err != nil {
 		return "", "", err
 	}
-	for _, st := range out.Stacks {
-		switch st.StackStatus {
-		case cfntypes.StackStatusDeleteComplete:
+	for _, st := range stacks {
+		switch st.Status {
+		case "DELETE_COMPLETE":
 			continue
-		case cfntypes.StackStatusCreateFailed, cfntypes.StackStatusRollbackComplete, cfntypes.StackStatusRollbackFailed,
-			cfntypes.StackStatusRollbackInProgress, cfntypes.StackStatusDeleteInProgress, cfntypes.StackStatusDeleteFailed:
-			return aws.ToString(st.StackId), fmt.Sprintf("%s %s", st.StackStatus, aws.ToString(st.StackStatusReason)), nil
+		case "CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "DELETE_FAILED":
+			return st.ID, fmt.Sprintf("%s %s", st.Status, st.StatusReason), nil
 		}
-		return aws.ToString(st.StackId), "", nil
+		return st.ID, "", nil
 	}
 	return "", "", nil
 }
 
-// cloudFormation is a CloudFormation client acting in a member account, with its own adaptive retryer: each member
-// account has its own CloudFormation quota.
-func (r *batchRun) cloudFormation(member aws.Config, region string) *cloudformation.Client {
-	return cloudformation.NewFromConfig(member, func(o *cloudformation.Options) {
-		o.Region, o.Retryer, o.RetryMaxAttempts = region, awsx.AdaptiveRetryer(clientAttempts, r.s.maxBackoff()), clientAttempts
-	})
+// cloudFormation is CloudFormation acting in a member account's region, with its own adaptive retryer: each member
+// account has its own CloudFormation quota. The retry bounds are the batch's (clientAttempts: past them the account
+// is left for the next attempt), so they travel in the configuration the adapter builds its client from.
+func (r *batchRun) cloudFormation(member aws.Config, region string) CloudFormation {
+	cfg := member.Copy()
+	maxBackoff := r.s.maxBackoff()
+	cfg.Region, cfg.RetryMaxAttempts = region, clientAttempts
+	cfg.Retryer = func() aws.Retryer { return awsx.AdaptiveRetryer(clientAttempts, maxBackoff) }
+	return r.s.CloudFormation(cfg)
 }
 
 // startAll issues each account's new link and marks it activating (with the batch that awaits it) and its item in
@@ -463,19 +461,15 @@ func (r *batchRun) createStacks(ctx context.Context, started []starting) {
 			r.leave(a.id, "the invocation ran out of time")
 			return
 		}
-		var params []cfntypes.Parameter
-		for k, v := range a.ins.Parameters {
-			params = append(params, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(v)})
-		}
-		out, err := r.cloudFormation(a.member, a.ins.Region).CreateStack(ctx, &cloudformation.CreateStackInput{
-			StackName: aws.String(a.ins.StackName), TemplateURL: aws.String(a.ins.TemplateURL), Parameters: params,
-			Capabilities:       []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
+		stackID, err := r.cloudFormation(a.member, a.ins.Region).CreateStack(ctx, NewStack{
+			Name: a.ins.StackName, TemplateURL: a.ins.TemplateURL, Parameters: a.ins.Parameters,
+			Capabilities:       []string{CapabilityNamedIAM},
 			NotificationARNs:   []string{a.ins.Parameters["CallbackTopicArn"]},
-			ClientRequestToken: aws.String(r.b.ActivationID),
+			ClientRequestToken: r.b.ActivationID,
 		})
 		switch {
 		case err == nil:
-			created <- r.stackRecord(ctx, a.id, aws.ToString(out.StackId))
+			created <- r.stackRecord(ctx, a.id, stackID)
 		case isThrottled(err) || ctx.Err() != nil:
 			r.leave(a.id, "CloudFormation kept throttling CreateStack") // the item stays in progress without a stack: re-driven
 		default:

@@ -4,35 +4,86 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"slices"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
-	"github.com/aws/aws-sdk-go-v2/service/costexplorer/types"
-	"github.com/aws/smithy-go"
 )
 
-// CostExplorer is the part of the Cost Explorer API the sync uses.
+// CostExplorer is what the sync reads of Cost Explorer, one request per method (pkg/costsync/awscostexplorer
+// implements it over the SDK). A page token is "" for the first page; a returned next token is "" after the last.
+// A role without the permission answers *AccessDeniedError; a payer whose Cost Explorer has no data yet,
+// ErrDataUnavailable.
 type CostExplorer interface {
-	GetReservationPurchaseRecommendation(ctx context.Context, in *costexplorer.GetReservationPurchaseRecommendationInput, optFns ...func(*costexplorer.Options)) (*costexplorer.GetReservationPurchaseRecommendationOutput, error)
-	GetSavingsPlansPurchaseRecommendation(ctx context.Context, in *costexplorer.GetSavingsPlansPurchaseRecommendationInput, optFns ...func(*costexplorer.Options)) (*costexplorer.GetSavingsPlansPurchaseRecommendationOutput, error)
-	GetCostAndUsage(ctx context.Context, in *costexplorer.GetCostAndUsageInput, optFns ...func(*costexplorer.Options)) (*costexplorer.GetCostAndUsageOutput, error)
+	// ReservationRecommendations is a page of GetReservationPurchaseRecommendation for one service, at linked
+	// account scope.
+	ReservationRecommendations(ctx context.Context, svc ReservationService, q Query, pageToken string) (ReservationPage, error)
+	// SavingsPlansRecommendations is a page of GetSavingsPlansPurchaseRecommendation for one plan type, at linked
+	// account scope.
+	SavingsPlansRecommendations(ctx context.Context, planType string, q Query, pageToken string) (SavingsPlansPage, error)
+	// MonthlyCosts is a page of GetCostAndUsage: the payer's net unblended cost per month from start to end
+	// (exclusive, whole days), not grouped.
+	MonthlyCosts(ctx context.Context, start, end time.Time, pageToken string) (months []MonthlySpend, next string, err error)
 }
+
+// Query is what one recommendation request asks for.
+type Query struct {
+	Term, PaymentOption string
+	LookbackDays        int
+	PageSize            int32
+}
+
+// ReservationPage is a page of reservation recommendations.
+type ReservationPage struct {
+	GeneratedAt   time.Time
+	Details       []ReservationDetail
+	NextPageToken string
+}
+
+// ReservationDetail is one recommended reservation, as Cost Explorer states it.
+type ReservationDetail struct {
+	// AccountID is the linked account it is for ("" when Cost Explorer does not say: the payer).
+	AccountID string
+	// InstanceType is what it buys (an instance or node type; "capacity-units" for DynamoDB's reserved capacity),
+	// Region where; Quantity how many (instances, or capacity units).
+	InstanceType, Region                        string
+	Quantity, UpfrontCost, RecurringMonthlyCost float64
+	EstimatedMonthlySavings, BreakEvenMonths    float64
+	Currency                                    string
+}
+
+// SavingsPlansPage is a page of Savings Plans recommendations.
+type SavingsPlansPage struct {
+	GeneratedAt   time.Time
+	Details       []SavingsPlanDetail
+	NextPageToken string
+}
+
+// SavingsPlanDetail is one recommended Savings Plan, as Cost Explorer states it.
+type SavingsPlanDetail struct {
+	AccountID, InstanceFamily, Region                      string
+	HourlyCommitment, UpfrontCost, EstimatedMonthlySavings float64
+	Currency                                               string
+}
+
+// ErrDataUnavailable: Cost Explorer is not enabled yet, or has less than a day of data (DataUnavailableException).
+var ErrDataUnavailable = errors.New("Cost Explorer has no data for this account yet")
+
+// ErrCostExplorerNotWired: a sync ran in a function built without the Cost Explorer client.
+var ErrCostExplorerNotWired = errors.New("this function is not wired to read AWS Cost Explorer")
 
 // ReservationService is a service Cost Explorer recommends reservations for.
 type ReservationService struct {
 	Key string // what Gangplank calls it
-	// Name is Cost Explorer's Service value; OfferingClass distinguishes EC2's standard and convertible reservations.
+	// Name is Cost Explorer's Service value; OfferingClass (STANDARD or CONVERTIBLE) distinguishes EC2's standard
+	// and convertible reservations.
 	Name          string
-	OfferingClass types.OfferingClass
+	OfferingClass string
 }
 
 // ReservationServices are every service of GetReservationPurchaseRecommendation (its InstanceDetails and
 // ReservedCapacityDetails name them), EC2 once per offering class.
 var ReservationServices = []ReservationService{
-	{Key: "ec2-standard", Name: "Amazon Elastic Compute Cloud - Compute", OfferingClass: types.OfferingClassStandard},
-	{Key: "ec2-convertible", Name: "Amazon Elastic Compute Cloud - Compute", OfferingClass: types.OfferingClassConvertible},
+	{Key: "ec2-standard", Name: "Amazon Elastic Compute Cloud - Compute", OfferingClass: "STANDARD"},
+	{Key: "ec2-convertible", Name: "Amazon Elastic Compute Cloud - Compute", OfferingClass: "CONVERTIBLE"},
 	{Key: "rds", Name: "Amazon Relational Database Service"},
 	{Key: "elasticache", Name: "Amazon ElastiCache"},
 	{Key: "opensearch", Name: "Amazon OpenSearch Service"},
@@ -41,26 +92,27 @@ var ReservationServices = []ReservationService{
 	{Key: "dynamodb", Name: "Amazon DynamoDB"},
 }
 
-// SavingsPlansTypes are every plan type the SDK's model lists.
-func SavingsPlansTypes() []types.SupportedSavingsPlansType {
-	return types.SupportedSavingsPlansType("").Values()
+// SavingsPlansTypes are every plan type Cost Explorer's model lists (awscostexplorer's tests hold it to the SDK's).
+func SavingsPlansTypes() []string {
+	return []string{"COMPUTE_SP", "EC2_INSTANCE_SP", "SAGEMAKER_SP", "DATABASE_SP"}
 }
+
+// Terms are Cost Explorer's commitment terms (awscostexplorer's tests hold them to the SDK's).
+var Terms = []string{"ONE_YEAR", "THREE_YEARS"}
 
 // Options are what to ask Cost Explorer for: the tenant's terms, payment options and lookback.
 type Options struct {
-	Terms          []types.TermInYears
-	PaymentOptions []types.PaymentOption
-	Lookback       types.LookbackPeriodInDays
+	Terms          []string
+	PaymentOptions []string
+	// LookbackDays is 7, 30 or 60.
+	LookbackDays int
 	// PageSize is asked of every call; large, so one page usually holds a whole organization's lines.
 	PageSize int32
 }
 
 // DefaultOptions: one-year terms without upfront payment, the commitment most teams buy first, over the last 30
 // days (long enough to smooth a week's pattern, short enough to follow change).
-var DefaultOptions = Options{
-	Terms: []types.TermInYears{types.TermInYearsOneYear}, PaymentOptions: []types.PaymentOption{types.PaymentOptionNoUpfront},
-	Lookback: types.LookbackPeriodInDaysThirtyDays, PageSize: 1000,
-}
+var DefaultOptions = Options{Terms: []string{"ONE_YEAR"}, PaymentOptions: []string{"NO_UPFRONT"}, LookbackDays: 30, PageSize: 1000}
 
 // CallsPerSync is the least number of Cost Explorer requests one sync makes with these options: one per
 // reservation service, Savings Plans type, term and payment option (more only when a result spans pages).
@@ -85,57 +137,35 @@ func (e *AccessDeniedError) Error() string {
 // Fetch reads every reservation and Savings Plans recommendation of the payer's organization.
 func Fetch(ctx context.Context, ce CostExplorer, payerID string, o Options) (Fetched, error) {
 	var out Fetched
-	lookback := lookbackDays(o.Lookback)
 	for _, term := range o.Terms {
 		for _, pay := range o.PaymentOptions {
+			q := Query{Term: term, PaymentOption: pay, LookbackDays: o.LookbackDays, PageSize: o.PageSize}
 			for _, svc := range ReservationServices {
-				in := &costexplorer.GetReservationPurchaseRecommendationInput{
-					Service: aws.String(svc.Name), AccountScope: types.AccountScopeLinked, LookbackPeriodInDays: o.Lookback,
-					TermInYears: term, PaymentOption: pay, PageSize: o.PageSize,
-				}
-				if svc.OfferingClass != "" {
-					in.ServiceSpecification = &types.ServiceSpecification{EC2Specification: &types.EC2Specification{OfferingClass: svc.OfferingClass}}
-				}
-				for {
-					page, err := ce.GetReservationPurchaseRecommendation(ctx, in)
+				for token := ""; ; {
+					page, err := ce.ReservationRecommendations(ctx, svc, q, token)
 					if err != nil {
-						return classify(out, err, "ce:GetReservationPurchaseRecommendation")
+						return classify(out, err)
 					}
-					generated := parseTime(page.Metadata)
-					for _, r := range page.Recommendations {
-						for _, d := range r.RecommendationDetails {
-							out.Recommendations = append(out.Recommendations, reservation(payerID, svc, term, pay, d, generated, lookback))
-						}
+					for _, d := range page.Details {
+						out.Recommendations = append(out.Recommendations, reservation(payerID, svc, q, d, page.GeneratedAt))
 					}
-					if aws.ToString(page.NextPageToken) == "" {
+					if token = page.NextPageToken; token == "" {
 						break
 					}
-					in.NextPageToken = page.NextPageToken
 				}
 			}
 			for _, plan := range SavingsPlansTypes() {
-				in := &costexplorer.GetSavingsPlansPurchaseRecommendationInput{
-					SavingsPlansType: plan, AccountScope: types.AccountScopeLinked, LookbackPeriodInDays: o.Lookback,
-					TermInYears: term, PaymentOption: pay, PageSize: o.PageSize,
-				}
-				for {
-					page, err := ce.GetSavingsPlansPurchaseRecommendation(ctx, in)
+				for token := ""; ; {
+					page, err := ce.SavingsPlansRecommendations(ctx, plan, q, token)
 					if err != nil {
-						return classify(out, err, "ce:GetSavingsPlansPurchaseRecommendation")
+						return classify(out, err)
 					}
-					var generated time.Time
-					if page.Metadata != nil {
-						generated, _ = time.Parse(time.RFC3339, aws.ToString(page.Metadata.GenerationTimestamp))
+					for _, d := range page.Details {
+						out.Recommendations = append(out.Recommendations, savingsPlan(payerID, plan, q, d, page.GeneratedAt))
 					}
-					if rec := page.SavingsPlansPurchaseRecommendation; rec != nil {
-						for _, d := range rec.SavingsPlansPurchaseRecommendationDetails {
-							out.Recommendations = append(out.Recommendations, savingsPlan(payerID, plan, term, pay, d, generated, lookback))
-						}
-					}
-					if aws.ToString(page.NextPageToken) == "" {
+					if token = page.NextPageToken; token == "" {
 						break
 					}
-					in.NextPageToken = page.NextPageToken
 				}
 			}
 		}
@@ -143,148 +173,65 @@ func Fetch(ctx context.Context, ce CostExplorer, payerID string, o Options) (Fet
 	return out, nil
 }
 
-func classify(out Fetched, err error, action string) (Fetched, error) {
-	var dataUnavailable *types.DataUnavailableException
-	if errors.As(err, &dataUnavailable) {
+// classify turns a payer without data yet into a sync waiting for it.
+func classify(out Fetched, err error) (Fetched, error) {
+	if errors.Is(err, ErrDataUnavailable) {
 		return Fetched{WaitingForData: true}, nil
-	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && (apiErr.ErrorCode() == "AccessDeniedException" || apiErr.ErrorCode() == "AccessDenied") {
-		return out, &AccessDeniedError{Action: action, Message: apiErr.ErrorMessage()}
 	}
 	return out, err
 }
 
-func parseTime(m *types.ReservationPurchaseRecommendationMetadata) time.Time {
-	if m == nil {
-		return time.Time{}
-	}
-	t, _ := time.Parse(time.RFC3339, aws.ToString(m.GenerationTimestamp))
-	return t
-}
-
-func lookbackDays(l types.LookbackPeriodInDays) int {
-	switch l {
-	case types.LookbackPeriodInDaysSevenDays:
-		return 7
-	case types.LookbackPeriodInDaysSixtyDays:
-		return 60
-	}
-	return 30
-}
-
-func num(s *string) float64 {
-	f, _ := strconv.ParseFloat(aws.ToString(s), 64)
-	return f
-}
-
-func reservation(payer string, svc ReservationService, term types.TermInYears, pay types.PaymentOption,
-	d types.ReservationPurchaseRecommendationDetail, generated time.Time, lookback int) Recommendation {
-	instance, region := instanceOf(d)
-	quantity := num(d.RecommendedNumberOfInstancesToPurchase)
-	if d.ReservedCapacityDetails != nil {
-		quantity = num(d.RecommendedNumberOfCapacityUnitsToPurchase)
-	}
-	account := aws.ToString(d.AccountId)
+func reservation(payer string, svc ReservationService, q Query, d ReservationDetail, generated time.Time) Recommendation {
+	account := d.AccountID
 	if account == "" {
 		account = payer
 	}
 	return Recommendation{
-		ID:   recommendationID(KindReservation, svc.Key, account, instance, region, string(term), string(pay)),
+		ID:   recommendationID(KindReservation, svc.Key, account, d.InstanceType, d.Region, q.Term, q.PaymentOption),
 		Kind: KindReservation, Service: svc.Key, AccountID: account, PayerAccountID: payer,
-		Term: string(term), PaymentOption: string(pay), InstanceType: instance, Region: region, Quantity: quantity,
-		UpfrontCost: num(d.UpfrontCost), RecurringMonthlyCost: num(d.RecurringStandardMonthlyCost),
-		EstimatedMonthlySavings: num(d.EstimatedMonthlySavingsAmount), BreakEvenMonths: num(d.EstimatedBreakEvenInMonths),
-		Currency: currency(d.CurrencyCode), GeneratedAt: generated, LookbackDays: lookback,
+		Term: q.Term, PaymentOption: q.PaymentOption, InstanceType: d.InstanceType, Region: d.Region, Quantity: d.Quantity,
+		UpfrontCost: d.UpfrontCost, RecurringMonthlyCost: d.RecurringMonthlyCost,
+		EstimatedMonthlySavings: d.EstimatedMonthlySavings, BreakEvenMonths: d.BreakEvenMonths,
+		Currency: currency(d.Currency), GeneratedAt: generated, LookbackDays: q.LookbackDays,
 	}
 }
 
-func savingsPlan(payer string, plan types.SupportedSavingsPlansType, term types.TermInYears, pay types.PaymentOption,
-	d types.SavingsPlansPurchaseRecommendationDetail, generated time.Time, lookback int) Recommendation {
-	var family, region string
-	if d.SavingsPlansDetails != nil {
-		family, region = aws.ToString(d.SavingsPlansDetails.InstanceFamily), aws.ToString(d.SavingsPlansDetails.Region)
-	}
-	account := aws.ToString(d.AccountId)
+func savingsPlan(payer, plan string, q Query, d SavingsPlanDetail, generated time.Time) Recommendation {
+	account := d.AccountID
 	if account == "" {
 		account = payer
 	}
-	savings, upfront := num(d.EstimatedMonthlySavingsAmount), num(d.UpfrontCost)
 	breakEven := 0.0
-	if savings > 0 && upfront > 0 {
-		breakEven = upfront / savings
+	if d.EstimatedMonthlySavings > 0 && d.UpfrontCost > 0 {
+		breakEven = d.UpfrontCost / d.EstimatedMonthlySavings
 	}
-	hourly := num(d.HourlyCommitmentToPurchase)
 	return Recommendation{
-		ID:   recommendationID(KindSavingsPlan, string(plan), account, family, region, string(term), string(pay)),
-		Kind: KindSavingsPlan, Service: string(plan), AccountID: account, PayerAccountID: payer,
-		Term: string(term), PaymentOption: string(pay), InstanceType: family, Region: region, Quantity: hourly,
-		UpfrontCost: upfront, RecurringMonthlyCost: hourly * 730, EstimatedMonthlySavings: savings, BreakEvenMonths: breakEven,
-		Currency: currency(d.CurrencyCode), GeneratedAt: generated, LookbackDays: lookback,
+		ID:   recommendationID(KindSavingsPlan, plan, account, d.InstanceFamily, d.Region, q.Term, q.PaymentOption),
+		Kind: KindSavingsPlan, Service: plan, AccountID: account, PayerAccountID: payer,
+		Term: q.Term, PaymentOption: q.PaymentOption, InstanceType: d.InstanceFamily, Region: d.Region, Quantity: d.HourlyCommitment,
+		UpfrontCost: d.UpfrontCost, RecurringMonthlyCost: d.HourlyCommitment * 730, EstimatedMonthlySavings: d.EstimatedMonthlySavings,
+		BreakEvenMonths: breakEven, Currency: currency(d.Currency), GeneratedAt: generated, LookbackDays: q.LookbackDays,
 	}
 }
 
-func currency(c *string) string {
-	if v := aws.ToString(c); v != "" {
-		return v
+func currency(c string) string {
+	if c != "" {
+		return c
 	}
 	return "USD"
 }
 
-// instanceOf names what a reservation detail buys, and where.
-func instanceOf(d types.ReservationPurchaseRecommendationDetail) (instance, region string) {
-	if c := d.ReservedCapacityDetails; c != nil && c.DynamoDBCapacityDetails != nil {
-		return "capacity-units", aws.ToString(c.DynamoDBCapacityDetails.Region)
-	}
-	i := d.InstanceDetails
-	if i == nil {
-		return "", ""
-	}
-	switch {
-	case i.EC2InstanceDetails != nil:
-		return aws.ToString(i.EC2InstanceDetails.InstanceType), aws.ToString(i.EC2InstanceDetails.Region)
-	case i.RDSInstanceDetails != nil:
-		return aws.ToString(i.RDSInstanceDetails.InstanceType), aws.ToString(i.RDSInstanceDetails.Region)
-	case i.ElastiCacheInstanceDetails != nil:
-		return aws.ToString(i.ElastiCacheInstanceDetails.NodeType), aws.ToString(i.ElastiCacheInstanceDetails.Region)
-	case i.ESInstanceDetails != nil:
-		return aws.ToString(i.ESInstanceDetails.InstanceClass) + "." + aws.ToString(i.ESInstanceDetails.InstanceSize), aws.ToString(i.ESInstanceDetails.Region)
-	case i.RedshiftInstanceDetails != nil:
-		return aws.ToString(i.RedshiftInstanceDetails.NodeType), aws.ToString(i.RedshiftInstanceDetails.Region)
-	case i.MemoryDBInstanceDetails != nil:
-		return aws.ToString(i.MemoryDBInstanceDetails.NodeType), aws.ToString(i.MemoryDBInstanceDetails.Region)
-	}
-	return "", ""
-}
-
-// ParseTerms and friends validate the tenant's settings.
+// ValidTerm accepts Cost Explorer's terms.
 func ValidTerm(s string) bool {
-	return slicesContains(types.TermInYears("").Values(), types.TermInYears(s))
+	return slices.Contains(Terms, s)
 }
 
 // ValidPaymentOption accepts the options Cost Explorer recommends for (not the legacy utilization ones).
 func ValidPaymentOption(s string) bool {
-	return s == string(types.PaymentOptionNoUpfront) || s == string(types.PaymentOptionPartialUpfront) || s == string(types.PaymentOptionAllUpfront)
+	return s == "NO_UPFRONT" || s == "PARTIAL_UPFRONT" || s == "ALL_UPFRONT"
 }
 
-// LookbackFromDays maps 7, 30 or 60 days to Cost Explorer's lookback.
-func LookbackFromDays(d int) (types.LookbackPeriodInDays, bool) {
-	switch d {
-	case 7:
-		return types.LookbackPeriodInDaysSevenDays, true
-	case 30:
-		return types.LookbackPeriodInDaysThirtyDays, true
-	case 60:
-		return types.LookbackPeriodInDaysSixtyDays, true
-	}
-	return "", false
-}
-
-func slicesContains[T comparable](list []T, v T) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
+// ValidLookbackDays accepts Cost Explorer's lookbacks: 7, 30 or 60 days.
+func ValidLookbackDays(d int) bool {
+	return d == 7 || d == 30 || d == 60
 }

@@ -8,14 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
-	"github.com/aws/aws-sdk-go-v2/service/costexplorer/types"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/audit"
@@ -77,9 +76,9 @@ type Service struct {
 	Door     Door
 	Queue    Queue
 	Now      func() time.Time
-	// NewCostExplorer builds the client over a payer's configuration (default: the SDK's, in us-east-1, where
-	// Cost Explorer's only endpoint is, retrying throttling).
-	NewCostExplorer func(cfg aws.Config) CostExplorer
+	// CostExplorer builds the Cost Explorer reader over a payer's configuration (awscostexplorer.New), which
+	// waits out throttling with backoff up to maxBackoff. Nil in a function that never reads Cost Explorer.
+	CostExplorer func(cfg aws.Config, maxBackoff time.Duration) CostExplorer
 	// PageSize overrides the options' page size (tests use small pages to exercise pagination).
 	PageSize int32
 	// MaxBackoff bounds the wait between retries of throttled calls (default 20 s).
@@ -88,19 +87,15 @@ type Service struct {
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
 
-func (s *Service) costExplorer(cfg aws.Config) CostExplorer {
-	if s.NewCostExplorer != nil {
-		return s.NewCostExplorer(cfg)
+func (s *Service) costExplorer(cfg aws.Config) (CostExplorer, error) {
+	if s.CostExplorer == nil {
+		return nil, ErrCostExplorerNotWired
 	}
-	return costexplorer.NewFromConfig(cfg, func(o *costexplorer.Options) {
-		o.Region = "us-east-1"
-		maxBackoff := s.MaxBackoff
-		if maxBackoff == 0 {
-			maxBackoff = 20 * time.Second
-		}
-		o.Retryer = awsx.PatientRetryer(6, maxBackoff, "LimitExceededException", "ThrottlingException", "RequestLimitExceeded")
-		o.RetryMaxAttempts = 6 // over any attempts setting of the shared configuration
-	})
+	maxBackoff := s.MaxBackoff
+	if maxBackoff == 0 {
+		maxBackoff = 20 * time.Second
+	}
+	return s.CostExplorer(cfg, maxBackoff), nil
 }
 
 // payer checks that the account is one whose recommendations are synced.
@@ -119,19 +114,13 @@ func OptionsFor(t tenants.Tenant) Options {
 	o := DefaultOptions
 	r := t.Settings.Recommendations
 	if len(r.Terms) > 0 {
-		o.Terms = nil
-		for _, v := range r.Terms {
-			o.Terms = append(o.Terms, types.TermInYears(v))
-		}
+		o.Terms = slices.Clone(r.Terms)
 	}
 	if len(r.PaymentOptions) > 0 {
-		o.PaymentOptions = nil
-		for _, v := range r.PaymentOptions {
-			o.PaymentOptions = append(o.PaymentOptions, types.PaymentOption(v))
-		}
+		o.PaymentOptions = slices.Clone(r.PaymentOptions)
 	}
-	if l, ok := LookbackFromDays(r.LookbackDays); ok {
-		o.Lookback = l
+	if ValidLookbackDays(r.LookbackDays) {
+		o.LookbackDays = r.LookbackDays
 	}
 	return o
 }
@@ -161,7 +150,11 @@ func (s *Service) SyncPayer(ctx context.Context, tenantID, accountID string) (Sy
 	if s.PageSize > 0 {
 		opts.PageSize = s.PageSize
 	}
-	fetched, fetchErr := Fetch(ctx, s.costExplorer(cfg), accountID, opts)
+	ce, err := s.costExplorer(cfg)
+	if err != nil {
+		return SyncStatus{}, err
+	}
+	fetched, fetchErr := Fetch(ctx, ce, accountID, opts)
 	now := s.now()
 
 	before, err := s.Store.Status(ctx, tenantID, accountID)
@@ -628,29 +621,26 @@ func (s *Service) CommitmentReport(ctx context.Context, tenantID, accountID stri
 		cfg.Region = "us-east-1"
 		counter := awsx.NewCallCounter()
 		counter.Instrument(&cfg)
-		ce := s.costExplorer(cfg)
-		in := &costexplorer.GetCostAndUsageInput{
-			TimePeriod:  &types.DateInterval{Start: aws.String(c.Start.Format("2006-01-02")), End: aws.String(end.AddDate(0, 0, 1).Format("2006-01-02"))},
-			Granularity: types.GranularityMonthly, Metrics: []string{"NetUnblendedCost"},
+		ce, err := s.costExplorer(cfg)
+		if err != nil {
+			return CommitmentReport{}, err
 		}
-		for {
-			out, err := ce.GetCostAndUsage(ctx, in)
+		for token := ""; ; {
+			months, next, err := ce.MonthlyCosts(ctx, c.Start, end.AddDate(0, 0, 1), token)
 			if err != nil {
 				var denied *AccessDeniedError
-				if _, cerr := classify(Fetched{}, err, "ce:GetCostAndUsage"); errors.As(cerr, &denied) {
+				if errors.As(err, &denied) {
 					return CommitmentReport{}, denied
 				}
 				return CommitmentReport{}, fmt.Errorf("Cost Explorer: %w", err)
 			}
-			for _, r := range out.ResultsByTime {
-				amount := num(r.Total["NetUnblendedCost"].Amount)
-				rep.Months = append(rep.Months, MonthlySpend{Month: aws.ToString(r.TimePeriod.Start)[:7], Amount: amount})
-				rep.SpendToDate += amount
+			for _, m := range months {
+				rep.Months = append(rep.Months, m)
+				rep.SpendToDate += m.Amount
 			}
-			if aws.ToString(out.NextPageToken) == "" {
+			if token = next; token == "" {
 				break
 			}
-			in.NextPageToken = out.NextPageToken
 		}
 		rep.Calls = int(counter.ServiceCalls("Cost Explorer"))
 	}

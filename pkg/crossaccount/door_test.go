@@ -12,6 +12,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/awsadapters"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
 
@@ -69,7 +70,7 @@ func TestRotationGracePeriod(t *testing.T) {
 	}
 
 	// The same platform a month later: the previous External ID's grace period (30 days) has ended.
-	later, err := platform.NewServices(p.AWS, p.Config, func() time.Time { return time.Now().Add(31 * 24 * time.Hour) })
+	later, err := platform.NewServices(p.AWS, p.Config, awsadapters.All(), func() time.Time { return time.Now().Add(31 * 24 * time.Hour) })
 	if err != nil {
 		t.Fatal(err)
 	}

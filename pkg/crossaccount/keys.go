@@ -10,8 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -73,10 +71,16 @@ type Ways interface {
 // ErrNoWay is what Ways returns for an account without an identity integration.
 var ErrNoWay = errors.New("no identity integration")
 
-// SecretReader reads a secret's value: the stored keys, here and nowhere else.
+// SecretReader reads a secret's value: the stored keys, here and nowhere else (over Secrets Manager:
+// pkg/awssecrets.Reader).
 type SecretReader interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	// SecretValue returns the value of the secret's version that carries the staging label stage
+	// (ErrSecretNotFound: no such secret, or no version with that label).
+	SecretValue(ctx context.Context, secretID, stage string) (string, error)
 }
+
+// ErrSecretNotFound is what a SecretReader returns for a secret, or a staged version of it, that does not exist.
+var ErrSecretNotFound = errors.New("no such secret")
 
 // Staging labels of a key's secret: the key in use, and a new key during a rotation.
 const (
@@ -134,15 +138,14 @@ func (d *Door) enterIdentity(ctx context.Context, tenantID, accountID, purpose, 
 	if err != nil {
 		return Session{}, err
 	}
-	out, err := d.secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(way.SecretID), VersionStage: aws.String(stage)})
+	value, err := d.secrets.SecretValue(ctx, way.SecretID, stage)
 	if err != nil {
-		var missing *smtypes.ResourceNotFoundException
-		if errors.As(err, &missing) {
+		if errors.Is(err, ErrSecretNotFound) {
 			return Session{}, &KeyMissingError{AccountID: accountID, Stage: stage}
 		}
 		return Session{}, fmt.Errorf("read the stored key of account %s: %w", accountID, err)
 	}
-	key, err := parseSecretValue(aws.ToString(out.SecretString))
+	key, err := parseSecretValue(value)
 	if err != nil {
 		return Session{}, fmt.Errorf("account %s: %w", accountID, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/localaws"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/awsadapters"
 	"github.com/gangplank/gangplank/pkg/platform/web"
 )
 
@@ -128,7 +129,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	cfg := prov.Config
 	cfg.CursorKey, cfg.Claims = cursorKey, auth.DefaultClaims
-	services, err := platform.NewServices(awsCfg, cfg, time.Now)
+	services, err := platform.NewServices(awsCfg, cfg, awsadapters.All(), time.Now)
 	if err != nil {
 		return err
 	}

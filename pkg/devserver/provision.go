@@ -27,6 +27,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/localaws"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/awsadapters"
 	"github.com/gangplank/gangplank/pkg/tables"
 	"github.com/gangplank/gangplank/statemachines"
 )
@@ -257,7 +258,7 @@ func ServeFunctions(ctx context.Context, env *localaws.Env, awsCfg aws.Config, p
 	cfg.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.CostSyncQueueURL, platform.IdentityQueue.ID: p.IdentityQueueURL,
 		platform.DiscoveryQueue.ID: p.DiscoveryQueueURL, platform.InventoryQueue.ID: p.InventoryQueueURL}
 	build := func(fn platform.Function) *platform.Builder {
-		b := platform.NewBuilder(awsCfg, cfg.For(fn.Needs), fn.Needs, time.Now)
+		b := platform.NewBuilder(awsCfg, cfg.For(fn.Needs), fn.Needs, awsadapters.All(), time.Now)
 		if o.Tune != nil {
 			o.Tune(b)
 		}

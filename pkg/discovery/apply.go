@@ -7,10 +7,6 @@ import (
 	"log/slog"
 	"sort"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	"github.com/aws/smithy-go"
-
 	"github.com/gangplank/gangplank/pkg/accounts"
 )
 
@@ -218,15 +214,13 @@ func (s *Service) markLeft(ctx context.Context, j *Job, org Organizations, tree 
 			continue
 		}
 		if k.Organization != nil {
-			_, err := org.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(k.AccountID)})
-			var api smithy.APIError
+			in, err := org.HasAccount(ctx, k.AccountID)
 			switch {
-			case err == nil:
+			case err != nil:
+				return fmt.Errorf("ask Organizations about account %s: %w", k.AccountID, err)
+			case in:
 				slog.InfoContext(ctx, "an account missing from the listing is still in the organization (it moved meanwhile)", "accountId", k.AccountID)
 				continue
-			case errors.As(err, &api) && api.ErrorCode() == "AccountNotFoundException":
-			default:
-				return fmt.Errorf("ask Organizations about account %s: %w", k.AccountID, err)
 			}
 		}
 		last := accounts.Membership{}

@@ -5,10 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	"github.com/aws/smithy-go"
-
 	"github.com/gangplank/gangplank/pkg/accounts"
 )
 
@@ -40,23 +36,26 @@ func (s *Service) findManagement(ctx context.Context, j *Job) error {
 	cfg := sess.Config
 	b := s.newBudget(ctx, j)
 	b.counter.Instrument(&cfg)
-	out, err := s.organizations(cfg).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	org, err := s.organizations(cfg)
+	if err != nil {
+		return err
+	}
+	managementID, err := org.ManagementAccountID(ctx)
 	b.tally(nil)
 	linked := sess.Account
 	now := s.Now().UTC()
 	var lookup accounts.ManagementLookup
-	var api smithy.APIError
 	switch {
-	case errors.As(err, &api) && api.ErrorCode() == "AWSOrganizationsNotInUseException":
+	case errors.Is(err, ErrNotInOrganization):
 		lookup = accounts.ManagementLookup{Status: accounts.LookupNotInOrganization, Reason: fmt.Sprintf("Account %s is not in an AWS "+
 			"organization, so it has no management account: it is a standalone account. Remove it (DELETE /v1/accounts/%s) and add it "+
 			"again with type standalone, so Gangplank also reads its costs.", linked.AccountID, linked.AccountID)}
 	case err != nil:
 		return fmt.Errorf("read the organization of account %s through its role: %w", linked.AccountID, err)
-	case out.Organization == nil || aws.ToString(out.Organization.MasterAccountId) == "":
+	case managementID == "":
 		return errors.New("Organizations described the organization without its management account")
 	default:
-		if lookup, err = s.management(ctx, j, linked, aws.ToString(out.Organization.MasterAccountId)); err != nil {
+		if lookup, err = s.management(ctx, j, linked, managementID); err != nil {
 			return err
 		}
 	}

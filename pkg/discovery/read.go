@@ -13,19 +13,29 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 )
 
-// Organizations is the part of the Organizations API discovery reads.
+// Organizations is what discovery reads of AWS Organizations, one request per method (pkg/discovery/awsorganizations
+// implements it over the SDK). A page token is "" for the first page; a returned next token is "" after the last.
 type Organizations interface {
-	ListRoots(ctx context.Context, in *organizations.ListRootsInput, optFns ...func(*organizations.Options)) (*organizations.ListRootsOutput, error)
-	ListOrganizationalUnitsForParent(ctx context.Context, in *organizations.ListOrganizationalUnitsForParentInput, optFns ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
-	ListAccountsForParent(ctx context.Context, in *organizations.ListAccountsForParentInput, optFns ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
-	DescribeOrganization(ctx context.Context, in *organizations.DescribeOrganizationInput, optFns ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
-	DescribeAccount(ctx context.Context, in *organizations.DescribeAccountInput, optFns ...func(*organizations.Options)) (*organizations.DescribeAccountOutput, error)
+	// Root is the organization's root (ID and Name set), or ErrNoRoot.
+	Root(ctx context.Context) (OU, error)
+	// ChildOUs is a page of the OUs directly under a parent (ID and Name set).
+	ChildOUs(ctx context.Context, parentID, pageToken string) (ous []OU, next string, err error)
+	// ChildAccounts is a page of the accounts directly under a parent (all but ParentID set).
+	ChildAccounts(ctx context.Context, parentID, pageToken string) (members []Member, next string, err error)
+	// ManagementAccountID is the management account of the caller's organization ("" if Organizations does not
+	// say), or ErrNotInOrganization.
+	ManagementAccountID(ctx context.Context) (string, error)
+	// HasAccount reports whether the account is in the caller's organization.
+	HasAccount(ctx context.Context, accountID string) (bool, error)
 }
+
+// ErrNotInOrganization: the account whose role asked is in no AWS organization (AWSOrganizationsNotInUseException).
+var ErrNotInOrganization = errors.New("the account is not in an AWS organization")
+
+// ErrOrganizationsNotWired: a discovery ran in a function built without the Organizations client.
+var ErrOrganizationsNotWired = errors.New("this function is not wired to read AWS Organizations")
 
 // OU is an organizational unit (or the root) with its path of names from the root.
 type OU struct {
@@ -96,16 +106,15 @@ func Advance(ctx context.Context, org Organizations, t *Tree, w *Walk, more func
 			return nil
 		}
 		if !w.Started {
-			roots, err := org.ListRoots(ctx, &organizations.ListRootsInput{})
-			if err != nil {
+			root, err := org.Root(ctx)
+			switch {
+			case errors.Is(err, ErrNoRoot):
+				return err
+			case err != nil:
 				return fmt.Errorf("list the organization's root: %w", err)
 			}
-			if len(roots.Roots) == 0 {
-				return ErrNoRoot
-			}
-			root := roots.Roots[0]
-			t.RootID = aws.ToString(root.Id)
-			t.OUs[t.RootID] = OU{ID: t.RootID, Name: aws.ToString(root.Name), Path: aws.ToString(root.Name)}
+			t.RootID = root.ID
+			t.OUs[t.RootID] = OU{ID: root.ID, Name: root.Name, Path: root.Name}
 			w.Started, w.Pending, w.Listing, w.NextToken = true, []string{t.RootID}, listOUs, ""
 			continue
 		}
@@ -116,49 +125,39 @@ func Advance(ctx context.Context, org Organizations, t *Tree, w *Walk, more func
 		if w.Listing == listOUs && parent.Depth >= maxOUDepth {
 			w.Listing, w.NextToken = listAccounts, ""
 		}
-		var next *string
+		var next string
 		switch w.Listing {
 		case listOUs:
-			out, err := org.ListOrganizationalUnitsForParent(ctx, &organizations.ListOrganizationalUnitsForParentInput{
-				ParentId: aws.String(parent.ID), NextToken: token(w.NextToken)})
+			ous, n, err := org.ChildOUs(ctx, parent.ID, w.NextToken)
 			if err != nil {
 				return fmt.Errorf("list the OUs of %s: %w", parent.ID, err)
 			}
-			for _, ou := range out.OrganizationalUnits {
-				child := OU{ID: aws.ToString(ou.Id), Name: aws.ToString(ou.Name), ParentID: parent.ID,
-					Path: parent.Path + "/" + aws.ToString(ou.Name), Depth: parent.Depth + 1}
+			for _, ou := range ous {
+				child := OU{ID: ou.ID, Name: ou.Name, ParentID: parent.ID, Path: parent.Path + "/" + ou.Name, Depth: parent.Depth + 1}
 				t.OUs[child.ID] = child
 				w.Pending = append(w.Pending, child.ID)
 			}
-			if next = out.NextToken; next == nil {
+			if next = n; next == "" {
 				w.Listing, w.NextToken = listAccounts, ""
 				continue
 			}
 		default:
-			out, err := org.ListAccountsForParent(ctx, &organizations.ListAccountsForParentInput{
-				ParentId: aws.String(parent.ID), NextToken: token(w.NextToken)})
+			members, n, err := org.ChildAccounts(ctx, parent.ID, w.NextToken)
 			if err != nil {
 				return fmt.Errorf("list the accounts of %s: %w", parent.ID, err)
 			}
-			for _, a := range out.Accounts {
-				t.Members = append(t.Members, Member{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email),
-					Status: string(a.Status), JoinedMethod: string(a.JoinedMethod), JoinedAt: a.JoinedTimestamp, ParentID: parent.ID})
+			for _, m := range members {
+				m.ParentID = parent.ID
+				t.Members = append(t.Members, m)
 			}
-			if next = out.NextToken; next == nil {
+			if next = n; next == "" {
 				w.Pending, w.Listing, w.NextToken = w.Pending[1:], listOUs, ""
 				continue
 			}
 		}
-		w.NextToken = aws.ToString(next)
+		w.NextToken = next
 	}
 	return nil
-}
-
-func token(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return aws.String(s)
 }
 
 // Read walks the whole organization at once (the organization's size bounds the time: jobs use Advance).

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/smithy-go"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
@@ -142,8 +141,9 @@ type Service struct {
 	Now         func() time.Time
 	// MaxBackoff bounds the wait between retries of throttled calls (default 5 s).
 	MaxBackoff time.Duration
-	// NewOrganizations builds the client over the account's configuration (default: the SDK's).
-	NewOrganizations func(aws.Config) Organizations
+	// Organizations builds the Organizations reader over an account's configuration (awsorganizations.New), which
+	// waits out throttling with backoff up to maxBackoff. Nil in a function that never reads an organization.
+	Organizations func(cfg aws.Config, maxBackoff time.Duration) Organizations
 
 	// Lease is DefaultLease unless set.
 	Lease time.Duration
@@ -157,21 +157,15 @@ type Service struct {
 	ProgressEvery time.Duration
 }
 
-func (s *Service) organizations(cfg aws.Config) Organizations {
-	if s.NewOrganizations != nil {
-		return s.NewOrganizations(cfg)
+func (s *Service) organizations(cfg aws.Config) (Organizations, error) {
+	if s.Organizations == nil {
+		return nil, ErrOrganizationsNotWired
 	}
 	maxBackoff := s.MaxBackoff
 	if maxBackoff == 0 {
 		maxBackoff = 5 * time.Second
 	}
-	// Organizations allows a few requests per second per account; TooManyRequestsException is waited out with
-	// jittered exponential backoff (every attempt allowed: a discovery would rather wait than fail).
-	return organizations.NewFromConfig(cfg, func(o *organizations.Options) {
-		o.Region = "us-east-1"
-		o.Retryer = awsx.PatientRetryer(10, maxBackoff, "TooManyRequestsException")
-		o.RetryMaxAttempts = 10
-	})
+	return s.Organizations(cfg, maxBackoff), nil
 }
 
 func (s *Service) lease() time.Duration {
@@ -393,18 +387,17 @@ func isPermanent(err error) bool {
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
-		case "AWSOrganizationsNotInUseException", "AccessDeniedException", "AccessDenied", "AccountNotFoundException":
+		case "AccessDeniedException", "AccessDenied":
 			return true
 		}
 	}
-	return errors.Is(err, errPermanent) || errors.Is(err, crossaccount.ErrNotConnected) || errors.Is(err, crossaccount.ErrAccessDenied) ||
+	return errors.Is(err, errPermanent) || errors.Is(err, ErrNotInOrganization) || errors.Is(err, ErrOrganizationsNotWired) || errors.Is(err, crossaccount.ErrNotConnected) || errors.Is(err, crossaccount.ErrAccessDenied) ||
 		errors.Is(err, ErrNotManagement) || errors.Is(err, accounts.ErrNotFound) || errors.Is(err, ErrNoRoot)
 }
 
 // failureReason is what the tenant reads of a failed job.
 func failureReason(err error) string {
-	var api smithy.APIError
-	if errors.As(err, &api) && api.ErrorCode() == "AWSOrganizationsNotInUseException" {
+	if errors.Is(err, ErrNotInOrganization) {
 		return "Gangplank could not read the organization: this account is not in an AWS organization. If it is a standalone " +
 			"account, add it as one."
 	}
@@ -504,7 +497,10 @@ func (s *Service) stepOrganization(ctx context.Context, j *Job, b *budget) (bool
 	}
 	cfg := sess.Config
 	b.counter.Instrument(&cfg)
-	org := s.organizations(cfg)
+	org, err := s.organizations(cfg)
+	if err != nil {
+		return false, nil, err
+	}
 	tree := Tree{OUs: map[string]OU{}}
 	if len(j.Cursor.Chunks) > 0 {
 		stored, err := s.Jobs.Chunks(ctx, j.TenantID, j.ID, j.Cursor.Chunks)

@@ -42,6 +42,13 @@ type KeyVault interface {
 	Delete(ctx context.Context, secretARN string) error
 }
 
+// ScheduleTarget is where delayed deletions' schedules deliver: the identity schedule group, the role the
+// scheduler assumes, and the identity queue it sends to.
+type ScheduleTarget struct {
+	Group             string
+	RoleARN, QueueARN string
+}
+
 // Scheduler runs delayed deletions of offboarded users (EventBridge Scheduler one-time schedules).
 type Scheduler interface {
 	ScheduleDeletion(ctx context.Context, name string, at time.Time, m Message) error

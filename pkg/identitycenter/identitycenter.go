@@ -10,18 +10,26 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
-	"github.com/aws/smithy-go"
 
 	"github.com/gangplank/gangplank/pkg/accounts"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/validation"
 )
 
-// Instances is the one IAM Identity Center call the check makes.
-type Instances interface {
-	ListInstances(ctx context.Context, in *ssoadmin.ListInstancesInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.ListInstancesOutput, error)
+// Instance is an IAM Identity Center instance, as ListInstances describes it.
+type Instance struct {
+	ARN string
+	// PrimaryRegion is where the instance was created, when the region asked is one it is replicated to.
+	PrimaryRegion string
 }
+
+// ErrAccessDenied is IAM Identity Center refusing the role (sso:ListInstances not allowed).
+var ErrAccessDenied = errors.New("the role may not list IAM Identity Center instances")
+
+// Instances is the one IAM Identity Center call the check makes: the instances that cfg's principal sees in region
+// (ErrAccessDenied when it may not look). pkg/identitycenter/awsssoadmin implements it; only the functions that
+// check SSO regions link that client.
+type Instances func(ctx context.Context, cfg aws.Config, region string) ([]Instance, error)
 
 // Door enters a customer's account (crossaccount.Door): the one way in.
 type Door interface {
@@ -30,20 +38,12 @@ type Door interface {
 
 // Checker implements accounts.SSORegionChecker.
 type Checker struct {
-	Door Door
-	Now  func() time.Time
-	// NewInstances builds the client for a region (default: the SDK's).
-	NewInstances func(cfg aws.Config, region string) Instances
+	Door      Door
+	Now       func() time.Time
+	Instances Instances
 }
 
 var _ accounts.SSORegionChecker = (*Checker)(nil)
-
-func (c *Checker) client(cfg aws.Config, region string) Instances {
-	if c.NewInstances != nil {
-		return c.NewInstances(cfg, region)
-	}
-	return ssoadmin.NewFromConfig(cfg, func(o *ssoadmin.Options) { o.Region = region })
-}
 
 // CheckSSORegion lists the Identity Center instances the management account's role sees in region. An instance
 // there verifies the region; none is a field error (the tenant named the wrong region, or Identity Center is not
@@ -65,17 +65,16 @@ func (c *Checker) CheckSSORegion(ctx context.Context, a accounts.Account, region
 	case err != nil:
 		return accounts.SSORegionCheck{}, err
 	}
-	out, err := c.client(sess.Config, region).ListInstances(ctx, &ssoadmin.ListInstancesInput{})
-	var apiErr smithy.APIError
+	instances, err := c.Instances(ctx, sess.Config, region)
 	switch {
-	case errors.As(err, &apiErr) && (apiErr.ErrorCode() == "AccessDeniedException" || apiErr.ErrorCode() == "AccessDenied"):
+	case errors.Is(err, ErrAccessDenied):
 		return unverified("the role may not read IAM Identity Center (sso:ListInstances), so the region was taken as given")
 	case err != nil:
 		return unverified("Gangplank could not read IAM Identity Center through the role just now (" + firstLine(err) + "); the region was taken as given")
 	}
-	for _, in := range out.Instances {
-		arn := aws.ToString(in.InstanceArn)
-		if p := aws.ToString(in.PrimaryRegion); p != "" && p != region {
+	for _, in := range instances {
+		arn := in.ARN
+		if p := in.PrimaryRegion; p != "" && p != region {
 			return accounts.SSORegionCheck{Status: accounts.SSORegionVerified, CheckedAt: now, InstanceARN: arn,
 				Reason: fmt.Sprintf("IAM Identity Center answers in %s; its primary region is %s", region, p)}, nil
 		}

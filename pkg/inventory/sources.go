@@ -6,17 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/resourceexplorer2"
-	retypes "github.com/aws/aws-sdk-go-v2/service/resourceexplorer2/types"
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	tagtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/aws/smithy-go"
-
-	"github.com/gangplank/gangplank/pkg/awsx"
 )
 
 // Tagging is the part of the Resource Groups Tagging API the inventory uses.
@@ -26,57 +20,54 @@ type Tagging interface {
 	UntagResources(ctx context.Context, in *resourcegroupstaggingapi.UntagResourcesInput, optFns ...func(*resourcegroupstaggingapi.Options)) (*resourcegroupstaggingapi.UntagResourcesOutput, error)
 }
 
-// Explorer is the part of Resource Explorer the inventory uses.
+// Explorer is what the inventory reads of Resource Explorer in one region, one request per method
+// (pkg/inventory/awsresources implements it over the SDK). A page token is "" for the first page; a returned next
+// token is "" after the last. Errors are the SDK's, read with their codes (explorerRefusal).
 type Explorer interface {
-	ListIndexes(ctx context.Context, in *resourceexplorer2.ListIndexesInput, optFns ...func(*resourceexplorer2.Options)) (*resourceexplorer2.ListIndexesOutput, error)
-	GetDefaultView(ctx context.Context, in *resourceexplorer2.GetDefaultViewInput, optFns ...func(*resourceexplorer2.Options)) (*resourceexplorer2.GetDefaultViewOutput, error)
-	GetView(ctx context.Context, in *resourceexplorer2.GetViewInput, optFns ...func(*resourceexplorer2.Options)) (*resourceexplorer2.GetViewOutput, error)
-	ListResources(ctx context.Context, in *resourceexplorer2.ListResourcesInput, optFns ...func(*resourceexplorer2.Options)) (*resourceexplorer2.ListResourcesOutput, error)
+	// Indexes is a page of ListIndexes.
+	Indexes(ctx context.Context, pageToken string) (indexes []ExplorerIndex, next string, err error)
+	// DefaultView is GetDefaultView's view ARN ("" when the region has none).
+	DefaultView(ctx context.Context) (string, error)
+	// View is GetView.
+	View(ctx context.Context, viewARN string) (ExplorerView, error)
+	// Resources is a page of ListResources of a view (ExplorerPageSize a page), with a filter ("" for none).
+	Resources(ctx context.Context, viewARN, filter, pageToken string) (resources []ExplorerResource, next string, err error)
 }
 
-// Regions is the part of EC2 the inventory uses: the account's enabled regions.
+// ExplorerIndex is a region's Resource Explorer index.
+type ExplorerIndex struct {
+	Region     string
+	Aggregator bool
+}
+
+// ExplorerView is a Resource Explorer view: its filter ("" for none), and whether it includes the tags property.
+type ExplorerView struct {
+	Filter   string
+	WithTags bool
+}
+
+// ExplorerResource is a resource as a view lists it; the fields Resource Explorer leaves out are "".
+type ExplorerResource struct {
+	ARN, OwningAccountID, Region, Type string
+	// Tags are its "tags" property (empty when the view does not include it).
+	Tags Tags
+}
+
+// Regions is what the inventory reads of EC2: the account's enabled regions (DescribeRegions without AllRegions).
 type Regions interface {
-	DescribeRegions(ctx context.Context, in *ec2.DescribeRegionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error)
+	EnabledRegions(ctx context.Context) ([]string, error)
 }
 
-// Clients builds the AWS clients of one customer session, per region.
+// Clients builds the AWS clients of one customer session, per region (awsresources.New, over the SDK's clients,
+// retrying throttling patiently: a sync would rather wait than give up).
 type Clients interface {
 	Tagging(region string) Tagging
 	Explorer(region string) Explorer
 	Regions(region string) Regions
 }
 
-// sdkClients are the SDK's clients, retrying throttling patiently (a sync would rather wait than give up).
-type sdkClients struct {
-	cfg        aws.Config
-	maxBackoff time.Duration
-}
-
-const retryAttempts = 8
-
-func (c sdkClients) Tagging(region string) Tagging {
-	return resourcegroupstaggingapi.NewFromConfig(c.cfg, func(o *resourcegroupstaggingapi.Options) {
-		o.Region = region
-		o.Retryer = awsx.PatientRetryer(retryAttempts, c.maxBackoff, "ThrottlingException", "ThrottledException")
-		o.RetryMaxAttempts = retryAttempts
-	})
-}
-
-func (c sdkClients) Explorer(region string) Explorer {
-	return resourceexplorer2.NewFromConfig(c.cfg, func(o *resourceexplorer2.Options) {
-		o.Region = region
-		o.Retryer = awsx.PatientRetryer(retryAttempts, c.maxBackoff, "ThrottlingException")
-		o.RetryMaxAttempts = retryAttempts
-	})
-}
-
-func (c sdkClients) Regions(region string) Regions {
-	return ec2.NewFromConfig(c.cfg, func(o *ec2.Options) {
-		o.Region = region
-		o.Retryer = awsx.PatientRetryer(retryAttempts, c.maxBackoff, "RequestLimitExceeded")
-		o.RetryMaxAttempts = retryAttempts
-	})
-}
+// ErrClientsNotWired: a sync or a write-back ran in a function built without the customer-account clients.
+var ErrClientsNotWired = errors.New("this function is not wired to read customers' resources (Resource Groups Tagging, Resource Explorer, EC2)")
 
 // observed is a resource as a source listed it.
 type observed struct {
@@ -146,21 +137,13 @@ type explorerSource struct {
 func (s explorerSource) perPage() int { return ExplorerPageSize }
 
 func (s explorerSource) page(ctx context.Context, token string) (page, error) {
-	in := &resourceexplorer2.ListResourcesInput{ViewArn: aws.String(s.viewARN), MaxResults: aws.Int32(ExplorerPageSize)}
-	if s.filter != "" {
-		in.Filters = &retypes.SearchFilter{FilterString: aws.String(s.filter)}
-	}
-	if token != "" {
-		in.NextToken = aws.String(token)
-	}
-	out, err := s.client.ListResources(ctx, in)
+	resources, next, err := s.client.Resources(ctx, s.viewARN, s.filter, token)
 	if err != nil {
 		return page{}, err
 	}
-	p := page{next: aws.ToString(out.NextToken)}
-	for _, r := range out.Resources {
-		o := observed{ARN: aws.ToString(r.Arn), AccountID: aws.ToString(r.OwningAccountId), Region: aws.ToString(r.Region),
-			Type: aws.ToString(r.ResourceType)}
+	p := page{next: next}
+	for _, r := range resources {
+		o := observed{ARN: r.ARN, AccountID: r.OwningAccountID, Region: r.Region, Type: r.Type}
 		if o.Region == "" {
 			o.Region = GlobalRegion
 		}
@@ -171,7 +154,7 @@ func (s explorerSource) page(ctx context.Context, token string) (page, error) {
 			o.AccountID = arnAccount(o.ARN)
 		}
 		if s.withTags {
-			o.Tags = explorerTags(r.Properties)
+			o.Tags = r.Tags
 		}
 		p.resources = append(p.resources, o)
 	}
@@ -180,24 +163,6 @@ func (s explorerSource) page(ctx context.Context, token string) (page, error) {
 
 // GlobalRegion is where Resource Explorer puts resources of no region (IAM's, for one).
 const GlobalRegion = "global"
-
-// explorerTags reads the "tags" property: a list of {"Key": ..., "Value": ...}.
-func explorerTags(props []retypes.ResourceProperty) Tags {
-	tags := Tags{}
-	for _, p := range props {
-		if aws.ToString(p.Name) != "tags" || p.Data == nil {
-			continue
-		}
-		var list []struct{ Key, Value string }
-		if err := p.Data.UnmarshalSmithyDocument(&list); err != nil {
-			continue
-		}
-		for _, t := range list {
-			tags[t.Key] = t.Value
-		}
-	}
-	return tags
-}
 
 // explorerFilter is a view filter for the chosen types and regions: prefixes of one kind are ORed, of different
 // kinds ANDed.
@@ -236,10 +201,9 @@ type explorerPlan struct {
 // resource (no filter). Three calls; fewer when an answer is already no.
 func probeExplorer(ctx context.Context, c Clients, home string) (explorerPlan, error) {
 	var p explorerPlan
-	var indexes []retypes.Index
-	in := &resourceexplorer2.ListIndexesInput{}
-	for {
-		out, err := c.Explorer(home).ListIndexes(ctx, in)
+	var indexes []ExplorerIndex
+	for token := ""; ; {
+		page, next, err := c.Explorer(home).Indexes(ctx, token)
 		if err != nil {
 			if reason, ok := explorerRefusal(err, "resource-explorer-2:ListIndexes", ""); ok {
 				p.reason = reason
@@ -247,16 +211,15 @@ func probeExplorer(ctx context.Context, c Clients, home string) (explorerPlan, e
 			}
 			return p, err
 		}
-		indexes = append(indexes, out.Indexes...)
-		if aws.ToString(out.NextToken) == "" {
+		indexes = append(indexes, page...)
+		if token = next; token == "" {
 			break
 		}
-		in.NextToken = out.NextToken
 	}
 	for _, ix := range indexes {
-		p.indexed = append(p.indexed, aws.ToString(ix.Region))
-		if ix.Type == retypes.IndexTypeAggregator {
-			p.region = aws.ToString(ix.Region)
+		p.indexed = append(p.indexed, ix.Region)
+		if ix.Aggregator {
+			p.region = ix.Region
 		}
 	}
 	slices.Sort(p.indexed)
@@ -265,7 +228,7 @@ func probeExplorer(ctx context.Context, c Clients, home string) (explorerPlan, e
 			"(an index in every region, an aggregator index and a default view)"
 		return p, nil
 	}
-	def, err := c.Explorer(p.region).GetDefaultView(ctx, &resourceexplorer2.GetDefaultViewInput{})
+	view, err := c.Explorer(p.region).DefaultView(ctx)
 	if err != nil {
 		if reason, ok := explorerRefusal(err, "resource-explorer-2:GetDefaultView", ""); ok {
 			p.reason = reason
@@ -273,13 +236,13 @@ func probeExplorer(ctx context.Context, c Clients, home string) (explorerPlan, e
 		}
 		return p, err
 	}
-	p.view = aws.ToString(def.ViewArn)
+	p.view = view
 	if p.view == "" {
 		p.reason = fmt.Sprintf("Resource Explorer's aggregator region %s has no default view: create a view of every resource "+
 			"(no filter, with the tags property) and make it the default", p.region)
 		return p, nil
 	}
-	v, err := c.Explorer(p.region).GetView(ctx, &resourceexplorer2.GetViewInput{ViewArn: aws.String(p.view)})
+	v, err := c.Explorer(p.region).View(ctx, p.view)
 	if err != nil {
 		if reason, ok := explorerRefusal(err, "resource-explorer-2:GetView", p.view); ok {
 			p.reason = reason
@@ -287,18 +250,12 @@ func probeExplorer(ctx context.Context, c Clients, home string) (explorerPlan, e
 		}
 		return p, err
 	}
-	if v.View != nil && v.View.Filters != nil && aws.ToString(v.View.Filters.FilterString) != "" {
+	if v.Filter != "" {
 		p.reason = fmt.Sprintf("Resource Explorer's default view %s filters resources (%q): make a view without a filter the default, "+
-			"so that Gangplank sees every resource", p.view, aws.ToString(v.View.Filters.FilterString))
+			"so that Gangplank sees every resource", p.view, v.Filter)
 		return p, nil
 	}
-	if v.View != nil {
-		for _, ip := range v.View.IncludedProperties {
-			if aws.ToString(ip.Name) == "tags" {
-				p.withTags = true
-			}
-		}
-	}
+	p.withTags = v.WithTags
 	p.usable = true
 	return p, nil
 }
@@ -357,15 +314,11 @@ func tokenExpired(err error) bool {
 	return errors.As(err, &expired) || code == "PaginationTokenExpiredException"
 }
 
-// enabledRegions reads the regions enabled in the account (DescribeRegions without AllRegions).
+// enabledRegions reads the regions enabled in the account, in order.
 func enabledRegions(ctx context.Context, c Regions) ([]string, error) {
-	out, err := c.DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+	regions, err := c.EnabledRegions(ctx)
 	if err != nil {
 		return nil, err
-	}
-	var regions []string
-	for _, r := range out.Regions {
-		regions = append(regions, aws.ToString(r.RegionName))
 	}
 	slices.Sort(regions)
 	return regions, nil

@@ -56,8 +56,9 @@ type Service struct {
 	// DefaultRegions are the regions read in an account whose integration settings name none; nil: every region
 	// enabled in the account (the product's default). Test platforms read fewer.
 	DefaultRegions []string
-	// NewClients builds the AWS clients of a customer session (default: the SDK's, retrying throttling).
-	NewClients func(cfg aws.Config, maxBackoff time.Duration) Clients
+	// Clients builds the AWS clients of a customer session (awsresources.New), which wait out throttling with
+	// backoff up to maxBackoff. Nil in a function that never enters customers' accounts for the inventory.
+	Clients func(cfg aws.Config, maxBackoff time.Duration) Clients
 	// MaxBackoff bounds the wait between retries of throttled calls (default 20 s).
 	MaxBackoff time.Duration
 	// MaxPages bounds the pages one scan invocation lists before it continues in a new message (0: as many as its
@@ -72,15 +73,15 @@ type Service struct {
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
 
-func (s *Service) clients(cfg aws.Config) Clients {
+func (s *Service) clients(cfg aws.Config) (Clients, error) {
+	if s.Clients == nil {
+		return nil, ErrClientsNotWired
+	}
 	backoff := s.MaxBackoff
 	if backoff == 0 {
 		backoff = 20 * time.Second
 	}
-	if s.NewClients != nil {
-		return s.NewClients(cfg, backoff)
-	}
-	return sdkClients{cfg: cfg, maxBackoff: backoff}
+	return s.Clients(cfg, backoff), nil
 }
 
 // scopeOf is what the account's integration settings ask the inventory to cover.
@@ -236,7 +237,10 @@ func (s *Service) plan(ctx context.Context, m Message) error {
 	counter := awsx.NewCallCounter()
 	cfg := sess.Config.Copy()
 	counter.Instrument(&cfg)
-	c := s.clients(cfg)
+	c, err := s.clients(cfg)
+	if err != nil {
+		return err
+	}
 	home := acct.Region
 	enabled, err := enabledRegions(ctx, c.Regions(home))
 	if err != nil {
@@ -444,7 +448,10 @@ func (s *Service) scan(ctx context.Context, m Message) error {
 	counter := awsx.NewCallCounter()
 	cfg := sess.Config.Copy()
 	counter.Instrument(&cfg)
-	c := s.clients(cfg)
+	c, err := s.clients(cfg)
+	if err != nil {
+		return err
+	}
 	regions := run.ScanRegions[m.Scan]
 	var src source
 	if m.Scan == ExplorerScan {

@@ -195,7 +195,10 @@ func (s *Service) writeBack(ctx context.Context, tenantID, accountID string) err
 	counter := awsx.NewCallCounter()
 	cfg := sess.Config.Copy()
 	counter.Instrument(&cfg)
-	c := s.clients(cfg)
+	c, err := s.clients(cfg)
+	if err != nil {
+		return err
+	}
 	retryIn := time.Duration(0)
 	for _, region := range sortedKeys(due) {
 		list := due[region]

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/testkit"
 )
 
 // Every package a binary links runs its init at each cold start, whether the function calls it or not (issue 12
@@ -63,6 +64,66 @@ func TestFunctionsLinkOnlyTheirOwnLayers(t *testing.T) {
 					if dep == banned || strings.HasPrefix(dep, banned+"/") {
 						t.Errorf("functions/%s links %s", fn.Name, dep)
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestFunctionsLinkOnlyTheSDKServicesTheyCall: an SDK service package costs every cold start that links it up to
+// 5 ms of init (DynamoDB's schemas alone take more than a hello-world function's whole init), so each function links
+// the services every function shares and those its Needs call for through their adapters, and no other; none links
+// the SDK's default configuration loader (its SSO, SSO OIDC and sign-in clients): functions read Lambda's
+// environment (awsx.LambdaConfig).
+func TestFunctionsLinkOnlyTheSDKServicesTheyCall(t *testing.T) {
+	// Every function: its tables (DynamoDB), the queues, the door into customers' accounts (STS), bulk activation's
+	// workflow (Step Functions), and two services still in packages every function links (pkg/store imports each
+	// domain for its types): IAM (the identity core: the IAM integration is IAM calls through and through; IAM's
+	// package init is among the SDK's lightest) and the Tagging API (the role's probe, pkg/onboarding, and the
+	// inventory's write-back).
+	shared := []string{"dynamodb", "sqs", "sts", "sfn", "iam", "resourcegroupstaggingapi"}
+	// The SDK services behind each adapter.
+	behind := map[platform.CustomerAPI][]string{
+		platform.OrganizationsAPI: {"organizations"}, platform.CostExplorerAPI: {"costexplorer"},
+		platform.ResourcesAPI: {"resourceexplorer2", "ec2"}, platform.IdentityCenterAPI: {"ssoadmin"},
+		platform.CloudFormationAPI: {"cloudformation"},
+	}
+	wanted := func(n platform.Needs) map[string]bool {
+		set := map[string]bool{}
+		for _, s := range shared {
+			set[testkit.SDKService(s)] = true
+		}
+		for _, api := range n.Calls {
+			for _, s := range behind[api] {
+				set[testkit.SDKService(s)] = true
+			}
+		}
+		if n.CursorKey || n.IdentityKeys != "" {
+			set[testkit.SDKService("secretsmanager")] = true
+		}
+		if n.Scheduler {
+			set[testkit.SDKService("scheduler")] = true
+		}
+		return set
+	}
+	deps := functionDeps(t)
+	for _, fn := range platform.Functions() {
+		t.Run(fn.Name, func(t *testing.T) {
+			ok := wanted(fn.Needs)
+			for dep := range deps[fn.Name] {
+				if dep == "github.com/aws/aws-sdk-go-v2/config" || dep == "github.com/gangplank/gangplank/pkg/platform/awsadapters" {
+					t.Errorf("functions/%s links %s", fn.Name, dep)
+				}
+				if !strings.HasPrefix(dep, testkit.SDKService("")) || strings.Contains(strings.TrimPrefix(dep, testkit.SDKService("")), "/") {
+					continue // not a service's root package (its types, schemas and endpoints come with it)
+				}
+				if !ok[dep] {
+					t.Errorf("functions/%s links %s, which its Needs do not call for", fn.Name, dep)
+				}
+			}
+			for want := range ok {
+				if !deps[fn.Name][want] {
+					t.Errorf("functions/%s does not link %s: its Needs call for it (is the adapter passed to ColdStart?)", fn.Name, want)
 				}
 			}
 		})

@@ -7,11 +7,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/gangplank/gangplank/pkg/auth"
 	"github.com/gangplank/gangplank/pkg/awsid"
+	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/cursor"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/tables"
@@ -61,10 +59,8 @@ func (c Config) PlatformAccounts() []string {
 	return ids
 }
 
-// SecretReader is the part of Secrets Manager the configuration loader uses.
-type SecretReader interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
+// SecretReader reads the cursor key's secret (Adapters.SecretReader).
+type SecretReader = crossaccount.SecretReader
 
 // LoadConfig reads, through getenv, the configuration a function with these needs uses, and nothing else:
 //
@@ -150,11 +146,11 @@ func cursorKey(ctx context.Context, getenv func(string) string, secrets SecretRe
 		if secrets == nil {
 			return nil, errors.New("CURSOR_KEY_SECRET_ARN is set but no Secrets Manager client was given")
 		}
-		out, err := secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+		value, err := secrets.SecretValue(ctx, arn, crossaccount.StageCurrent)
 		if err != nil {
 			return nil, fmt.Errorf("read cursor key secret %s: %w", arn, err)
 		}
-		encoded = aws.ToString(out.SecretString)
+		encoded = value
 	}
 	switch key := strings.TrimSpace(encoded); {
 	case key == "":

@@ -55,6 +55,11 @@ type Needs struct {
 	// Scheduler creates and deletes the one-time schedules (EventBridge Scheduler) that delete offboarded IAM users
 	// after the account's user cleanup days.
 	Scheduler bool
+	// Calls lists the AWS services the function calls in customers' accounts beyond STS and the Tagging API (which
+	// every function that enters them calls), each through an adapter its main passes to ColdStart (Adapters): a
+	// function's binary links only the services it calls. It grants nothing: customers' roles decide what the
+	// door may do there.
+	Calls []CustomerAPI
 }
 
 // Queue is one of the platform's SQS queues: the CDK app creates it (with a dead-letter queue), the functions that
@@ -114,6 +119,8 @@ var (
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs, tables.Inventory), CursorKey: true, Claims: true, Customers: true,
 		Onboarding: true, Queues: map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send, InventoryQueue.ID: Send},
 		Workflow: []string{StartExecution, StopExecution, SendTaskSuccess},
+		// The commitment report reads the payer's monthly costs; setting ssoRegion checks it.
+		Calls: []CustomerAPI{CostExplorerAPI, IdentityCenterAPI},
 	}}
 	// Callback answers onboarding stacks; what follows an activation (a discovery job for a management account's
 	// organization or a linked account's management account, the payer's first cost sync, the account's first
@@ -123,6 +130,8 @@ var (
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true,
 		Queues:   map[string]Access{CostSyncQueue.ID: Send, IdentityQueue.ID: Send, DiscoveryQueue.ID: Send, InventoryQueue.ID: Send},
 		Workflow: []string{SendTaskSuccess},
+		// Once a management account is connected, its ssoRegion is looked for again through its role.
+		Calls: []CustomerAPI{IdentityCenterAPI},
 	}}
 	// IdentityAPI serves the IAM integration's routes (the OpenAPI operations marked x-gangplank-function:
 	// identity-api): it enters accounts through roles or stored keys, stores and deletes keys, onboards and
@@ -151,11 +160,13 @@ var (
 	// customers' accounts, writes their accounts (audited), and starts bulk activations (auto-enrolment).
 	DiscoveryWorker = Function{Name: "discovery-worker", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Queues: map[string]Access{DiscoveryQueue.ID: ConsumeAndSend},
-		Workflow: []string{StartExecution},
+		Workflow: []string{StartExecution}, Calls: []CustomerAPI{OrganizationsAPI},
 	}}
-	// Activation is the bulk activation workflow's task.
+	// Activation is the bulk activation workflow's task: it launches onboarding stacks in an organization's member
+	// accounts (never a management account, whose SSO region the callback or the API checks).
 	Activation = Function{Name: "activation", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts), Customers: true, Onboarding: true, Workflow: []string{SendTaskSuccess},
+		Calls: []CustomerAPI{CloudFormationAPI},
 	}}
 	// CostSyncScheduler enqueues every payer whose cost sync is on: it reads one sparse index.
 	CostSyncScheduler = Function{Name: "costsync-scheduler", Needs: Needs{
@@ -169,6 +180,7 @@ var (
 	// CostSyncWorker syncs one payer per message.
 	CostSyncWorker = Function{Name: "costsync-worker", Needs: Needs{
 		Tables: rw(tables.Tenants, tables.Accounts, tables.Costs), Customers: true, Queues: map[string]Access{CostSyncQueue.ID: Consume},
+		Calls: []CustomerAPI{CostExplorerAPI},
 	}}
 	// InventoryScheduler starts the sync of every account whose scheduled sync is due: it reads one sparse index.
 	InventoryScheduler = Function{Name: "inventory-scheduler", Needs: Needs{
@@ -179,7 +191,7 @@ var (
 	// accounts and tenants (External IDs, the sync interval) and changes neither.
 	InventoryWorker = Function{Name: "inventory-worker", Needs: Needs{
 		Tables:    map[string]Access{tables.Tenants.ID: Read, tables.Accounts.ID: Read, tables.Inventory.ID: ReadWrite},
-		Customers: true, Queues: map[string]Access{InventoryQueue.ID: ConsumeAndSend},
+		Customers: true, Queues: map[string]Access{InventoryQueue.ID: ConsumeAndSend}, Calls: []CustomerAPI{ResourcesAPI},
 	}}
 )
 
@@ -194,6 +206,7 @@ var Everything = Needs{
 	Tables: rw(tables.All()...), CursorKey: true, Claims: true, Customers: true, Onboarding: true,
 	Queues:   map[string]Access{CostSyncQueue.ID: ReadWrite, IdentityQueue.ID: ReadWrite, DiscoveryQueue.ID: ReadWrite, InventoryQueue.ID: ReadWrite},
 	Workflow: []string{StartExecution, StopExecution, SendTaskSuccess}, IdentityKeys: ReadWrite, Scheduler: true,
+	Calls: []CustomerAPI{OrganizationsAPI, CostExplorerAPI, ResourcesAPI, IdentityCenterAPI, CloudFormationAPI},
 }
 
 func (n Needs) workflow(action string) bool { return slices.Contains(n.Workflow, action) }

@@ -12,6 +12,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/costsync"
 	"github.com/gangplank/gangplank/pkg/discovery"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/awsadapters"
 	"github.com/gangplank/gangplank/pkg/tables"
 	"github.com/gangplank/gangplank/pkg/testkit"
 )
@@ -51,7 +52,7 @@ func TestScheduledFunctionsRunWithTheirOwnWiring(t *testing.T) {
 	full.QueueURLs = map[string]string{platform.CostSyncQueue.ID: p.Provisioned.CostSyncQueueURL,
 		platform.DiscoveryQueue.ID: p.Provisioned.DiscoveryQueueURL}
 	builder := func(fn platform.Function) *platform.Builder {
-		return platform.NewBuilder(p.AWS, full.For(fn.Needs), fn.Needs, time.Now)
+		return platform.NewBuilder(p.AWS, full.For(fn.Needs), fn.Needs, awsadapters.All(), time.Now)
 	}
 
 	started, failed, err := builder(platform.Discovery).Discovery().StartAll(ctx)
@@ -92,7 +93,7 @@ func TestScheduledFunctionsRunWithTheirOwnWiring(t *testing.T) {
 	if err := builder(platform.CostSyncScheduler).CostSync().FirstSync(ctx, mustAccount(t, p, "780000000001")); err != nil {
 		t.Errorf("the scheduler hands payers to the queue: %v", err)
 	}
-	if err := platform.NewBuilder(p.AWS, full.For(platform.Discovery.Needs), platform.Discovery.Needs, time.Now).CostSync().
+	if err := platform.NewBuilder(p.AWS, full.For(platform.Discovery.Needs), platform.Discovery.Needs, awsadapters.All(), time.Now).CostSync().
 		FirstSync(ctx, mustAccount(t, p, "780000000001")); !errors.Is(err, costsync.ErrQueueNotWired) {
 		t.Errorf("discovery, which has no queue, enqueued: %v", err)
 	}

@@ -14,8 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/scheduler"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -44,10 +42,11 @@ func (e *NotWiredError) Error() string {
 // Builder builds a function's parts on demand, each at most once, from the function's configuration. A part whose
 // needs the function does not declare panics with *NotWiredError (ColdStart turns that into a failed cold start).
 type Builder struct {
-	aws   aws.Config
-	cfg   Config
-	needs Needs
-	now   func() time.Time
+	aws      aws.Config
+	cfg      Config
+	needs    Needs
+	adapters Adapters
+	now      func() time.Time
 
 	db         *store.DB
 	sqs        *sqs.Client
@@ -61,7 +60,6 @@ type Builder struct {
 	activation *activation.Service
 	inventory  *inventory.Service
 	identity   *identity.Service
-	secrets    *secretsmanager.Client
 	rotation   *rotation.Service
 
 	tuners []func(Parts)
@@ -97,9 +95,10 @@ func (b *Builder) built(p Parts) {
 	}
 }
 
-// NewBuilder returns the builder of a function with these needs. now is the clock (time.Now in production).
-func NewBuilder(awsCfg aws.Config, cfg Config, needs Needs, now func() time.Time) *Builder {
-	return &Builder{aws: awsCfg, cfg: cfg, needs: needs, now: now}
+// NewBuilder returns the builder of a function with these needs and adapters. now is the clock (time.Now in
+// production).
+func NewBuilder(awsCfg aws.Config, cfg Config, needs Needs, adapters Adapters, now func() time.Time) *Builder {
+	return &Builder{aws: awsCfg, cfg: cfg, needs: needs, adapters: adapters, now: now}
 }
 
 // Needs are the builder's function's needs.
@@ -145,14 +144,14 @@ func (b *Builder) Tenants() *tenants.Service {
 	return b.tenants
 }
 
-// Accounts is the accounts service. Where the function may enter customers' accounts, a management account's SSO
-// region is checked against the organization through the door.
+// Accounts is the accounts service. Where the function checks SSO regions, a management account's SSO region is
+// checked against the organization through the door.
 func (b *Builder) Accounts() *accounts.Service {
 	if b.accounts == nil {
 		b.accounts = accounts.NewService(store.Accounts{DB: b.DB()}, b.Tenants(), b.now)
 		b.accounts.Reserve(b.cfg.PlatformAccounts()...)
-		if b.needs.Customers {
-			b.accounts.CheckSSORegionsWith(&identitycenter.Checker{Door: lazyDoor{b}, Now: b.now})
+		if b.needs.calls(IdentityCenterAPI) {
+			b.accounts.CheckSSORegionsWith(&identitycenter.Checker{Door: lazyDoor{b}, Now: b.now, Instances: b.adapters.IdentityCenter})
 		}
 	}
 	return b.accounts
@@ -184,17 +183,10 @@ func (b *Builder) Door() *crossaccount.Door {
 	if b.door == nil {
 		b.door = crossaccount.NewDoor(b.Connector(), b.Accounts(), b.Tenants(), b.now)
 		if b.needs.IdentityKeys != "" {
-			b.door.WithKeys(store.Identities{DB: b.DB()}, b.secretsManager())
+			b.door.WithKeys(store.Identities{DB: b.DB()}, b.adapters.SecretReader(b.aws))
 		}
 	}
 	return b.door
-}
-
-func (b *Builder) secretsManager() *secretsmanager.Client {
-	if b.secrets == nil {
-		b.secrets = secretsmanager.NewFromConfig(b.aws)
-	}
-	return b.secrets
 }
 
 // Onboarding answers onboarding stacks, issues launch material and connects roles. What follows an activation is
@@ -218,7 +210,9 @@ func (b *Builder) Onboarding() *onboarding.Service {
 					slog.WarnContext(ctx, "discovery after activation could not start", "accountId", a.AccountID, "error", err.Error())
 				}
 			}
-			if a.Type != accounts.Management {
+			// Management accounts are connected through the callback or the API, which check SSO regions; bulk
+			// activation's task only activates an organization's members.
+			if a.Type != accounts.Management || !b.needs.calls(IdentityCenterAPI) {
 				return
 			}
 			// The role can now read IAM Identity Center: look for it in the ssoRegion set before the account was connected.
@@ -270,6 +264,9 @@ func (b *Builder) CostSync() *costsync.Service {
 	if b.costSync == nil {
 		s := &costsync.Service{Accounts: b.Accounts(), Tenants: b.Tenants(), Store: store.Costs{DB: b.DB()},
 			Payers: store.Accounts{DB: b.DB()}, Now: b.now}
+		if b.needs.calls(CostExplorerAPI) {
+			s.CostExplorer = b.adapters.CostExplorer
+		}
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}
@@ -296,6 +293,9 @@ func (b *Builder) Discovery() *discovery.Service {
 		orgs := store.Organizations{DB: b.DB()}
 		d := &discovery.Service{Accounts: b.Accounts(), Snapshots: orgs, Members: orgs, Jobs: orgs, Now: b.now,
 			Managements: store.Accounts{DB: b.DB()}, Queue: discovery.UnwiredQueue{}}
+		if b.needs.calls(OrganizationsAPI) {
+			d.Organizations = b.adapters.Organizations
+		}
 		if url := b.cfg.QueueURLs[DiscoveryQueue.ID]; url != "" {
 			d.Queue = discovery.SQSQueue{Client: b.SQS(), URL: url}
 		}
@@ -317,6 +317,9 @@ func (b *Builder) Activation() *activation.Service {
 		b.require("bulk activation", len(b.needs.Workflow) > 0, "Workflow")
 		b.activation = &activation.Service{Store: store.Activations{DB: b.DB()}, Accounts: b.Accounts(), Tenants: b.Tenants(), Door: b.Door(),
 			StepFunctions: sfn.NewFromConfig(b.aws), StateMachineARN: b.cfg.StateMachineARN, Now: b.now}
+		if b.needs.calls(CloudFormationAPI) {
+			b.activation.CloudFormation = b.adapters.CloudFormation
+		}
 		if b.needs.Onboarding {
 			b.activation.Links = b.Onboarding()
 		}
@@ -329,6 +332,9 @@ func (b *Builder) Activation() *activation.Service {
 func (b *Builder) Inventory() *inventory.Service {
 	if b.inventory == nil {
 		s := &inventory.Service{Store: store.Inventory{DB: b.DB()}, Accounts: b.Accounts(), Schedules: tenantSchedules{b}, Now: b.now}
+		if b.needs.calls(ResourcesAPI) {
+			s.Clients = b.adapters.Resources
+		}
 		if b.needs.Customers {
 			s.Door = b.Door()
 		}
@@ -368,11 +374,11 @@ func (b *Builder) Identity() *identity.Service {
 			s.Door = b.Door()
 		}
 		if b.needs.IdentityKeys == ReadWrite {
-			s.Keys = identity.SecretVault{Client: b.secretsManager(), Prefix: b.cfg.Identity.SecretPrefix, KMSKeyID: b.cfg.Identity.KMSKeyID}
+			s.Keys = b.adapters.KeyVault(b.aws, b.cfg.Identity.SecretPrefix, b.cfg.Identity.KMSKeyID)
 		}
 		if b.needs.Scheduler {
-			s.Schedules = identity.Schedules{Client: scheduler.NewFromConfig(b.aws), Group: b.cfg.Identity.ScheduleGroup,
-				RoleARN: b.cfg.Identity.ScheduleRoleARN, QueueARN: b.cfg.Identity.QueueARN}
+			s.Schedules = b.adapters.Scheduler(b.aws, identity.ScheduleTarget{Group: b.cfg.Identity.ScheduleGroup,
+				RoleARN: b.cfg.Identity.ScheduleRoleARN, QueueARN: b.cfg.Identity.QueueARN})
 		}
 		switch url := b.cfg.QueueURLs[IdentityQueue.ID]; {
 		case url != "":
@@ -420,14 +426,18 @@ type Services struct {
 	Rotation *rotation.Service
 }
 
-// NewServices builds every part over cfg, as one process running the whole platform needs them. now is the clock.
-func NewServices(awsCfg aws.Config, cfg Config, now func() time.Time) (s *Services, err error) {
+// NewServices builds every part over cfg, as one process running the whole platform needs them, with every adapter
+// (pkg/platform/awsadapters.All). now is the clock.
+func NewServices(awsCfg aws.Config, cfg Config, adapters Adapters, now func() time.Time) (s *Services, err error) {
 	defer func() {
 		if nw, ok := recover().(*NotWiredError); ok {
 			s, err = nil, nw
 		}
 	}()
-	b := NewBuilder(awsCfg, cfg, Everything, now)
+	if err := adapters.missing(Everything); err != nil {
+		return nil, err
+	}
+	b := NewBuilder(awsCfg, cfg, Everything, adapters, now)
 	if _, err := cursor.NewSigner(cfg.CursorKey); err != nil {
 		return nil, err
 	}

@@ -17,8 +17,10 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/gangplank/gangplank/pkg/auth"
+	"github.com/gangplank/gangplank/pkg/awssecrets"
 	"github.com/gangplank/gangplank/pkg/crossaccount"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/awsadapters"
 	"github.com/gangplank/gangplank/pkg/platform/identityweb"
 	"github.com/gangplank/gangplank/pkg/platform/web"
 	"github.com/gangplank/gangplank/pkg/testkit"
@@ -49,7 +51,7 @@ func TestLoadConfig(t *testing.T) {
 		"CALLBACK_TOPIC_ARN_PATTERN":        "arn:aws:sns:{region}:123456789012:gangplank-onboarding",
 		"CONNECTOR_ROLE_ARN":                "arn:aws:iam::123456789012:role/gangplank-connector",
 		"BULK_ACTIVATION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:gangplank-bulk-activation"}
-	got, err := platform.LoadConfig(ctx, env(full), sm, platform.API.Needs)
+	got, err := platform.LoadConfig(ctx, env(full), awssecrets.NewReader(cfg), platform.API.Needs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	// The functions that create accounts (the API; the discovery worker adds members) know it from their own wiring.
 	for _, f := range []platform.Function{platform.API, platform.DiscoveryWorker} {
-		if c, err := platform.LoadConfig(ctx, env(full), sm, f.Needs); err != nil || len(c.PlatformAccounts()) != 1 {
+		if c, err := platform.LoadConfig(ctx, env(full), awssecrets.NewReader(cfg), f.Needs); err != nil || len(c.PlatformAccounts()) != 1 {
 			t.Errorf("%s: platform accounts %v (%v)", f.Name, c.PlatformAccounts(), err)
 		}
 	}
@@ -99,7 +101,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := platform.LoadConfig(ctx, env(tt.env), sm, platform.API.Needs)
+			_, err := platform.LoadConfig(ctx, env(tt.env), awssecrets.NewReader(cfg), platform.API.Needs)
 			if err == nil {
 				t.Fatal("LoadConfig accepted it")
 			}
@@ -133,7 +135,7 @@ func TestIdentityWiring(t *testing.T) {
 	}
 
 	p := testkit.NewPlatform(t)
-	b := platform.NewBuilder(p.AWS, p.Config.For(platform.API.Needs), platform.API.Needs, time.Now)
+	b := platform.NewBuilder(p.AWS, p.Config.For(platform.API.Needs), platform.API.Needs, awsadapters.All(), time.Now)
 	for _, r := range web.NewAPI(b, auth.GatewayClaims{Claims: auth.DefaultClaims}).Routes() {
 		if strings.Contains(r, "/iam") {
 			t.Errorf("the api function serves %s, an identity route", r)
@@ -142,7 +144,7 @@ func TestIdentityWiring(t *testing.T) {
 	if _, err := b.Door().EnterIdentity(ctx, "acme", "111111111111", "test"); !errors.Is(err, crossaccount.ErrKeysNotWired) {
 		t.Errorf("the api function's door entered for an identity capability: %v", err)
 	}
-	routes := identityweb.NewAPI(platform.NewBuilder(p.AWS, p.Config.For(platform.IdentityAPI.Needs), platform.IdentityAPI.Needs, time.Now),
+	routes := identityweb.NewAPI(platform.NewBuilder(p.AWS, p.Config.For(platform.IdentityAPI.Needs), platform.IdentityAPI.Needs, awsadapters.All(), time.Now),
 		auth.GatewayClaims{Claims: auth.DefaultClaims}).Routes()
 	if !slices.Contains(routes, "POST /v1/accounts/{accountId}/iam/users") || slices.Contains(routes, "GET /v1/accounts") {
 		t.Errorf("identity-api routes: %v", routes)
@@ -192,5 +194,19 @@ func TestLambdaEvents(t *testing.T) {
 	// The account was created in the tenant named by the verified claims.
 	if _, err := p.Services.Accounts.Get(context.Background(), "acme", "111111111111"); err != nil {
 		t.Errorf("account not in tenant acme: %v", err)
+	}
+}
+
+// TestAdaptersFollowNeeds: a process given fewer adapters than its Needs call for does not start, and says which.
+func TestAdaptersFollowNeeds(t *testing.T) {
+	p := testkit.NewPlatform(t)
+	_, err := platform.NewServices(p.AWS, p.Config, platform.Adapters{}, time.Now)
+	for _, want := range []string{"Organizations (pkg/discovery/awsorganizations)", "CostExplorer (pkg/costsync/awscostexplorer)",
+		"Resources (pkg/inventory/awsresources)", "IdentityCenter (pkg/identitycenter/awsssoadmin)",
+		"CloudFormation (pkg/activation/awscloudformation)", "SecretReader (pkg/awssecrets)", "KeyVault (pkg/awssecrets)",
+		"Scheduler (pkg/identity/awsscheduler)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewServices without adapters: err = %v, want it to name %s", err, want)
+		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gangplank/gangplank/pkg/httpapi"
 	"github.com/gangplank/gangplank/pkg/onboarding"
 	"github.com/gangplank/gangplank/pkg/platform"
+	"github.com/gangplank/gangplank/pkg/platform/awsadapters"
 	"github.com/gangplank/gangplank/pkg/platform/web"
 	"github.com/gangplank/gangplank/pkg/tables"
 )
@@ -99,7 +100,7 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 	calls.Reset()
 	pc := prov.Config
 	pc.CursorKey, pc.Claims = bytes.Repeat([]byte{7}, 32), auth.DefaultClaims
-	services, err := platform.NewServices(cfg, pc, time.Now)
+	services, err := platform.NewServices(cfg, pc, awsadapters.All(), time.Now)
 	if err != nil {
 		t.Fatalf("services: %v", err)
 	}
@@ -153,7 +154,7 @@ func NewPlatform(t testing.TB, opts ...PlatformOptions) *Platform {
 		}
 	})
 	// Waiting for discovery jobs reads them through clients of their own, so the counts in Calls are the platform's.
-	watcher, err := platform.NewServices(AWSConfig(t, nil), pc, time.Now)
+	watcher, err := platform.NewServices(AWSConfig(t, nil), pc, awsadapters.All(), time.Now)
 	if err != nil {
 		t.Fatalf("services: %v", err)
 	}
