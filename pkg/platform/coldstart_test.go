@@ -18,14 +18,16 @@ import (
 var (
 	// The HTTP layer: only the two functions behind API Gateway serve HTTP.
 	httpLayer = []string{"github.com/gangplank/gangplank/pkg/httpapi", "github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"}
-	// The HCL writer (and go-cmp, whose init hashicorp/hcl runs): only the API renders Terraform.
-	hclWriter = []string{"github.com/gangplank/gangplank/pkg/viewascode", "github.com/hashicorp/hcl", "github.com/google/go-cmp", "github.com/zclconf/go-cty"}
+	// The Terraform writer: only the API renders Terraform.
+	hclWriter = []string{"github.com/gangplank/gangplank/pkg/viewascode"}
 	// Each HTTP function's wiring links its own routes only.
 	apiWiring      = []string{"github.com/gangplank/gangplank/pkg/platform/web"}
 	identityWiring = []string{"github.com/gangplank/gangplank/pkg/platform/identityweb"}
 	// Nothing deployed links the OpenAPI validators, the local platform or the test kit.
 	neverDeployed = []string{"github.com/getkin/kin-openapi", "github.com/santhosh-tekuri/jsonschema", "github.com/gangplank/gangplank/pkg/devserver",
-		"github.com/gangplank/gangplank/pkg/testkit", "github.com/gangplank/gangplank/pkg/localaws", "testing"}
+		"github.com/gangplank/gangplank/pkg/testkit", "github.com/gangplank/gangplank/pkg/localaws", "testing",
+		// hashicorp/hcl's writer (with go-cmp and go-cty, 3 ms of package init): pkg/viewascode writes HCL itself.
+		"github.com/hashicorp/hcl", "github.com/google/go-cmp", "github.com/zclconf/go-cty"}
 )
 
 func join(lists ...[]string) []string {
