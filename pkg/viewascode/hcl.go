@@ -11,7 +11,7 @@ import (
 )
 
 // hclFile is a Terraform configuration written statement by statement, one per line and without indentation, then
-// laid out as `terraform fmt` lays it out (layout): hashicorp/hcl's writer would do the same, but linking it costs
+// laid out as `terraform fmt` lays it out (String): hashicorp/hcl's writer would do the same, but linking it costs
 // the API about 3 ms at every cold start (its go-cmp and go-cty dependencies compile regular expressions and build
 // type tables at package init), for the two routes that render Terraform.
 type hclFile struct{ lines []string }
