@@ -68,24 +68,14 @@ type Adapters struct {
 func (a Adapters) missing(n Needs) error {
 	var out []string
 	for _, c := range []struct {
-		api   CustomerAPI
-		given bool
-		pkg   string
-	}{
-		{OrganizationsAPI, a.Organizations != nil, "Organizations (pkg/discovery/awsorganizations)"},
-		{CostExplorerAPI, a.CostExplorer != nil, "CostExplorer (pkg/costsync/awscostexplorer)"},
-		{ResourcesAPI, a.Resources != nil, "Resources (pkg/inventory/awsresources)"},
-		{IdentityCenterAPI, a.IdentityCenter != nil, "IdentityCenter (pkg/identitycenter/awsssoadmin)"},
-		{CloudFormationAPI, a.CloudFormation != nil, "CloudFormation (pkg/activation/awscloudformation)"},
-	} {
-		if n.calls(c.api) && !c.given {
-			out = append(out, c.pkg)
-		}
-	}
-	for _, c := range []struct {
 		needed, given bool
 		pkg           string
 	}{
+		{n.calls(OrganizationsAPI), a.Organizations != nil, "Organizations (pkg/discovery/awsorganizations)"},
+		{n.calls(CostExplorerAPI), a.CostExplorer != nil, "CostExplorer (pkg/costsync/awscostexplorer)"},
+		{n.calls(ResourcesAPI), a.Resources != nil, "Resources (pkg/inventory/awsresources)"},
+		{n.calls(IdentityCenterAPI), a.IdentityCenter != nil, "IdentityCenter (pkg/identitycenter/awsssoadmin)"},
+		{n.calls(CloudFormationAPI), a.CloudFormation != nil, "CloudFormation (pkg/activation/awscloudformation)"},
 		{n.CursorKey || n.IdentityKeys != "", a.SecretReader != nil, "SecretReader (pkg/awssecrets)"},
 		{n.IdentityKeys == ReadWrite, a.KeyVault != nil, "KeyVault (pkg/awssecrets)"},
 		{n.Scheduler, a.Scheduler != nil, "Scheduler (pkg/identity/awsscheduler)"},

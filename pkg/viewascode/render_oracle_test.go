@@ -151,7 +151,7 @@ func hclwriteRender(spec onboarding.TerraformSpec) (string, error) {
 	return string(hclwrite.Format(f.Bytes())), nil
 }
 
-// variable appends a variable block; a nil default makes it one the user must fill in.
+// oracleVariable appends a variable block; a nil default makes it one the user must fill in.
 func oracleVariable(body *hclwrite.Body, name, typ, description string, def *cty.Value) {
 	v := body.AppendNewBlock("variable", []string{name}).Body()
 	v.SetAttributeRaw("type", hclwrite.Tokens{{Type: hclsyntax.TokenIdent, Bytes: []byte(typ)}})
@@ -186,17 +186,22 @@ func oracleStringList(items []string) cty.Value {
 	return cty.ListVal(vals)
 }
 
-// jsonencodeWith is oracleJsonencode(v) where the string placeholder becomes a reference to ref.
-func oracleJsonencodeWith(v any, placeholder string, ref hcl.Traversal) (hclwrite.Tokens, error) {
+// oracleValue is v as cty reads its JSON.
+func oracleValue(v any) (cty.Value, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return nil, err
+		return cty.NilVal, err
 	}
 	ty, err := ctyjson.ImpliedType(raw)
 	if err != nil {
-		return nil, err
+		return cty.NilVal, err
 	}
-	val, err := ctyjson.Unmarshal(raw, ty)
+	return ctyjson.Unmarshal(raw, ty)
+}
+
+// oracleJsonencodeWith is oracleJsonencode(v) where the string placeholder becomes a reference to ref.
+func oracleJsonencodeWith(v any, placeholder string, ref hcl.Traversal) (hclwrite.Tokens, error) {
+	val, err := oracleValue(v)
 	if err != nil {
 		return nil, err
 	}
@@ -219,17 +224,9 @@ func oracleJsonencodeWith(v any, placeholder string, ref hcl.Traversal) (hclwrit
 	return hclwrite.TokensForFunctionCall("jsonencode", out), nil
 }
 
-// jsonencode returns the tokens of oracleJsonencode(<v as an HCL object>).
+// oracleJsonencode returns the tokens of jsonencode(<v as an HCL object>).
 func oracleJsonencode(v any) (hclwrite.Tokens, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	ty, err := ctyjson.ImpliedType(raw)
-	if err != nil {
-		return nil, err
-	}
-	val, err := ctyjson.Unmarshal(raw, ty)
+	val, err := oracleValue(v)
 	if err != nil {
 		return nil, err
 	}
