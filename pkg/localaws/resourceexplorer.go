@@ -526,12 +526,10 @@ func (x *resourceExplorer) listResources(ctx context.Context, account, region st
 	size := min(maxResults(in, 1000), 1000)
 	end := min(offset+size, len(snap.resources))
 	out := map[string]any{"Resources": snap.resources[offset:end], "ViewArn": arn}
+	// A token stays valid until its listing expires, as AWS's do, however often it is used: a client retrying a
+	// page (its answer lost, a throttled attempt) asks for the same token again, the last page's too.
 	if end < len(snap.resources) {
 		out["NextToken"] = id + "." + strconv.Itoa(end)
-	} else {
-		x.mu.Lock()
-		delete(x.snapshots, id)
-		x.mu.Unlock()
 	}
 	return out, nil
 }

@@ -113,6 +113,18 @@ func TestResourceExplorer(t *testing.T) {
 	if !slices.Equal(got, want) || pages != 3 || tagged != 8 {
 		t.Errorf("listed %d resources in %d pages (%d with tags), want the 8 seeded in 3 pages:\n%v", len(got), pages, tagged, got)
 	}
+	// A token can be used again (a client retrying a page), the last page's too: the same page comes back.
+	first, err := client("us-east-1").ListResources(ctx, &resourceexplorer2.ListResourcesInput{ViewArn: def.ViewArn, MaxResults: aws.Int32(6)})
+	if err != nil || first.NextToken == nil {
+		t.Fatalf("first page = %+v, %v", first, err)
+	}
+	for range 2 {
+		last, err := client("us-east-1").ListResources(ctx, &resourceexplorer2.ListResourcesInput{ViewArn: def.ViewArn, MaxResults: aws.Int32(6),
+			NextToken: first.NextToken})
+		if err != nil || len(last.Resources) != 2 || last.NextToken != nil {
+			t.Fatalf("the last page asked again = %d resources, next %v, %v; want the same 2", len(last.Resources), last.NextToken, err)
+		}
+	}
 	only, err := client("us-east-1").ListResources(ctx, &resourceexplorer2.ListResourcesInput{ViewArn: def.ViewArn,
 		Filters: &retypes.SearchFilter{FilterString: aws.String("resourcetype:sqs:queue region:eu-west-1")}})
 	if err != nil || len(only.Resources) != 3 {
